@@ -1,0 +1,44 @@
+# Two commands: `make demo` runs the hub on embedded services; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
+TEST_SETTINGS := DJANGO_SETTINGS_MODULE=tests.settings
+
+.PHONY: install demo test lint chromium services stop
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+install: $(STAMP)
+
+services: install
+	$(BIN)/python -m hub.embedded start
+
+stop: install
+	$(BIN)/python -m hub.embedded stop
+
+demo: services
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py load_demo
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	@echo "The hub is starting at http://127.0.0.1:8000/ (Ctrl-C stops it)."
+	$(BIN)/celery -A hub worker --beat --loglevel=INFO & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn hub.wsgi --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+
+chromium:
+	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+	|| { echo "Browser tests need Debian's chromium: apt-get install chromium"; exit 1; }
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TEST_SETTINGS) $(BIN)/python manage.py check
+	$(TEST_SETTINGS) $(BIN)/python manage.py makemigrations --check --dry-run
+
+test: lint chromium
+	$(BIN)/pytest

@@ -1,0 +1,175 @@
+"""The minimum-dataset catalogue: declarative schema files, read and checked.
+
+Each file in ``datasets/schemas/`` is a Frictionless Table Schema with the hub's own keys:
+``tier``, ``kind``, ``suppliers`` (agency types), ``section``, ``locations`` (location groups)
+and, on fields, ``class`` and ``aliases``. Adding a dataset is adding a file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from datasets.choices import DatasetKind, DatasetTier, FieldClass, FieldType, LocationRole
+from hub.choices import AgencyType
+
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+LOCATION_MEMBERS = ("address", "postcode", "easting", "northing")
+_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+class CatalogueError(ValueError):
+    """A schema file that does not describe a dataset the hub can use."""
+
+
+@dataclass(frozen=True)
+class FieldSpec:
+    name: str
+    title: str
+    description: str
+    type: str
+    required: bool
+    field_class: str
+    enum: tuple[str, ...]
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LocationGroup:
+    role: str
+    address: str | None
+    postcode: str | None
+    easting: str | None
+    northing: str | None
+
+
+@dataclass(frozen=True)
+class DatasetSchema:
+    slug: str
+    name: str
+    section: str
+    tier: str
+    kind: str
+    suppliers: tuple[str, ...]
+    description: str
+    fields: tuple[FieldSpec, ...]
+    locations: tuple[LocationGroup, ...]
+    primary_key: tuple[str, ...]
+    descriptor: dict
+
+    @property
+    def field_names(self) -> list[str]:
+        return [field.name for field in self.fields]
+
+
+def _check(condition: bool, where: str, message: str) -> None:
+    if not condition:
+        raise CatalogueError(f"{where}: {message}")
+
+
+def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
+    name = descriptor.get("name", "")
+    where = f"{where}, field {name!r}"
+    _check(bool(_SNAKE_CASE.match(name)), where, "field names are lower-case snake_case")
+    _check(
+        descriptor.get("type") in FieldType.values, where, f"type must be one of {FieldType.values}"
+    )
+    _check(
+        descriptor.get("class") in FieldClass.values,
+        where,
+        f"class must be one of {FieldClass.values}",
+    )
+    constraints = descriptor.get("constraints", {})
+    return FieldSpec(
+        name=name,
+        title=descriptor.get("title", name),
+        description=descriptor.get("description", ""),
+        type=descriptor["type"],
+        required=bool(constraints.get("required", False)),
+        field_class=descriptor["class"],
+        enum=tuple(constraints.get("enum", ())),
+        aliases=tuple(descriptor.get("aliases", ())),
+    )
+
+
+def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSchema:
+    """Check a schema descriptor and return it as a DatasetSchema, or raise CatalogueError."""
+    slug = descriptor.get("name", "")
+    _check(bool(_SNAKE_CASE.match(slug)), where, "name must be a lower-case snake_case slug")
+    _check(bool(descriptor.get("title")), where, "title is required")
+    _check(
+        descriptor.get("tier") in DatasetTier.values,
+        where,
+        f"tier must be one of {DatasetTier.values}",
+    )
+    _check(
+        descriptor.get("kind") in DatasetKind.values,
+        where,
+        f"kind must be one of {DatasetKind.values}",
+    )
+    suppliers = tuple(descriptor.get("suppliers", ()))
+    unknown_suppliers = set(suppliers) - set(AgencyType.values)
+    _check(
+        not unknown_suppliers, where, f"unknown supplier agency types {sorted(unknown_suppliers)}"
+    )
+
+    fields = tuple(_field_from_descriptor(field, where) for field in descriptor.get("fields", ()))
+    _check(bool(fields), where, "a dataset needs at least one field")
+    names = [field.name for field in fields]
+    _check(len(names) == len(set(names)), where, "field names must be unique")
+    spellings = [alias.casefold() for field in fields for alias in field.aliases]
+    _check(len(spellings) == len(set(spellings)), where, "a header alias may name only one field")
+
+    locations = []
+    for group in descriptor.get("locations", ()):
+        _check(
+            group.get("role") in LocationRole.values,
+            where,
+            f"location role must be one of {LocationRole.values}",
+        )
+        members = {member: group.get(member) for member in LOCATION_MEMBERS}
+        for member, field_name in members.items():
+            _check(
+                field_name is None or field_name in names,
+                where,
+                f"location {member} {field_name!r} is not a field",
+            )
+        _check(any(members.values()), where, "a location group needs at least one member")
+        locations.append(LocationGroup(role=group["role"], **members))
+
+    primary_key = tuple(descriptor.get("primaryKey", ()))
+    _check(set(primary_key) <= set(names), where, "primaryKey names a field that does not exist")
+    for foreign_key in descriptor.get("foreignKeys", ()):
+        _check(set(foreign_key["fields"]) <= set(names), where, "foreignKeys name a missing field")
+
+    return DatasetSchema(
+        slug=slug,
+        name=descriptor["title"],
+        section=descriptor.get("section", ""),
+        tier=descriptor["tier"],
+        kind=descriptor["kind"],
+        suppliers=suppliers,
+        description=descriptor.get("description", ""),
+        fields=fields,
+        locations=tuple(locations),
+        primary_key=primary_key,
+        descriptor=descriptor,
+    )
+
+
+def read_catalogue(directory: Path = SCHEMA_DIR) -> list[DatasetSchema]:
+    """Every schema file in the folder, checked; raises CatalogueError naming the bad file."""
+    schemas = []
+    for path in sorted(directory.glob("*.json")):
+        try:
+            descriptor = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise CatalogueError(f"{path.name}: not valid JSON ({error})") from error
+        schema = schema_from_descriptor(descriptor, where=path.name)
+        _check(
+            schema.slug == path.stem, path.name, f"name {schema.slug!r} must match the file name"
+        )
+        schemas.append(schema)
+    return schemas

@@ -1,0 +1,36 @@
+from django.db import models
+
+
+class DatasetTier(models.TextChoices):
+    """Guidance §3.2: Table 1 (core) and Table 2 (peripheral) datasets."""
+
+    CORE = "core", "Core"
+    PERIPHERAL = "peripheral", "Peripheral"
+
+
+class DatasetKind(models.TextChoices):
+    DEPERSONALISED = "depersonalised", "Depersonalised"
+    PERSONALISED = "personalised", "Personalised"
+    SENSITIVE_PERSONALISED = "sensitive_personalised", "Sensitive personalised"
+
+
+class FieldClass(models.TextChoices):
+    IDENTIFYING = "identifying", "Identifying"
+    REFERENCE = "reference", "Reference"
+    QUASI = "quasi", "Quasi-identifier"
+    ATTRIBUTE = "attribute", "Attribute"
+
+
+class FieldType(models.TextChoices):
+    STRING = "string"
+    INTEGER = "integer"
+    NUMBER = "number"
+    DATE = "date"
+    TIME = "time"
+    BOOLEAN = "boolean"
+
+
+class LocationRole(models.TextChoices):
+    EVENT = "event", "Where it happened"
+    HOME = "home", "Where a person lives"
+    SITE = "site", "A non-residential site"

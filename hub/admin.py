@@ -1,0 +1,59 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+
+from hub.models import Agency, AuditEntry, Membership, Partnership, User
+from sharing.selectors import agency_tier
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    pass
+
+
+@admin.register(Partnership)
+class PartnershipAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "postcode_areas"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    autocomplete_fields = ["user"]
+
+
+@admin.register(Agency)
+class AgencyAdmin(admin.ModelAdmin):
+    list_display = ["name", "agency_type", "isp_tier", "designated_liaison_officer", "partnership"]
+    list_filter = ["partnership", "agency_type"]
+    search_fields = ["name"]
+    inlines = [MembershipInline]
+
+    @admin.display(description="ISP tier")
+    def isp_tier(self, agency):
+        return agency_tier(agency=agency)
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    list_display = ["user", "agency", "roles"]
+    list_filter = ["agency"]
+    search_fields = ["user__username", "agency__name"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Read-only: the trail can be searched but not changed through the application."""
+
+    list_display = ["created_at", "actor_username", "action", "agency", "dataset_slug", "object_id"]
+    list_filter = ["action", "agency"]
+    search_fields = ["actor_username", "dataset_slug", "object_id"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,58 @@
+from django.db import models
+
+
+class AgencyType(models.TextChoices):
+    """Partner agencies named in guidance §2.2 and as suppliers in §3.2."""
+
+    LOCAL_AUTHORITY = "local_authority", "District, borough, unitary or county council"
+    POLICE_FORCE = "police_force", "Police force"
+    POLICE_AUTHORITY = "police_authority", "Police authority"
+    FIRE_RESCUE = "fire_rescue", "Fire and rescue service"
+    PRIMARY_CARE_TRUST = "primary_care_trust", "Primary care trust / local health board"
+    PROBATION = "probation", "Probation trust"
+    STRATEGIC_HEALTH_AUTHORITY = "strategic_health_authority", "Strategic health authority"
+    NHS_TRUST = "nhs_trust", "NHS trust (hospital, A&E)"
+    MENTAL_HEALTH_TRUST = "mental_health_trust", "Mental health trust"
+    AMBULANCE = "ambulance", "Ambulance service"
+    YOUTH_OFFENDING = "youth_offending", "Youth offending service"
+    DRUG_ALCOHOL_TEAM = "drug_alcohol_team", "Drug and alcohol action team"
+    CRIMINAL_JUSTICE_BOARD = "criminal_justice_board", "Criminal justice board"
+    CROWN_PROSECUTION = "crown_prosecution", "Crown Prosecution Service"
+    COURTS = "courts", "HM Courts Service"
+    PRISON = "prison", "HM Prison Service or contracted prison (NOMS)"
+    YOUNG_OFFENDER_INSTITUTION = "young_offender_institution", "Young offender institution"
+    SOCIAL_LANDLORD = "social_landlord", "Housing association / registered social landlord"
+    VICTIM_SUPPORT = "victim_support", "Victim Support"
+    SPECIALIST_VOLUNTARY = "specialist_voluntary", "Voluntary agency with specialist services"
+    BRITISH_TRANSPORT_POLICE = "british_transport_police", "British Transport Police"
+    TRANSPORT_OPERATOR = "transport_operator", "Local train or tram operator"
+    BUS_OPERATOR = "bus_operator", "Local bus operator"
+    ENVIRONMENT_AGENCY = "environment_agency", "Environment Agency"
+    PARISH_COUNCIL = "parish_council", "Parish council"
+    BUSINESS_COMMUNITY = "business_community", "Local business or community group"
+    VOLUNTARY_GROUP = "voluntary_group", "Other voluntary group"
+
+
+class Role(models.TextChoices):
+    SUPPLIER = "supplier", "Supplier"
+    ANALYST = "analyst", "Analyst"
+    DLO = "dlo", "Designated liaison officer"
+    COORDINATOR = "coordinator", "CSP co-ordinator"
+
+
+class IspTier(models.TextChoices):
+    """Guidance §2.2.4: agencies with a central role, and the second group."""
+
+    CORE = "core", "Core"
+    ASSOCIATE = "associate", "Associate"
+    NONE = "none", "Not a signatory"
+
+
+class AuditAction(models.TextChoices):
+    LOGIN = "login", "Signed in"
+    LOGIN_FAILED = "login_failed", "Failed sign-in"
+    LOGOUT = "logout", "Signed out"
+    CATALOGUE_SYNC = "catalogue_sync", "Catalogue synchronised"
+    TEMPLATE_DOWNLOAD = "template_download", "Template downloaded"
+    TOKEN_ISSUED = "token_issued", "API token issued"
+    DEMO_LOADED = "demo_loaded", "Demo partnership loaded"

@@ -1,0 +1,172 @@
+"""The demo partnership: Wigan and Leigh, as in the case study of the GMAC warehouse.
+
+Loading is idempotent. In demo mode each persona gets a password derived from the hub's secret
+key, so it stays the same across reloads of this hub and is different on every other hub.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+import hashlib
+import hmac
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from datasets.services import catalogue_sync
+from hub.choices import AgencyType, AuditAction, Role
+from hub.models import User
+from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
+from sharing.choices import SignatureTier
+from sharing.services import isp_ensure, signature_record, signature_withdraw
+
+SYSTEM = "load_demo"
+
+# (name, agency type, tier it signed the ISP in, or None for an agency that has not signed)
+DEMO_AGENCIES = [
+    ("Greater Manchester Police (Wigan)", AgencyType.POLICE_FORCE, SignatureTier.CORE),
+    ("Wigan Council", AgencyType.LOCAL_AUTHORITY, SignatureTier.CORE),
+    ("Greater Manchester Fire and Rescue Service", AgencyType.FIRE_RESCUE, SignatureTier.CORE),
+    (
+        "Wrightington, Wigan and Leigh NHS Foundation Trust",
+        AgencyType.NHS_TRUST,
+        SignatureTier.CORE,
+    ),
+    ("Greater Manchester Probation Trust", AgencyType.PROBATION, SignatureTier.CORE),
+    ("Wigan Youth Offending Service", AgencyType.YOUTH_OFFENDING, SignatureTier.CORE),
+    ("Wigan Drug and Alcohol Action Team", AgencyType.DRUG_ALCOHOL_TEAM, SignatureTier.CORE),
+    ("North West Ambulance Service", AgencyType.AMBULANCE, SignatureTier.CORE),
+    ("Wigan and Leigh Housing", AgencyType.SOCIAL_LANDLORD, SignatureTier.CORE),
+    (
+        "Wigan Town Centre Business Crime Partnership",
+        AgencyType.BUSINESS_COMMUNITY,
+        SignatureTier.ASSOCIATE,
+    ),
+    ("Leigh Neighbourhood Watch", AgencyType.VOLUNTARY_GROUP, SignatureTier.ASSOCIATE),
+    ("Environment Agency (North West)", AgencyType.ENVIRONMENT_AGENCY, None),
+]
+# Leigh Neighbourhood Watch signed and later withdrew: its users show what a lapsed signatory sees.
+WITHDRAWN = "Leigh Neighbourhood Watch"
+
+# (username, first name, last name, agency or None, roles)
+DEMO_PERSONAS = [
+    ("police_supplier", "Priya", "Shah", "Greater Manchester Police (Wigan)", [Role.SUPPLIER]),
+    ("council_supplier", "Colin", "Baxter", "Wigan Council", [Role.SUPPLIER]),
+    (
+        "health_supplier",
+        "Helen",
+        "Okafor",
+        "Wrightington, Wigan and Leigh NHS Foundation Trust",
+        [Role.SUPPLIER],
+    ),
+    ("analyst", "Amir", "Hussain", "Wigan Council", [Role.ANALYST]),
+    (
+        "associate_analyst",
+        "Anne",
+        "Lowe",
+        "Wigan Town Centre Business Crime Partnership",
+        [Role.ANALYST],
+    ),
+    ("dlo_police", "David", "Lee", "Greater Manchester Police (Wigan)", [Role.DLO]),
+    ("coordinator", "Clare", "Ormerod", "Wigan Council", [Role.COORDINATOR]),
+    ("lapsed_analyst", "Lewis", "Pike", WITHDRAWN, [Role.ANALYST]),
+    ("outsider", "Oliver", "Stone", None, []),
+]
+
+
+@dataclass(frozen=True)
+class DemoPersona:
+    username: str
+    password: str
+    summary: str
+
+
+def demo_password(username: str) -> str:
+    digest = hmac.new(
+        settings.SECRET_KEY.encode(), f"demo-password:{username}".encode(), hashlib.sha256
+    ).digest()
+    return base64.urlsafe_b64encode(digest).decode()[:18]
+
+
+@transaction.atomic
+def demo_load() -> list[DemoPersona]:
+    """Load the catalogue, the Wigan and Leigh partnership, its ISP, agencies and personas."""
+    catalogue_sync(system=SYSTEM)
+    partnership = partnership_ensure(
+        name="Wigan and Leigh Community Safety Partnership (demo)",
+        slug="wigan-leigh",
+        postcode_areas=["WN"],
+    )
+    year = timezone.localdate().year
+    isp = isp_ensure(
+        partnership=partnership,
+        version=f"{year}.1",
+        adopted_on=datetime.date(year, 1, 1),
+        review_due=datetime.date(year + 2, 1, 1),
+        acting_user=None,
+        system=SYSTEM,
+    )
+    agencies = {}
+    for name, agency_type, tier in DEMO_AGENCIES:
+        agency = agency_ensure(
+            partnership=partnership,
+            name=name,
+            agency_type=agency_type,
+            acting_user=None,
+            system=SYSTEM,
+        )
+        agencies[name] = agency
+        if tier is not None and not agency.signatures.filter(isp=isp).exists():
+            signature = signature_record(
+                isp=isp,
+                agency=agency,
+                tier=tier,
+                signed_on=isp.adopted_on,
+                signatory_name=f"Chief Officer, {name}",
+                acting_user=None,
+                system=SYSTEM,
+            )
+            if name == WITHDRAWN:
+                signature_withdraw(
+                    signature=signature,
+                    withdrawn_on=isp.adopted_on + datetime.timedelta(days=1),
+                    acting_user=None,
+                    system=SYSTEM,
+                )
+
+    personas = []
+    for username, first_name, last_name, agency_name, roles in DEMO_PERSONAS:
+        user, created = User.objects.get_or_create(
+            username=username,
+            defaults={
+                "first_name": first_name,
+                "last_name": last_name,
+                "email": f"{username}@demo.invalid",
+            },
+        )
+        if settings.DEMO:
+            password = demo_password(username)
+            if not user.check_password(password):
+                user.set_password(password)
+                user.save(update_fields=["password"])
+        else:
+            password = ""
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
+        if agency_name is not None:
+            membership_grant(
+                user=user,
+                agency=agencies[agency_name],
+                roles=list(roles),
+                acting_user=None,
+                system=SYSTEM,
+            )
+        where = agency_name or "no agency"
+        summary = f"{', '.join(roles) or 'no role'} at {where}"
+        personas.append(DemoPersona(username=username, password=password, summary=summary))
+    audit_record(actor=None, action=AuditAction.DEMO_LOADED, system=SYSTEM)
+    return personas

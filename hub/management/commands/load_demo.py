@@ -1,0 +1,20 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from hub.demo import demo_load
+
+
+class Command(BaseCommand):
+    help = "Load the catalogue and the demo partnership (agencies, ISP, one user per role)."
+
+    def handle(self, *args, **options):
+        personas = demo_load()
+        self.stdout.write(f"Demo partnership loaded: {len(personas)} personas.")
+        if settings.DEMO:
+            self.stdout.write("Sign in at http://127.0.0.1:8000/ as any of these demo users:")
+            for persona in personas:
+                self.stdout.write(
+                    f"  {persona.username:<20} {persona.password:<22} {persona.summary}"
+                )
+        else:
+            self.stdout.write("Not in demo mode: the personas have no password; use a reset.")

@@ -1,0 +1,115 @@
+from django.conf import settings
+from django.contrib.auth.models import AbstractUser
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from hub.choices import AgencyType, Role
+
+
+class User(AbstractUser):
+    """A person who signs in; what they may do follows from their agency memberships."""
+
+    class Meta:
+        ordering = ["username"]
+
+
+class Partnership(models.Model):
+    """A Community Safety Partnership: the owner of the hub's data and its ISP."""
+
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=60, unique=True)
+    postcode_areas = ArrayField(
+        models.CharField(max_length=2),
+        default=list,
+        help_text="Postcode areas the partnership covers, e.g. WN.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+
+class Agency(models.Model):
+    """A partner agency (guidance §2.2). Its ISP tier follows from its signature."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="agencies")
+    name = models.CharField(max_length=200)
+    agency_type = models.CharField(max_length=40, choices=AgencyType.choices)
+    designated_liaison_officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="liaison_for",
+        help_text="The officer the agency nominated to facilitate information sharing (§2.2.1).",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name_plural = "agencies"
+        constraints = [
+            models.UniqueConstraint(fields=["partnership", "name"], name="agency_unique_name"),
+        ]
+
+    def __str__(self):
+        return self.name
+
+
+class Membership(models.Model):
+    """A user's place in an agency and the roles they hold there."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="memberships")
+    roles = ArrayField(models.CharField(max_length=20, choices=Role.choices), default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agency__name", "user__username"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "agency"], name="membership_unique_user_agency"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.user} at {self.agency} ({', '.join(self.roles)})"
+
+    def role_labels(self) -> str:
+        return ", ".join(Role(role).label for role in self.roles)
+
+
+class AuditEntry(models.Model):
+    """One thing that happened: written by services, never edited or deleted by the application."""
+
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    # Kept as text too, so the trail still names the person after the account is removed.
+    actor_username = models.CharField(max_length=150, blank=True)
+    action = models.CharField(max_length=40, db_index=True)
+    agency = models.ForeignKey(
+        Agency, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    dataset_slug = models.CharField(max_length=60, blank=True, db_index=True)
+    object_type = models.CharField(max_length=60, blank=True)
+    object_id = models.CharField(max_length=60, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "audit entries"
+
+    def __str__(self):
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_username or '-'} {self.action}"

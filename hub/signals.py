@@ -1,0 +1,34 @@
+"""Sign-ins, sign-outs and failed sign-ins go to the audit trail."""
+
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.dispatch import receiver
+
+from hub.choices import AuditAction
+from hub.services import audit_record
+
+
+def _ip(request):
+    return request.META.get("REMOTE_ADDR") if request is not None else None
+
+
+@receiver(user_logged_in)
+def audit_login(sender, request, user, **kwargs):
+    audit_record(actor=user, action=AuditAction.LOGIN, ip_address=_ip(request))
+
+
+@receiver(user_logged_out)
+def audit_logout(sender, request, user, **kwargs):
+    if user is not None:
+        audit_record(actor=user, action=AuditAction.LOGOUT, ip_address=_ip(request))
+
+
+@receiver(user_login_failed)
+def audit_login_failed(sender, credentials, request=None, **kwargs):
+    # The password is never recorded; only the name that was tried.
+    audit_record(
+        actor=None,
+        action=AuditAction.LOGIN_FAILED,
+        detail={"username": credentials.get("username", "")},
+        ip_address=_ip(request),
+        system="authentication",
+    )

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SanitiseConfig(AppConfig):
+    name = "sanitise"
+    verbose_name = "Geocoding and sanitisation"

@@ -1,0 +1,132 @@
+"""Fixtures shared by the whole suite: personas, a real Celery worker, a real browser."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from hub.demo import demo_load
+from hub.models import User
+
+CHROMIUM = Path("/usr/bin/chromium")
+PERSONA_PASSWORD = "correct-horse-battery-staple"
+
+
+@pytest.fixture
+def personas(db):
+    """The demo partnership and its personas (hub/demo.py), each with PERSONA_PASSWORD."""
+    demo_load()
+    users = {user.username: user for user in User.objects.all()}
+    for user in users.values():
+        user.set_password(PERSONA_PASSWORD)
+        user.save(update_fields=["password"])
+    return users
+
+
+@pytest.fixture
+def api_client():
+    return APIClient()
+
+
+def _database_url(database: dict) -> str:
+    host = quote(database["HOST"] or "", safe="") if database["HOST"] else ""
+    port = f":{database['PORT']}" if database.get("PORT") else ""
+    password = f":{quote(database['PASSWORD'])}" if database.get("PASSWORD") else ""
+    return f"postgres://{quote(database['USER'])}{password}@{host}{port}/{database['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
+    """A real Celery worker process on the test database, taking this run's queue."""
+    from django.db import connection
+
+    from hub.tasks import probe
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DATABASE_URL": _database_url(connection.settings_dict),
+        "REDIS_URL": settings.REDIS_URL,
+        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
+        "HUB_MASTER_KEY": settings.HUB_MASTER_KEY,
+        "HUB_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+    }
+    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
+    log = log_path.open("w")
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hub",
+            "worker",
+            "--pool=solo",
+            "--loglevel=INFO",
+            "-Q",
+            settings.CELERY_TASK_DEFAULT_QUEUE,
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"The Celery worker exited:\n{log_path.read_text()}")
+            try:
+                if probe.delay("ready").get(timeout=2) == "ready":
+                    break
+            except Exception:  # noqa: BLE001 - not ready yet; keep asking until the deadline
+                if time.monotonic() > deadline:
+                    log_text = log_path.read_text()
+                    raise RuntimeError(f"The Celery worker never answered:\n{log_text}") from None
+        yield process
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright, headless."""
+    if not CHROMIUM.exists():
+        pytest.fail("Browser tests need Debian's chromium: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls that tests make
+    # around it are still synchronous.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(accept_downloads=True)
+    page = context.new_page()
+    page.set_default_timeout(15000)
+    yield page
+    context.close()

@@ -1,0 +1,132 @@
+import json
+import shutil
+
+import pytest
+
+from datasets.catalogue import SCHEMA_DIR, CatalogueError, read_catalogue
+from datasets.models import Dataset
+from datasets.services import catalogue_sync
+from hub.models import AuditEntry
+from tests.datasets.expected_catalogue import EXPECTED_CATALOGUE
+
+
+def test_every_dataset_and_field_of_the_catalogue_is_in_the_schema_files():
+    schemas = {schema.slug: schema for schema in read_catalogue()}
+    assert sorted(schemas) == sorted(EXPECTED_CATALOGUE)
+    for slug, expected in EXPECTED_CATALOGUE.items():
+        schema = schemas[slug]
+        assert (schema.tier, schema.kind) == (expected["tier"], expected["kind"]), slug
+        actual_fields = {f.name: (f.field_class, f.required) for f in schema.fields}
+        assert actual_fields == expected["fields"], slug
+        assert schema.field_names == list(expected["fields"]), f"{slug}: field order"
+
+
+def test_location_groups_name_fields_of_their_own_dataset_and_classes_follow_the_role():
+    for schema in read_catalogue():
+        classes = {field.name: field.field_class for field in schema.fields}
+        for group in schema.locations:
+            for member in (group.easting, group.northing, group.address):
+                if member is not None and group.role in ("event", "home"):
+                    assert classes[member] == "identifying", (schema.slug, member)
+                if member is not None and group.role == "site":
+                    assert classes[member] == "attribute", (schema.slug, member)
+
+
+def test_every_dataset_names_who_supplies_it_and_every_field_explains_itself():
+    for schema in read_catalogue():
+        assert schema.suppliers, schema.slug
+        assert schema.description, schema.slug
+        for field in schema.fields:
+            assert field.description, (schema.slug, field.name)
+
+
+@pytest.mark.django_db
+def test_sync_loads_every_schema_and_running_it_again_changes_nothing():
+    first = catalogue_sync()
+    assert sorted(first.created) == sorted(EXPECTED_CATALOGUE)
+    assert Dataset.objects.filter(is_active=True).count() == len(EXPECTED_CATALOGUE)
+    audit_count = AuditEntry.objects.count()
+
+    second = catalogue_sync()
+
+    assert not second.changed
+    assert sorted(second.unchanged) == sorted(EXPECTED_CATALOGUE)
+    assert AuditEntry.objects.count() == audit_count
+
+
+@pytest.fixture
+def schema_dir(tmp_path):
+    directory = tmp_path / "schemas"
+    shutil.copytree(SCHEMA_DIR, directory)
+    return directory
+
+
+@pytest.mark.django_db
+def test_an_edited_schema_updates_its_dataset_and_a_removed_one_retires_it(schema_dir):
+    catalogue_sync(directory=schema_dir)
+    path = schema_dir / "fire_incident.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["title"] = "Fire and rescue incidents (revised)"
+    path.write_text(json.dumps(descriptor))
+    (schema_dir / "bus_incident.json").unlink()
+
+    result = catalogue_sync(directory=schema_dir)
+
+    assert result.updated == ["fire_incident"]
+    assert result.retired == ["bus_incident"]
+    assert Dataset.objects.get(slug="fire_incident").name == "Fire and rescue incidents (revised)"
+    assert not Dataset.objects.get(slug="bus_incident").is_active
+    entry = AuditEntry.objects.filter(action="catalogue_sync").first()
+    assert entry.detail["retired"] == ["bus_incident"]
+
+
+@pytest.mark.django_db
+def test_a_new_dataset_is_a_new_schema_file_and_no_migration(schema_dir):
+    descriptor = json.loads((schema_dir / "police_detection.json").read_text())
+    descriptor["name"] = "police_outcome"
+    descriptor["title"] = "Police outcomes"
+    (schema_dir / "police_outcome.json").write_text(json.dumps(descriptor))
+
+    result = catalogue_sync(directory=schema_dir)
+
+    assert "police_outcome" in result.created
+    assert Dataset.objects.get(slug="police_outcome").schema.field_names == [
+        "crime_ref",
+        "ho_offence_code",
+        "detection_status",
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["fields"][0].update({"class": "secret"}), "class must be one of"),
+        (lambda d: d["fields"][0].update({"type": "float"}), "type must be one of"),
+        (lambda d: d.update({"tier": "gold"}), "tier must be one of"),
+        (lambda d: d["locations"][0].update({"postcode": "post_code"}), "is not a field"),
+        (lambda d: d.update({"primaryKey": ["nothing"]}), "primaryKey names a field"),
+        (lambda d: d.update({"suppliers": ["bank"]}), "unknown supplier agency types"),
+        (lambda d: d["fields"].append(dict(d["fields"][0])), "field names must be unique"),
+    ],
+)
+def test_an_invalid_schema_file_is_named_and_nothing_changes(schema_dir, change, message):
+    catalogue_sync(directory=schema_dir)
+    before = {d.slug: d.schema_sha256 for d in Dataset.objects.all()}
+    path = schema_dir / "police_incident.json"
+    descriptor = json.loads(path.read_text())
+    change(descriptor)
+    path.write_text(json.dumps(descriptor))
+    (schema_dir / "fire_incident.json").unlink()
+
+    with pytest.raises(CatalogueError, match=message) as error:
+        catalogue_sync(directory=schema_dir)
+
+    assert "police_incident.json" in str(error.value)
+    assert {d.slug: d.schema_sha256 for d in Dataset.objects.filter(is_active=True)} == before
+
+
+def test_a_file_whose_name_and_slug_differ_is_refused(schema_dir):
+    shutil.copy(schema_dir / "police_incident.json", schema_dir / "incidents.json")
+    with pytest.raises(CatalogueError, match="must match the file name"):
+        read_catalogue(schema_dir)

@@ -1,0 +1,80 @@
+import pytest
+
+from hub.models import AuditEntry
+from tests.conftest import PERSONA_PASSWORD
+
+pytestmark = pytest.mark.django_db
+
+
+def test_pages_send_anonymous_visitors_to_sign_in(client, personas):
+    for url in [
+        "/",
+        "/catalogue/",
+        "/catalogue/fire_incident/",
+        "/catalogue/fire_incident/template.csv",
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith("/login/"), url
+
+
+def test_signing_in_and_out_is_audited(client, personas):
+    response = client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD})
+    assert response.status_code == 302
+    client.post("/logout/")
+
+    actions = list(
+        AuditEntry.objects.filter(actor_username="analyst").values_list("action", flat=True)
+    )
+    assert sorted(actions) == ["login", "logout"]
+
+
+def test_a_failed_sign_in_is_audited_without_the_password(client, personas):
+    response = client.post("/login/", {"username": "analyst", "password": "guess-guess-guess"})
+
+    assert response.status_code == 200
+    assert b"did not match" in response.content
+    entry = AuditEntry.objects.get(action="login_failed")
+    assert entry.detail == {"username": "analyst"}
+    assert "guess" not in str(entry.detail)
+
+
+def test_the_home_page_shows_the_users_agency_and_roles(client, personas):
+    client.force_login(personas["dlo_police"])
+    response = client.get("/")
+    assert b"Greater Manchester Police (Wigan)" in response.content
+    assert b"Designated liaison officer" in response.content
+
+
+def test_a_user_in_no_agency_is_told_how_to_get_access(client, personas):
+    client.force_login(personas["outsider"])
+    assert b"Ask the CSP co-ordinator" in client.get("/").content
+
+
+def test_the_catalogue_page_lists_datasets_with_kind_and_tier(client, personas):
+    client.force_login(personas["analyst"])
+    page = client.get("/catalogue/").content.decode()
+    assert "Police recorded crime: the offence" in page
+    assert "Prolific and other Priority Offenders" in page or "ppo" in page
+    assert "Sensitive personalised" in page and "Peripheral" in page
+
+
+def test_the_dataset_page_lists_fields_with_their_class(client, personas):
+    client.force_login(personas["analyst"])
+    page = client.get("/catalogue/police_crime_offender/").content.decode()
+    assert "date_of_birth" in page and "identifying" in page
+    assert client.get("/catalogue/no_such_dataset/").status_code == 404
+
+
+def test_the_audit_trail_cannot_be_changed_in_the_admin(client, personas):
+    coordinator = personas["coordinator"]
+    coordinator.is_staff = True
+    coordinator.is_superuser = True
+    coordinator.save()
+    client.force_login(coordinator)
+    entry = AuditEntry.objects.first()
+
+    assert client.get(f"/admin/hub/auditentry/{entry.pk}/delete/").status_code == 403
+    client.post(f"/admin/hub/auditentry/{entry.pk}/change/", {"action": "edited"})
+    entry.refresh_from_db()
+    assert entry.action != "edited"

@@ -1,0 +1,78 @@
+import os
+import subprocess
+import sys
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+
+from hub.env import env_bool, env_int, env_list
+
+
+def test_env_helpers_read_values_and_refuse_bad_ones(monkeypatch):
+    monkeypatch.setenv("HUB_X", "yes")
+    assert env_bool("HUB_X", False) is True
+    monkeypatch.setenv("HUB_X", "perhaps")
+    with pytest.raises(ImproperlyConfigured, match="not a boolean"):
+        env_bool("HUB_X", False)
+    monkeypatch.setenv("HUB_X", "ten")
+    with pytest.raises(ImproperlyConfigured, match="not a whole number"):
+        env_int("HUB_X", 1)
+    monkeypatch.setenv("HUB_X", "a.example, b.example,")
+    assert env_list("HUB_X", []) == ["a.example", "b.example"]
+
+
+def _import_settings(**env):
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("HUB_", "DJANGO_", "DATABASE", "REDIS"))
+    }
+    return subprocess.run(
+        [sys.executable, "-c", "import hub.settings"],
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+
+def test_production_settings_refuse_to_start_without_the_master_key():
+    result = _import_settings(
+        DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_SECRET_KEY="s" * 50,
+    )
+    assert result.returncode != 0
+    assert "HUB_MASTER_KEY must be set" in result.stderr
+
+
+def test_only_postgresql_is_accepted_as_the_database():
+    result = _import_settings(
+        DATABASE_URL="mysql://u@127.0.0.1:3306/hub",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_SECRET_KEY="s" * 50,
+        HUB_MASTER_KEY="k" * 44,
+    )
+    assert result.returncode != 0
+    assert "must point at PostgreSQL" in result.stderr
+
+
+def test_production_settings_pass_the_deployment_checklist():
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DJANGO_"))}
+    env.update(
+        DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
+        HUB_MASTER_KEY="k" * 44,
+        ALLOWED_HOSTS="hub.example.gov.uk",
+        DJANGO_SETTINGS_MODULE="hub.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout

@@ -1,0 +1,24 @@
+"""Settings for the test suite: the hub's own, with test-only secrets and plain HTTP.
+
+Against the embedded services when no DATABASE_URL is set; in CI against the machine's
+PostgreSQL and Redis. The Celery queue is unique per run so that a demo worker on the same
+Redis never takes the tests' tasks.
+"""
+
+import os
+import uuid
+
+os.environ.setdefault("HUB_HTTPS", "false")
+os.environ.setdefault("HUB_DEMO", "false")
+os.environ.setdefault("HUB_CELERY_QUEUE", f"hub-test-{uuid.uuid4().hex[:12]}")
+if os.environ.get("DATABASE_URL"):
+    os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
+    os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1tYXN0ZXIta2V5LW5vdC1mb3ItcHJvZHVjdGlvbg==")
+
+from hub.settings import *  # noqa: E402, F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
