@@ -5,6 +5,7 @@ from django.db import models
 
 from datasets.catalogue import DatasetSchema, schema_from_descriptor
 from datasets.choices import DatasetKind, DatasetTier
+from hub.choices import AgencyType
 
 
 class Dataset(models.Model):
@@ -28,6 +29,9 @@ class Dataset(models.Model):
 
     def __str__(self):
         return self.name
+
+    def supplier_labels(self) -> list[str]:
+        return [AgencyType(agency_type).label for agency_type in self.supplier_types]
 
     @cached_property
     def schema(self) -> DatasetSchema:

@@ -1,24 +1,23 @@
 from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
-from hub import selectors
 from hub.services import system_health
+from sharing.selectors import agency_standing
 
 
-@require_GET
+@require_safe
 @login_required
 def home(request):
-    memberships = request.user.memberships.select_related("agency").order_by("agency__name")
-    return render(
-        request,
-        "hub/home.html",
-        {"memberships": memberships, "roles": selectors.user_roles(user=request.user)},
-    )
+    memberships = request.user.memberships.select_related("agency__partnership")
+    standings = [
+        (membership, agency_standing(agency=membership.agency)) for membership in memberships
+    ]
+    return render(request, "hub/home.html", {"standings": standings})
 
 
-@require_GET
+@require_safe
 def health(request):
     """For load balancers and monitoring: the database, Redis and a worker, each up or down."""
     checks = system_health()

@@ -78,3 +78,24 @@ def test_the_audit_trail_cannot_be_changed_in_the_admin(client, personas):
     client.post(f"/admin/hub/auditentry/{entry.pk}/change/", {"action": "edited"})
     entry.refresh_from_db()
     assert entry.action != "edited"
+
+
+def test_the_home_page_tells_a_withdrawn_agencys_user_why_they_get_nothing(client, personas):
+    client.force_login(personas["lapsed_analyst"])
+    page = client.get("/").content.decode()
+    assert "Leigh Neighbourhood Watch withdrew from ISP" in page
+    assert "you cannot supply or extract data through this agency" in page
+
+
+def test_the_home_page_shows_a_core_partners_standing(client, personas):
+    client.force_login(personas["analyst"])
+    page = client.get("/").content.decode()
+    assert "as a core partner" in page
+    assert "you cannot supply or extract" not in page
+
+
+def test_the_dataset_page_says_which_agencies_supply_it(client, personas):
+    client.force_login(personas["analyst"])
+    page = client.get("/catalogue/council_asb/").content.decode()
+    assert "District, borough, unitary or county council" in page
+    assert "Housing association / registered social landlord" in page

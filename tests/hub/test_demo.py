@@ -7,7 +7,7 @@ from hub.choices import IspTier
 from hub.demo import DEMO_PERSONAS, demo_load, demo_password
 from hub.models import Agency, AuditEntry, Membership, User
 from sharing.models import InformationSharingProtocol, Signature
-from sharing.selectors import agency_tier
+from sharing.selectors import agency_standing, agency_tier
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +92,12 @@ def test_demo_passwords_differ_between_hubs(settings):
     first = demo_password("analyst")
     settings.SECRET_KEY = "another-hub-" + "y" * 40
     assert demo_password("analyst") != first
+
+
+def test_the_standing_explains_a_lapse_at_review():
+    demo_load()
+    police = Agency.objects.get(name="Greater Manchester Police (Wigan)")
+    isp = InformationSharingProtocol.objects.get()
+    standing = agency_standing(agency=police, on=isp.review_due + datetime.timedelta(days=1))
+    assert standing.tier == IspTier.NONE
+    assert "every signature has lapsed" in standing.reason
