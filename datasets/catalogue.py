@@ -57,6 +57,11 @@ class DatasetSchema:
     fields: tuple[FieldSpec, ...]
     locations: tuple[LocationGroup, ...]
     primary_key: tuple[str, ...]
+    # The field that dates a record (None: it takes its linked record's date, else the period's).
+    event_date: str | None
+    event_time: str | None
+    # (local fields, dataset slug) for each foreignKey: how a record links to another dataset.
+    links: tuple[tuple[tuple[str, ...], str], ...]
     descriptor: dict
 
     @property
@@ -141,8 +146,23 @@ def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSc
 
     primary_key = tuple(descriptor.get("primaryKey", ()))
     _check(set(primary_key) <= set(names), where, "primaryKey names a field that does not exist")
+    links = []
     for foreign_key in descriptor.get("foreignKeys", ()):
         _check(set(foreign_key["fields"]) <= set(names), where, "foreignKeys name a missing field")
+        links.append((tuple(foreign_key["fields"]), foreign_key["reference"]["resource"]))
+    types = {field.name: field.type for field in fields}
+    event_date = descriptor.get("eventDate")
+    event_time = descriptor.get("eventTime")
+    _check(
+        event_date is None or types.get(event_date) == FieldType.DATE,
+        where,
+        "eventDate must name a date field",
+    )
+    _check(
+        event_time is None or types.get(event_time) == FieldType.TIME,
+        where,
+        "eventTime must name a time field",
+    )
 
     return DatasetSchema(
         slug=slug,
@@ -155,6 +175,9 @@ def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSc
         fields=fields,
         locations=tuple(locations),
         primary_key=primary_key,
+        event_date=event_date,
+        event_time=event_time,
+        links=tuple(links),
         descriptor=descriptor,
     )
 

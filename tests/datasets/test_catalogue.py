@@ -40,6 +40,20 @@ def test_every_dataset_names_who_supplies_it_and_every_field_explains_itself():
             assert field.description, (schema.slug, field.name)
 
 
+def test_every_record_is_dated_by_its_own_field_a_linked_record_or_the_supply_period():
+    for schema in read_catalogue():
+        date_fields = [
+            f.name for f in schema.fields if f.type == "date" and f.name != "date_of_birth"
+        ]
+        if schema.event_date is None:
+            # No date of its own: the offence it links to, else the supply's period start.
+            assert schema.links or not date_fields, schema.slug
+        else:
+            assert schema.event_date in date_fields, schema.slug
+    offender = next(s for s in read_catalogue() if s.slug == "police_crime_offender")
+    assert offender.links == ((("crime_ref",), "police_crime_offence"),)
+
+
 @pytest.mark.django_db
 def test_sync_loads_every_schema_and_running_it_again_changes_nothing():
     first = catalogue_sync()
@@ -107,6 +121,7 @@ def test_a_new_dataset_is_a_new_schema_file_and_no_migration(schema_dir):
         (lambda d: d["locations"][0].update({"postcode": "post_code"}), "is not a field"),
         (lambda d: d.update({"primaryKey": ["nothing"]}), "primaryKey names a field"),
         (lambda d: d.update({"suppliers": ["bank"]}), "unknown supplier agency types"),
+        (lambda d: d.update({"eventDate": "incident_ref"}), "eventDate must name a date field"),
         (lambda d: d["fields"].append(dict(d["fields"][0])), "field names must be unique"),
     ],
 )
