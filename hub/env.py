@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import os
 from pathlib import Path
 
@@ -51,6 +53,20 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def check_key(name: str, value: str, size: int = 32) -> str:
+    """Fail loudly unless ``value`` is ``size`` random bytes, base64-encoded."""
+    try:
+        decoded = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        decoded = b""
+    if len(decoded) != size:
+        raise ImproperlyConfigured(
+            f"{name} must be {size} random bytes, base64-encoded, e.g. from "
+            f"python -c 'import base64,os;print(base64.b64encode(os.urandom({size})).decode())'"
+        )
+    return value
 
 
 def data_dir() -> Path:

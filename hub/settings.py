@@ -13,6 +13,7 @@ import dj_database_url
 from hub import embedded
 from hub.env import (
     BASE_DIR,
+    check_key,
     data_dir,
     embedded_redis_port,
     env_bool,
@@ -45,6 +46,8 @@ else:
     REDIS_URL = env_required("REDIS_URL", "the Celery broker and cache need Redis")
     SECRET_KEY = env_required("DJANGO_SECRET_KEY", "sessions and tokens are signed with it")
     HUB_MASTER_KEY = env_required("HUB_MASTER_KEY", "it wraps the keys of every stored file")
+
+check_key("HUB_MASTER_KEY", HUB_MASTER_KEY)
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     from django.core.exceptions import ImproperlyConfigured

@@ -13,7 +13,7 @@ os.environ.setdefault("HUB_DEMO", "false")
 os.environ.setdefault("HUB_CELERY_QUEUE", f"hub-test-{uuid.uuid4().hex[:12]}")
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
-    os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1tYXN0ZXIta2V5LW5vdC1mb3ItcHJvZHVjdGlvbg==")
+    os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=")
 
 from hub.settings import *  # noqa: E402, F403
 

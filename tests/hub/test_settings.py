@@ -21,6 +21,9 @@ def test_env_helpers_read_values_and_refuse_bad_ones(monkeypatch):
     assert env_list("HUB_X", []) == ["a.example", "b.example"]
 
 
+VALID_KEY = "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE="
+
+
 def _import_settings(**env):
     clean = {
         k: v
@@ -51,7 +54,7 @@ def test_only_postgresql_is_accepted_as_the_database():
         DATABASE_URL="mysql://u@127.0.0.1:3306/hub",
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="s" * 50,
-        HUB_MASTER_KEY="k" * 44,
+        HUB_MASTER_KEY=VALID_KEY,
     )
     assert result.returncode != 0
     assert "must point at PostgreSQL" in result.stderr
@@ -63,7 +66,7 @@ def test_production_settings_pass_the_deployment_checklist():
         DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
-        HUB_MASTER_KEY="k" * 44,
+        HUB_MASTER_KEY=VALID_KEY,
         ALLOWED_HOSTS="hub.example.gov.uk",
         DJANGO_SETTINGS_MODULE="hub.settings",
     )
@@ -76,3 +79,14 @@ def test_production_settings_pass_the_deployment_checklist():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused_at_start():
+    result = _import_settings(
+        DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_SECRET_KEY="s" * 50,
+        HUB_MASTER_KEY="k" * 44,
+    )
+    assert result.returncode != 0
+    assert "HUB_MASTER_KEY must be 32 random bytes, base64-encoded" in result.stderr
