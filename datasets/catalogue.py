@@ -34,6 +34,12 @@ class FieldSpec:
     field_class: str
     enum: tuple[str, ...]
     aliases: tuple[str, ...]
+    minimum: float | None = None
+    maximum: float | None = None
+    # Spellings a supplier may use for an allowed value ("Male" for "M").
+    value_aliases: tuple[tuple[str, str], ...] = ()
+    true_values: tuple[str, ...] = ("true", "1")
+    false_values: tuple[str, ...] = ("false", "0")
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,11 @@ def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
         field_class=descriptor["class"],
         enum=tuple(constraints.get("enum", ())),
         aliases=tuple(descriptor.get("aliases", ())),
+        minimum=constraints.get("minimum"),
+        maximum=constraints.get("maximum"),
+        value_aliases=tuple(descriptor.get("valueAliases", {}).items()),
+        true_values=tuple(descriptor.get("trueValues", FieldSpec.true_values)),
+        false_values=tuple(descriptor.get("falseValues", FieldSpec.false_values)),
     )
 
 

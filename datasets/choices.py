@@ -34,3 +34,29 @@ class LocationRole(models.TextChoices):
     EVENT = "event", "Where it happened"
     HOME = "home", "Where a person lives"
     SITE = "site", "A non-residential site"
+
+
+class SupplyStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    VALIDATING = "validating", "Validating"
+    GEOCODING = "geocoding", "Geocoding"
+    SANITISING = "sanitising", "Sanitising"
+    LOADING = "loading", "Loading"
+    REPORTING = "reporting", "Writing the report"
+    COMPLETED = "completed", "Completed"
+    REJECTED = "rejected", "Rejected"
+    FAILED = "failed", "Failed"
+
+
+class FileFormat(models.TextChoices):
+    CSV = "csv", "CSV"
+    XLSX = "xlsx", "Excel workbook (XLSX)"
+    ZIP = "zip", "CSV inside a ZIP"
+
+
+class LocationMethod(models.TextChoices):
+    CENTROID = "centroid", "Postcode centroid"
+    MOVED = "moved", "Moved to a nearby postcode of four or more households"
+    PLACE = "place", "Named place"
+    SITE = "site", "Non-residential site"
+    UNLOCATED = "unlocated", "Not located"

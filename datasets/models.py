@@ -1,11 +1,20 @@
+import uuid
 from functools import cached_property
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from datasets.catalogue import DatasetSchema, schema_from_descriptor
-from datasets.choices import DatasetKind, DatasetTier
+from datasets.choices import (
+    DatasetKind,
+    DatasetTier,
+    FileFormat,
+    LocationMethod,
+    SupplyStatus,
+)
 from hub.choices import AgencyType
+from hub.models import Agency, Partnership
 
 
 class Dataset(models.Model):
@@ -36,3 +45,114 @@ class Dataset(models.Model):
     @cached_property
     def schema(self) -> DatasetSchema:
         return schema_from_descriptor(self.descriptor, where=self.slug)
+
+
+class Supply(models.Model):
+    """One file an agency supplied for one dataset and period, with its §3.4 metadata."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="supplies")
+    agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="supplies")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supplies"
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    # Guidance §3.4: the metadata that travels with every supply.
+    period_start = models.DateField()
+    period_end = models.DateField()
+    supplier_name = models.CharField(max_length=200)
+    supplier_contact = models.CharField(max_length=200)
+    caveats = models.TextField(blank=True, help_text="Caveats and conditions of use.")
+    field_notes = models.TextField(blank=True, help_text="Fields that are not self-explanatory.")
+    coding_systems = models.TextField(blank=True, help_text="E.g. the ethnicity codes used.")
+    geocoding_method = models.TextField(blank=True, help_text="How coordinates were determined.")
+    declared_record_count = models.PositiveIntegerField(null=True, blank=True)
+
+    # The raw file, encrypted; its data key is kept only wrapped by the master key.
+    original_filename = models.CharField(max_length=255)
+    file_format = models.CharField(max_length=10, choices=FileFormat.choices)
+    file_size = models.BigIntegerField()
+    file_sha256 = models.CharField(max_length=64)
+    raw_path = models.CharField(max_length=500, blank=True)
+    data_key_wrapped = models.BinaryField()
+    master_key_id = models.CharField(max_length=16)
+    raw_deleted_at = models.DateTimeField(null=True, blank=True)
+
+    # Pipeline state. A stage holds a lease while it works; an expired lease means its worker
+    # died and the reaper may hand the stage to another.
+    status = models.CharField(
+        max_length=20, choices=SupplyStatus.choices, default=SupplyStatus.QUEUED, db_index=True
+    )
+    progress = models.PositiveSmallIntegerField(default=0)
+    lease_until = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    failure = models.TextField(blank=True)
+
+    record_count = models.PositiveIntegerField(null=True, blank=True)
+    accepted_count = models.PositiveIntegerField(null=True, blank=True)
+    rejected_count = models.PositiveIntegerField(null=True, blank=True)
+    report = models.JSONField(default=dict, blank=True)
+    superseded_by = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name_plural = "supplies"
+        indexes = [models.Index(fields=["agency", "dataset", "period_start", "period_end"])]
+
+    def __str__(self):
+        return f"{self.dataset.slug} from {self.agency} for {self.period_start}–{self.period_end}"
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED_STATUSES
+
+
+FINISHED_STATUSES = (SupplyStatus.COMPLETED, SupplyStatus.REJECTED, SupplyStatus.FAILED)
+
+
+class Record(models.Model):
+    """A depersonalised record in the warehouse: typed common columns and the other fields.
+
+    One table for every dataset; ``data`` holds the remaining sanitised fields. Location
+    columns are the sanitised primary location only (a postcode centroid, a place or a site).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    supply = models.ForeignKey(Supply, on_delete=models.CASCADE, related_name="records")
+    row_number = models.PositiveIntegerField(help_text="The record's row in the supplied file.")
+    event_date = models.DateField(null=True)
+    event_time = models.TimeField(null=True)
+    easting = models.IntegerField(null=True)
+    northing = models.IntegerField(null=True)
+    postcode = models.CharField(max_length=8, blank=True)
+    location_method = models.CharField(max_length=12, choices=LocationMethod.choices)
+    data = models.JSONField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["dataset", "event_date"]),
+            models.Index(fields=["supply"]),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset_id} record {self.pk} (row {self.row_number})"
+
+
+class IdentifyingRecord(models.Model):
+    """The identifying fields of a personalised record, apart and encrypted with the supply's key.
+
+    Joined to its record only for users whose access allows personal data.
+    """
+
+    record = models.OneToOneField(Record, on_delete=models.CASCADE, primary_key=True)
+    supply = models.ForeignKey(Supply, on_delete=models.CASCADE, related_name="+")
+    ciphertext = models.BinaryField()
+
+    def __str__(self):
+        return f"identifying fields of record {self.record_id}"

@@ -188,6 +188,16 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("HUB_SESSION_SECONDS", 8 * 3600)
 X_FRAME_OPTIONS = "DENY"
 
+# Uploads: every file is encrypted while it streams in (hub/uploads.py).
+FILE_UPLOAD_HANDLERS = ["hub.uploads.EncryptingUploadHandler"]
+HUB_MAX_UPLOAD_BYTES = env_int("HUB_MAX_UPLOAD_MB", 512) * 1024 * 1024
+# Raw supplied files are deleted this many days after their processing ends.
+HUB_RAW_RETENTION_DAYS = env_int("HUB_RAW_RETENTION_DAYS", 30)
+# Rows read and processed at a time: bounds the worker's memory whatever the file's size.
+HUB_CHUNK_ROWS = env_int("HUB_CHUNK_ROWS", 100_000)
+# A stage that has not reported progress for this long is taken to have lost its worker.
+HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
+
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",
     "django.core.mail.backends.console.EmailBackend"

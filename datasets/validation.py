@@ -1,0 +1,309 @@
+"""Checking a supply against its dataset's schema: the header, then each chunk of rows.
+
+What rejects the whole supply: an unreadable file, a header that lacks a required column, or
+two columns that mean the same field. What rejects a row: a value of the wrong type, out of
+range, not in the allowed list, a missing required value, a date in the future, or a repeat
+of an earlier row's key. Everything else loads, with warnings. All checks are vectorised.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from datasets.catalogue import DatasetSchema, FieldSpec
+from datasets.choices import FieldClass, FieldType
+
+LATITUDE_HEADERS = {"latitude", "lat"}
+LONGITUDE_HEADERS = {"longitude", "long", "lon", "lng"}
+MAX_TEXT_LENGTH = 1000
+# An event dated this long before the period is unusual enough to point out (crimes are often
+# recorded some time after they were committed, so some earlier dates are expected).
+EARLY_EVENT_DAYS = 366
+ERROR_COLUMNS = ["row", "field", "code", "message"]
+_NON_ALNUM = re.compile(r"[^0-9a-z]+")
+_DATE_FORMATS = ("%Y-%m-%d", "%d/%m/%Y", "%Y-%m-%d %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S")
+_TIME_FORMATS = ("%H:%M", "%H:%M:%S")
+
+
+def normalise_header(text: str) -> str:
+    """Case, spacing and punctuation do not matter: "Crime Ref." and "crime_ref" are one."""
+    return _NON_ALNUM.sub("_", str(text).strip().casefold()).strip("_")
+
+
+@dataclass
+class HeaderMapping:
+    rename: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    latitude: str | None = None
+    longitude: str | None = None
+    missing_required: list[str] = field(default_factory=list)
+    missing_optional: list[str] = field(default_factory=list)
+    conflicts: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        """Messages for what makes the whole supply unusable."""
+        problems = list(self.conflicts)
+        if self.missing_required:
+            names = ", ".join(self.missing_required)
+            problems.append(
+                f"The file has no column for the required field(s) {names}. Add the column, "
+                "named as in the dataset's CSV template, and supply the file again."
+            )
+        return problems
+
+
+def map_header(columns: Iterable[str], schema: DatasetSchema) -> HeaderMapping:
+    """Match the file's columns to the schema's fields by name or alias; list the rest."""
+    spellings: dict[str, str] = {}
+    for spec in schema.fields:
+        spellings[normalise_header(spec.name)] = spec.name
+        for alias in spec.aliases:
+            spellings.setdefault(normalise_header(alias), spec.name)
+    mapping = HeaderMapping()
+    claimed: dict[str, str] = {}
+    for column in columns:
+        key = normalise_header(column)
+        field_name = spellings.get(key)
+        if field_name is not None:
+            if field_name in claimed:
+                mapping.conflicts.append(
+                    f"Columns {claimed[field_name]!r} and {column!r} both mean {field_name}; "
+                    "remove one of them."
+                )
+            claimed[field_name] = column
+            mapping.rename[column] = field_name
+        elif key in LATITUDE_HEADERS and schema.locations:
+            mapping.latitude = column
+        elif key in LONGITUDE_HEADERS and schema.locations:
+            mapping.longitude = column
+        else:
+            mapping.dropped.append(str(column))
+    for spec in schema.fields:
+        if spec.name not in claimed:
+            target = mapping.missing_required if spec.required else mapping.missing_optional
+            target.append(spec.name)
+    return mapping
+
+
+@dataclass
+class ChunkResult:
+    accepted: pd.DataFrame
+    errors: pd.DataFrame
+    rejected: pd.DataFrame
+    warnings: pd.DataFrame
+    filled: pd.Series
+
+
+def _flag(mask: pd.Series) -> pd.Series:
+    """A plain True/False mask: comparisons with missing values give False, not NA."""
+    return mask.astype("boolean").fillna(False).astype(bool)
+
+
+def _errors(mask: pd.Series, spec: FieldSpec, code: str, message) -> pd.DataFrame:
+    """One error row per True in ``mask``; ``message`` is a text or a Series of texts."""
+    rows = mask.index[mask.to_numpy()]
+    if len(rows) == 0:
+        return pd.DataFrame(columns=ERROR_COLUMNS)
+    text = message[mask] if isinstance(message, pd.Series) else message
+    return pd.DataFrame({"row": rows, "field": spec.name, "code": code, "message": text})
+
+
+def _shown(values: pd.Series, spec: FieldSpec) -> pd.Series:
+    """The value as a supplier may see it in a report: never an identifying value."""
+    if spec.field_class == FieldClass.IDENTIFYING:
+        return pd.Series("The value", index=values.index)
+    return "'" + values.str.slice(0, 40) + "'"
+
+
+def _parse_dates(text: pd.Series) -> pd.Series:
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for date_format in _DATE_FORMATS:
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(text[todo], format=date_format, errors="coerce")
+    return parsed.dt.normalize()
+
+
+def _parse_times(text: pd.Series) -> pd.Series:
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    for time_format in _TIME_FORMATS:
+        todo = parsed.isna() & text.notna()
+        if not todo.any():
+            break
+        parsed[todo] = pd.to_datetime(text[todo], format=time_format, errors="coerce")
+    return parsed.dt.strftime("%H:%M:%S")
+
+
+def _check_field(
+    text: pd.Series, spec: FieldSpec, *, today: datetime.date
+) -> tuple[pd.Series, list[pd.DataFrame]]:
+    """Typed values for one column (NA where missing or bad) and its error rows."""
+    errors = []
+    present = _flag(text.notna())
+    shown = _shown(text.fillna(""), spec)
+    if spec.required:
+        errors.append(
+            _errors(~present, spec, "required", f"{spec.name} is required: give a value.")
+        )
+    if spec.type == FieldType.STRING:
+        values = text
+        if spec.enum:
+            aliases = dict(spec.value_aliases)
+            canonical = {value.casefold(): value for value in spec.enum}
+            values = text.replace(aliases).astype("string").str.casefold().map(canonical)
+            bad = _flag(present & values.isna())
+            allowed = ", ".join(spec.enum)
+            errors.append(_errors(bad, spec, "not_allowed", shown + f" is not one of: {allowed}."))
+        too_long = _flag(present & (text.str.len() > MAX_TEXT_LENGTH))
+        errors.append(
+            _errors(
+                too_long,
+                spec,
+                "too_long",
+                f"{spec.name} is longer than {MAX_TEXT_LENGTH} characters.",
+            )
+        )
+        values = values.mask(too_long)
+    elif spec.type in (FieldType.INTEGER, FieldType.NUMBER):
+        numbers = pd.to_numeric(text.str.replace(",", "", regex=False), errors="coerce")
+        kind = "a whole number" if spec.type == FieldType.INTEGER else "a number"
+        bad = _flag(present & numbers.isna())
+        if spec.type == FieldType.INTEGER:
+            bad |= _flag(present & numbers.notna() & (numbers != np.floor(numbers)))
+        errors.append(_errors(bad, spec, "not_a_number", shown + f" is not {kind}."))
+        values = numbers.mask(bad)
+        low, high = spec.minimum, spec.maximum
+        out = pd.Series(False, index=text.index)
+        if low is not None:
+            out |= _flag(values < low)
+        if high is not None:
+            out |= _flag(values > high)
+        errors.append(_errors(out, spec, "out_of_range", shown + f" is outside {low} to {high}."))
+        values = values.mask(out)
+        if spec.type == FieldType.INTEGER:
+            values = values.astype("Int64")
+    elif spec.type == FieldType.DATE:
+        dates = _parse_dates(text)
+        bad = _flag(present & dates.isna())
+        errors.append(
+            _errors(
+                bad, spec, "not_a_date", shown + " is not a date: use dd/mm/yyyy or yyyy-mm-dd."
+            )
+        )
+        future = _flag(dates > pd.Timestamp(today))
+        errors.append(_errors(future, spec, "future_date", shown + " is in the future."))
+        ancient = _flag(dates < pd.Timestamp(1900, 1, 1))
+        errors.append(_errors(ancient, spec, "implausible_date", shown + " is before 1900."))
+        values = dates.mask(future | ancient)
+    elif spec.type == FieldType.TIME:
+        times = _parse_times(text)
+        bad = _flag(present & times.isna())
+        errors.append(
+            _errors(bad, spec, "not_a_time", shown + " is not a time: use HH:MM or HH:MM:SS.")
+        )
+        values = times
+    else:  # boolean
+        truthy, falsy = set(spec.true_values), set(spec.false_values)
+        values = pd.Series(pd.NA, index=text.index, dtype="boolean")
+        values[_flag(text.isin(truthy))] = True
+        values[_flag(text.isin(falsy))] = False
+        bad = _flag(present & values.isna())
+        errors.append(_errors(bad, spec, "not_yes_no", shown + " is not Y or N."))
+    return values, errors
+
+
+def validate_chunk(
+    chunk: pd.DataFrame,
+    schema: DatasetSchema,
+    *,
+    missing_values: Iterable[str],
+    today: datetime.date,
+    period: tuple[datetime.date, datetime.date],
+) -> ChunkResult:
+    """Check one chunk (columns already renamed to field names) and type its values."""
+    text = chunk.astype("string").apply(lambda column: column.str.strip())
+    text = text.mask(text.isin(list(missing_values)))
+    typed = {}
+    error_frames = []
+    for spec in schema.fields:
+        column = (
+            text[spec.name]
+            if spec.name in text
+            else pd.Series(pd.NA, index=text.index, dtype="string")
+        )
+        typed[spec.name], field_errors = _check_field(column, spec, today=today)
+        error_frames.extend(frame for frame in field_errors if not frame.empty)
+    values = pd.DataFrame(typed, index=chunk.index)
+    errors = (
+        pd.concat(error_frames, ignore_index=True)
+        if error_frames
+        else pd.DataFrame(columns=ERROR_COLUMNS)
+    )
+    bad_rows = values.index.isin(errors["row"])
+    warnings = _period_warnings(values[~bad_rows], schema, period)
+    known = [name for name in schema.field_names if name in chunk]
+    return ChunkResult(
+        accepted=values[~bad_rows],
+        errors=errors,
+        rejected=chunk.loc[bad_rows, known],
+        warnings=warnings,
+        filled=text.reindex(columns=schema.field_names).notna().sum(),
+    )
+
+
+def _period_warnings(
+    values: pd.DataFrame, schema: DatasetSchema, period: tuple[datetime.date, datetime.date]
+) -> pd.DataFrame:
+    if schema.event_date is None or values.empty:
+        return pd.DataFrame(columns=ERROR_COLUMNS)
+    dates = values[schema.event_date]
+    start, end = pd.Timestamp(period[0]), pd.Timestamp(period[1])
+    late = _flag(dates > end)
+    early = _flag(dates < start - pd.Timedelta(days=EARLY_EVENT_DAYS))
+    spec = next(spec for spec in schema.fields if spec.name == schema.event_date)
+    shown = dates.dt.strftime("%d/%m/%Y")
+    frames = [
+        _errors(
+            late, spec, "after_period", shown + f" is after the period, which ends {end:%d/%m/%Y}."
+        ),
+        _errors(
+            early, spec, "long_before_period", shown + f" is over a year before {start:%d/%m/%Y}."
+        ),
+    ]
+    return pd.concat(frames, ignore_index=True)
+
+
+class DuplicateTracker:
+    """Rows that repeat an earlier row's key, across all the chunks of one supply."""
+
+    def __init__(self, key: tuple[str, ...]):
+        self.key = list(key)
+        self._first_row = pd.Series(dtype="int64")  # key hash -> first row with that key
+
+    def errors(self, values: pd.DataFrame) -> pd.DataFrame:
+        """Error rows for this chunk's repeats; remembers its first rows for later chunks."""
+        if not self.key or values.empty:
+            return pd.DataFrame(columns=ERROR_COLUMNS)
+        hashes = pd.util.hash_pandas_object(values[self.key].astype(str), index=False).to_numpy()
+        rows = values.index.to_numpy()
+        first_here = pd.Series(rows, index=hashes).groupby(level=0).min()
+        self._first_row = self._first_row.combine_first(first_here).astype("int64")
+        first = self._first_row.reindex(hashes).to_numpy()
+        repeat = first != rows
+        key_text = " and ".join(self.key)
+        message = (
+            f"Repeats the {key_text} of row "
+            + pd.Series(first[repeat]).astype(str)
+            + "; each must appear once."
+        )
+        return pd.DataFrame(
+            {"row": rows[repeat], "field": key_text, "code": "duplicate", "message": message}
+        )
