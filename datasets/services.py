@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from datasets.catalogue import SCHEMA_DIR, read_catalogue
-from datasets.models import Dataset
-from hub.choices import AuditAction
-from hub.models import User
+from datasets.choices import SupplyStatus
+from datasets.models import Dataset, Supply
+from datasets.readers import UnreadableFile, format_from_name
+from hub.choices import AuditAction, IspTier, Role
+from hub.crypto import master_key_id
+from hub.models import Agency, Membership, User
 from hub.services import audit_record
+from hub.uploads import EncryptedUpload
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -83,3 +94,186 @@ def catalogue_sync(
             system=system,
         )
     return result
+
+
+# -- supplies ---------------------------------------------------------------------------------
+
+
+class SupplyRefused(Exception):
+    """The user may not make this supply; the message says why."""
+
+
+def supply_enqueue(*, supply_id, stage: str) -> None:
+    """Queue a stage. If the broker is down the supply waits and the reaper queues it later."""
+    from kombu.exceptions import OperationalError
+
+    from datasets.tasks import run_supply_stage
+
+    Supply.objects.filter(pk=supply_id).update(queued_at=timezone.now())
+    try:
+        run_supply_stage.apply_async(args=[str(supply_id), stage], retry=False)
+    except OperationalError:
+        logger.warning("Broker unavailable; supply %s will be queued by the reaper", supply_id)
+
+
+@transaction.atomic
+def supply_create(
+    *,
+    acting_user: User,
+    agency: Agency,
+    dataset: Dataset,
+    upload: EncryptedUpload,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    supplier_name: str,
+    supplier_contact: str,
+    caveats: str = "",
+    field_notes: str = "",
+    coding_systems: str = "",
+    geocoding_method: str = "",
+    declared_record_count: int | None = None,
+    ip_address: str | None = None,
+) -> Supply:
+    """Record a supply of an already-encrypted upload and queue its processing.
+
+    Refuses (SupplyRefused, audited) a user who is not a supplier of the agency, an agency
+    that is not a current ISP signatory or does not supply this dataset, and a reversed
+    period. The upload is discarded when refused.
+    """
+    try:
+        file_format = format_from_name(upload.name)
+        supply_check(user=acting_user, agency=agency, dataset=dataset)
+        if period_end < period_start:
+            raise SupplyRefused("The period ends before it starts.")
+        if period_end > timezone.localdate():
+            raise SupplyRefused("The period ends in the future; supply a period that has ended.")
+    except (SupplyRefused, UnreadableFile) as refusal:
+        upload.discard()
+        audit_record(
+            actor=acting_user,
+            action="supply_refused",
+            agency=agency,
+            dataset_slug=dataset.slug,
+            detail={"reason": str(refusal), "file": upload.name},
+            ip_address=ip_address,
+        )
+        raise SupplyRefused(str(refusal)) from refusal
+    supply = Supply.objects.create(
+        dataset=dataset,
+        agency=agency,
+        uploaded_by=acting_user,
+        period_start=period_start,
+        period_end=period_end,
+        supplier_name=supplier_name,
+        supplier_contact=supplier_contact,
+        caveats=caveats,
+        field_notes=field_notes,
+        coding_systems=coding_systems,
+        geocoding_method=geocoding_method,
+        declared_record_count=declared_record_count,
+        original_filename=Path(upload.name).name[:255],
+        file_format=file_format,
+        file_size=upload.size,
+        file_sha256=upload.sha256,
+        raw_path=str(upload.path),
+        data_key_wrapped=upload.data_key_wrapped,
+        master_key_id=master_key_id(),
+    )
+    audit_record(
+        actor=acting_user,
+        action="supply_uploaded",
+        agency=agency,
+        dataset_slug=dataset.slug,
+        target=supply,
+        detail={
+            "file": supply.original_filename,
+            "bytes": supply.file_size,
+            "sha256": supply.file_sha256,
+            "period": [period_start.isoformat(), period_end.isoformat()],
+        },
+        ip_address=ip_address,
+    )
+    transaction.on_commit(
+        lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
+    )
+    return supply
+
+
+def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
+    """Raise SupplyRefused unless ``user`` may supply ``dataset`` for ``agency``."""
+    from sharing.selectors import agency_standing
+
+    if not Membership.objects.filter(user=user, agency=agency, roles__contains=[Role.SUPPLIER]):
+        raise SupplyRefused(f"You are not a supplier for {agency}.")
+    standing = agency_standing(agency=agency)
+    if standing.tier == IspTier.NONE:
+        raise SupplyRefused(f"{standing.reason} Supplies can be made once it has signed.")
+    if agency.agency_type not in dataset.supplier_types:
+        raise SupplyRefused(f"{agency} does not supply {dataset.name}.")
+
+
+@transaction.atomic
+def supply_retry(*, supply: Supply, acting_user: User) -> Supply:
+    """Run a failed supply again from the stage that failed."""
+    stage = supply.report.get("failed_stage", SupplyStatus.VALIDATING)
+    updated = Supply.objects.filter(pk=supply.pk, status=SupplyStatus.FAILED).update(
+        status=stage, lease_until=None, attempts=0, failure="", finished_at=None
+    )
+    if not updated:
+        raise SupplyRefused("Only a failed supply can be retried.")
+    audit_record(
+        actor=acting_user,
+        action="supply_retried",
+        agency=supply.agency,
+        dataset_slug=supply.dataset.slug,
+        target=supply,
+        detail={"stage": stage},
+    )
+    transaction.on_commit(lambda: supply_enqueue(supply_id=supply.pk, stage=stage))
+    supply.refresh_from_db()
+    return supply
+
+
+def supplies_reap(*, now: datetime.datetime | None = None) -> list[str]:
+    """Queue again the stages whose worker died (lease expired) or whose task was lost
+    (waiting, unqueued for a while); returns the ids queued."""
+    from datasets.pipeline import STAGES
+
+    now = now or timezone.now()
+    waiting_since = now - datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)
+    stuck = Supply.objects.filter(
+        Q(status__in=STAGES, lease_until__lt=now)
+        | Q(status__in=[SupplyStatus.QUEUED, *STAGES], lease_until__isnull=True)
+        & (Q(queued_at__isnull=True) | Q(queued_at__lt=waiting_since))
+    ).values_list("pk", "status")
+    reaped = []
+    for supply_id, status in stuck:
+        stage = SupplyStatus.VALIDATING if status == SupplyStatus.QUEUED else status
+        supply_enqueue(supply_id=supply_id, stage=stage)
+        reaped.append(str(supply_id))
+    return reaped
+
+
+def raw_files_purge(*, now: datetime.datetime | None = None) -> int:
+    """Delete raw files and rejected-row files whose retention has ended; audited."""
+    from datasets.pipeline import rejected_rows_path
+
+    now = now or timezone.now()
+    cutoff = now - datetime.timedelta(days=settings.HUB_RAW_RETENTION_DAYS)
+    expired = Supply.objects.filter(finished_at__lt=cutoff, raw_deleted_at__isnull=True)
+    purged = 0
+    for supply in expired.select_related("agency", "dataset"):
+        Path(supply.raw_path).unlink(missing_ok=True)
+        rejected_rows_path(supply).unlink(missing_ok=True)
+        Supply.objects.filter(pk=supply.pk).update(raw_deleted_at=now)
+        audit_record(
+            actor=None,
+            action="supply_raw_purged",
+            agency=supply.agency,
+            dataset_slug=supply.dataset.slug,
+            target=supply,
+            detail={"retention_days": settings.HUB_RAW_RETENTION_DAYS},
+            system="retention",
+        )
+        purged += 1
+    return purged

@@ -1,9 +1,15 @@
+from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.shortcuts import render
-from django.views.decorators.http import require_safe
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from datasets import selectors
+from datasets import selectors, services
 from datasets.api.views import template_response
+from datasets.forms import SupplyForm
+from datasets.pipeline import rejected_rows_path
+from hub.crypto import open_encrypted, unwrap_key
+from hub.services import audit_record
 
 
 @require_safe
@@ -23,3 +29,94 @@ def dataset_detail(request, slug):
 @login_required
 def dataset_template(request, slug):
     return template_response(request=request, slug=slug)
+
+
+@require_safe
+@login_required
+def supply_list(request):
+    supplies = selectors.supply_restrict(user=request.user)[:200]
+    can_supply = selectors.supplier_agencies(user=request.user).exists()
+    return render(
+        request, "datasets/supply_list.html", {"supplies": supplies, "can_supply": can_supply}
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def supply_new(request):
+    if not selectors.supplier_agencies(user=request.user).exists():
+        raise Http404("You do not supply data for any agency.")
+    form = SupplyForm(request.POST or None, request.FILES or None, user=request.user)
+    refused = getattr(request, "upload_refused", None)
+    if refused:
+        form.add_error("file", refused)
+    if request.method == "POST" and not refused and form.is_valid():
+        data = dict(form.cleaned_data)
+        try:
+            supply = services.supply_create(
+                acting_user=request.user,
+                upload=data.pop("file"),
+                ip_address=request.META.get("REMOTE_ADDR"),
+                **data,
+            )
+        except services.SupplyRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, "Your file is uploaded and being processed.")
+            return redirect("supply-detail", supply_id=supply.pk)
+    elif request.method == "POST" and "file" in request.FILES:
+        request.FILES["file"].discard()
+    return render(request, "datasets/supply_new.html", {"form": form})
+
+
+@require_safe
+@login_required
+def supply_detail(request, supply_id):
+    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    report = supply.report
+    completeness = sorted(report.get("completeness", {}).items(), key=lambda item: item[1])
+    return render(
+        request,
+        "datasets/supply_detail.html",
+        {"supply": supply, "report": report, "completeness": completeness},
+    )
+
+
+@require_POST
+@login_required
+def supply_retry(request, supply_id):
+    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    try:
+        services.supply_retry(supply=supply, acting_user=request.user)
+    except services.SupplyRefused as refusal:
+        messages.error(request, str(refusal))
+    return redirect("supply-detail", supply_id=supply.pk)
+
+
+@require_safe
+@login_required
+def supply_rejected_rows(request, supply_id):
+    """The rejected rows with their reasons, decrypted as they stream out; audited."""
+    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    path = rejected_rows_path(supply)
+    if supply.raw_deleted_at is not None or not path.exists():
+        raise Http404("The rejected rows are no longer kept.")
+    audit_record(
+        actor=request.user,
+        action="supply_rejected_rows_downloaded",
+        agency=supply.agency,
+        dataset_slug=supply.dataset.slug,
+        target=supply,
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )
+    response = StreamingHttpResponse(
+        _decrypted(path, unwrap_key(bytes(supply.data_key_wrapped))), content_type="text/csv"
+    )
+    response["Content-Disposition"] = f'attachment; filename="rejected_rows_{supply.pk}.csv"'
+    return response
+
+
+def _decrypted(path, data_key):
+    with open_encrypted(path, data_key) as stream:
+        while block := stream.read(65536):
+            yield block

@@ -40,8 +40,9 @@ def ensure_running(data_dir: Path, redis_port: int) -> EmbeddedServices:
     """Start the embedded PostgreSQL and Redis if they are not running; idempotent."""
     data_dir.mkdir(parents=True, exist_ok=True)
     with fasteners.InterProcessLock(str(data_dir / ".embedded.lock")):
-        socket_dir = _ensure_postgres(data_dir / "pgdata")
+        # Redis first: its port may be taken, and then nothing should have been started.
         redis_url = _ensure_redis(data_dir / "redis", redis_port)
+        socket_dir = _ensure_postgres(data_dir / "pgdata")
     return EmbeddedServices(postgres_socket_dir=socket_dir, redis_url=redis_url)
 
 

@@ -7,6 +7,7 @@ with data, secret key and master key kept under ``HUB_DATA_DIR``.
 
 import base64
 import secrets
+from pathlib import Path
 
 import dj_database_url
 
@@ -150,6 +151,11 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("HUB_CELERY_QUEUE", "hub")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE = {
+    # Hands stages whose worker died, or whose task was lost, to a live worker.
+    "reap-supplies": {"task": "datasets.reap_supplies", "schedule": 60.0},
+    "purge-expired-files": {"task": "datasets.purge_expired_files", "schedule": 3600.0},
+}
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -187,6 +193,12 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env_int("HUB_SESSION_SECONDS", 8 * 3600)
 X_FRAME_OPTIONS = "DENY"
+
+# Where people reach the hub, for links in e-mails.
+HUB_SITE_URL = env_str("HUB_SITE_URL", "http://127.0.0.1:8000" if EMBEDDED else "").rstrip("/")
+
+# Stored files (raw supplies, work in progress, extracts), all encrypted.
+HUB_FILES_DIR = Path(env_str("HUB_FILES_DIR") or DATA_DIR / "files")
 
 # Uploads: every file is encrypted while it streams in (hub/uploads.py).
 FILE_UPLOAD_HANDLERS = ["hub.uploads.EncryptingUploadHandler"]

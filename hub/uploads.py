@@ -13,7 +13,7 @@ from hub.crypto import EncryptingWriter, new_data_key, wrap_key
 
 
 def upload_dir() -> Path:
-    return Path(settings.DATA_DIR) / "raw"
+    return Path(settings.HUB_FILES_DIR) / "raw"
 
 
 class EncryptedUpload(UploadedFile):

@@ -43,9 +43,9 @@ def _database_url(database: dict) -> str:
     return f"postgres://{quote(database['USER'])}{password}@{host}{port}/{database['NAME']}"
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
-    """A real Celery worker process on the test database, taking this run's queue."""
+def start_worker(queue: str, log_path: Path) -> subprocess.Popen:
+    """A real Celery worker process on the test database, taking ``queue``; waits until it
+    answers a probe sent to that queue."""
     from django.db import connection
 
     from hub.tasks import probe
@@ -57,50 +57,54 @@ def celery_worker_process(django_db_setup, django_db_blocker, tmp_path_factory):
         "REDIS_URL": settings.REDIS_URL,
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "HUB_MASTER_KEY": settings.HUB_MASTER_KEY,
-        "HUB_CELERY_QUEUE": settings.CELERY_TASK_DEFAULT_QUEUE,
+        "HUB_FILES_DIR": str(settings.HUB_FILES_DIR),
+        "HUB_CELERY_QUEUE": queue,
     }
-    log_path = tmp_path_factory.mktemp("worker") / "worker.log"
-    log = log_path.open("w")
+    log = log_path.open("a")
     process = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "hub",
-            "worker",
-            "--pool=solo",
-            "--loglevel=INFO",
-            "-Q",
-            settings.CELERY_TASK_DEFAULT_QUEUE,
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
+            sys.executable, "-m", "celery", "-A", "hub", "worker",
+            "--pool=solo", "--loglevel=INFO", "-Q", queue,
+            "--without-gossip", "--without-mingle", "--without-heartbeat",
         ],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"The Celery worker exited:\n{log_path.read_text()}")
-            try:
-                if probe.delay("ready").get(timeout=2) == "ready":
-                    break
-            except Exception:  # noqa: BLE001 - not ready yet; keep asking until the deadline
-                if time.monotonic() > deadline:
-                    log_text = log_path.read_text()
-                    raise RuntimeError(f"The Celery worker never answered:\n{log_text}") from None
-        yield process
-    finally:
-        process.terminate()
+    )  # fmt: skip
+    log.close()
+    deadline = time.monotonic() + 60
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError(f"The Celery worker exited:\n{log_path.read_text()}")
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+            if probe.apply_async(args=["ready"], queue=queue).get(timeout=2) == "ready":
+                return process
+        except Exception:  # noqa: BLE001 - not ready yet; keep asking until the deadline
+            if time.monotonic() > deadline:
+                log_text = log_path.read_text()
+                raise RuntimeError(f"The Celery worker never answered:\n{log_text}") from None
+
+
+def stop_worker(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session")
+def worker_log(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("worker") / "worker.log"
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup, django_db_blocker, worker_log):
+    """The suite's worker, on this run's queue."""
+    process = start_worker(settings.CELERY_TASK_DEFAULT_QUEUE, worker_log)
+    yield process
+    stop_worker(process)
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,13 @@ Redis never takes the tests' tasks.
 """
 
 import os
+import tempfile
 import uuid
 
 os.environ.setdefault("HUB_HTTPS", "false")
 os.environ.setdefault("HUB_DEMO", "false")
+# Files the tests store go to a folder of this run's, shared with its worker processes.
+os.environ.setdefault("HUB_FILES_DIR", tempfile.mkdtemp(prefix="hub-test-files-"))
 os.environ.setdefault("HUB_CELERY_QUEUE", f"hub-test-{uuid.uuid4().hex[:12]}")
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
@@ -17,6 +20,10 @@ if os.environ.get("DATABASE_URL"):
 
 from hub.settings import *  # noqa: E402, F403
 
+# Two runs of the suite on one server (a developer's and a hook's) need databases of their own.
+DATABASES["default"]["TEST"] = {  # noqa: F405
+    "NAME": os.environ.get("HUB_TEST_DATABASE", f"test_{DATABASES['default']['NAME']}")  # noqa: F405
+}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

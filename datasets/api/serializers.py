@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from datasets.models import Dataset
+from datasets.models import Dataset, Supply
 
 
 class FieldOutputSerializer(serializers.Serializer):
@@ -29,3 +29,63 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
     class Meta:
         model = Dataset
         fields = ["slug", "name", "section", "tier", "kind", "fields"]
+
+
+class SupplyCreateInputSerializer(serializers.Serializer):
+    file = serializers.FileField()
+    dataset = serializers.SlugField()
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    supplier_name = serializers.CharField(max_length=200)
+    supplier_contact = serializers.CharField(max_length=200)
+    caveats = serializers.CharField(required=False, allow_blank=True, default="")
+    field_notes = serializers.CharField(required=False, allow_blank=True, default="")
+    coding_systems = serializers.CharField(required=False, allow_blank=True, default="")
+    geocoding_method = serializers.CharField(required=False, allow_blank=True, default="")
+    declared_record_count = serializers.IntegerField(required=False, min_value=0, allow_null=True)
+    agency = serializers.IntegerField(
+        required=False, help_text="Only for a user who supplies for several agencies."
+    )
+
+
+class SupplyCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+
+
+class SupplyOutputSerializer(serializers.ModelSerializer):
+    dataset = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    agency = serializers.PrimaryKeyRelatedField(read_only=True)
+
+    class Meta:
+        model = Supply
+        fields = [
+            "id",
+            "dataset",
+            "agency",
+            "period_start",
+            "period_end",
+            "status",
+            "progress",
+            "record_count",
+            "accepted_count",
+            "rejected_count",
+        ]
+
+
+class SupplyReportSerializer(serializers.Serializer):
+    """The supply's report: what was accepted, rejected, dropped and how records were located."""
+
+    errors = serializers.ListField(child=serializers.DictField(), default=list)
+    error_counts = serializers.DictField(child=serializers.IntegerField(), default=dict)
+    warnings = serializers.ListField(child=serializers.DictField(), default=list)
+    warning_counts = serializers.DictField(child=serializers.IntegerField(), default=dict)
+    problems = serializers.ListField(child=serializers.CharField(), default=list)
+    dropped_columns = serializers.ListField(child=serializers.CharField(), default=list)
+    completeness = serializers.DictField(child=serializers.FloatField(), default=dict)
+    locations = serializers.DictField(child=serializers.IntegerField(), default=dict)
+    currency_days = serializers.IntegerField(allow_null=True, default=None)
+    received = serializers.IntegerField(allow_null=True, default=None)
+    accepted = serializers.IntegerField(allow_null=True, default=None)
+    rejected = serializers.IntegerField(allow_null=True, default=None)
+    superseded = serializers.ListField(child=serializers.CharField(), default=list)

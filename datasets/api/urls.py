@@ -1,12 +1,19 @@
 from django.urls import path
 
-from datasets.api.views import DatasetListApi, DatasetTemplateApi
+from datasets.api import views
 
 urlpatterns = [
-    path("datasets/", DatasetListApi.as_view(), name="api-dataset-list"),
+    path("datasets/", views.DatasetListApi.as_view(), name="api-dataset-list"),
     path(
         "datasets/<slug:slug>/template.csv",
-        DatasetTemplateApi.as_view(),
+        views.DatasetTemplateApi.as_view(),
         name="api-dataset-template",
+    ),
+    path("supplies/", views.SupplyListCreateApi.as_view(), name="api-supply-list"),
+    path("supplies/<str:supply_id>/", views.SupplyDetailApi.as_view(), name="api-supply-detail"),
+    path(
+        "supplies/<str:supply_id>/report/",
+        views.SupplyReportApi.as_view(),
+        name="api-supply-report",
     ),
 ]

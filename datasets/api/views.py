@@ -4,11 +4,21 @@ import io
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets import selectors
-from datasets.api.serializers import DatasetOutputSerializer
+from datasets import selectors, services
+from datasets.api.serializers import (
+    DatasetOutputSerializer,
+    SupplyCreatedSerializer,
+    SupplyCreateInputSerializer,
+    SupplyOutputSerializer,
+    SupplyReportSerializer,
+)
 from hub.choices import AuditAction
 from hub.services import audit_record
 
@@ -44,3 +54,77 @@ class DatasetTemplateApi(APIView):
     def get(self, request, slug):
         """The header row a supplier's CSV file for this dataset should have."""
         return template_response(request=request, slug=slug)
+
+
+def agency_for_supply(*, user, agency_id):
+    """The agency a supply is for: the one given, or the user's only supplier agency."""
+    agencies = selectors.supplier_agencies(user=user)
+    if agency_id is not None:
+        agency = agencies.filter(pk=agency_id).first()
+        if agency is None:
+            raise PermissionDenied("You are not a supplier for that agency.")
+        return agency
+    if agencies.count() == 1:
+        return agencies.get()
+    if not agencies.exists():
+        raise PermissionDenied("You are not a supplier for any agency.")
+    raise ValidationError({"agency": ["You supply for several agencies: say which."]})
+
+
+class SupplyListCreateApi(APIView):
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(responses=SupplyOutputSerializer(many=True))
+    def get(self, request):
+        """The supplies you may see, newest first."""
+        supplies = selectors.supply_restrict(user=request.user)[:200]
+        return Response(SupplyOutputSerializer(supplies, many=True).data)
+
+    @extend_schema(
+        request={"multipart/form-data": SupplyCreateInputSerializer},
+        responses={201: SupplyCreatedSerializer},
+    )
+    def post(self, request):
+        """Supply a file for a dataset and period, with its §3.4 metadata; processing is queued."""
+        refused = getattr(request, "upload_refused", None)
+        if refused:
+            return Response({"detail": refused}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
+        serializer = SupplyCreateInputSerializer(data=request.data)
+        if not serializer.is_valid():
+            upload = request.FILES.get("file")
+            if upload is not None:
+                upload.discard()
+            serializer.is_valid(raise_exception=True)
+        data = dict(serializer.validated_data)
+        upload = data.pop("file")
+        try:
+            agency = agency_for_supply(user=request.user, agency_id=data.pop("agency", None))
+            dataset = selectors.dataset_get(slug=data.pop("dataset"))
+            supply = services.supply_create(
+                acting_user=request.user,
+                agency=agency,
+                dataset=dataset,
+                upload=upload,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                **data,
+            )
+        except services.SupplyRefused as refusal:
+            raise PermissionDenied(str(refusal)) from refusal
+        except Exception:
+            upload.discard()
+            raise
+        return Response({"id": supply.pk, "status": supply.status}, status=status.HTTP_201_CREATED)
+
+
+class SupplyDetailApi(APIView):
+    @extend_schema(responses=SupplyOutputSerializer)
+    def get(self, request, supply_id):
+        supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+        return Response(SupplyOutputSerializer(supply).data)
+
+
+class SupplyReportApi(APIView):
+    @extend_schema(responses=SupplyReportSerializer)
+    def get(self, request, supply_id):
+        supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+        return Response(SupplyReportSerializer(supply.report).data)

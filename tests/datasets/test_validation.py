@@ -19,7 +19,9 @@ def check(slug, rows: dict):
 
 
 def errors_of(result):
-    return sorted(zip(result.errors["row"], result.errors["field"], result.errors["code"]))
+    return sorted(
+        zip(result.errors["row"], result.errors["field"], result.errors["code"], strict=True)
+    )
 
 
 def test_headers_match_by_name_alias_or_spacing_and_unknown_columns_are_dropped():

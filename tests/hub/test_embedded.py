@@ -46,6 +46,8 @@ def test_a_redis_of_another_hub_on_the_port_is_refused_not_shared(data_dir, tmp_
     with pytest.raises(RuntimeError, match="set HUB_EMBEDDED_REDIS_PORT"):
         embedded.ensure_running(tmp_path / "another-hub", port)
 
+    assert not (tmp_path / "another-hub" / "pgdata").exists()  # nothing was started
+
 
 def test_stop_stops_both_servers(data_dir):
     folder, port = data_dir

@@ -1,0 +1,65 @@
+from django import forms
+from django.utils import timezone
+
+from datasets import selectors
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+
+class SupplyForm(forms.Form):
+    """The upload form: the file and the metadata of guidance §3.4."""
+
+    agency = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Supplying for.")
+    dataset = forms.ModelChoiceField(queryset=None, to_field_name="slug")
+    file = forms.FileField(help_text="CSV, Excel workbook (.xlsx) or a CSV inside a ZIP.")
+    period_start = forms.DateField(label="Period from", widget=DateInput)
+    period_end = forms.DateField(label="Period to", widget=DateInput)
+    declared_record_count = forms.IntegerField(
+        label="Number of records",
+        min_value=0,
+        required=False,
+        help_text="How many records the file holds; the hub checks it.",
+    )
+    supplier_name = forms.CharField(label="Your name", max_length=200)
+    supplier_contact = forms.CharField(label="Contact (e-mail or telephone)", max_length=200)
+    caveats = forms.CharField(
+        label="Caveats and conditions of use",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    field_notes = forms.CharField(
+        label="Fields that are not self-explanatory",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        required=False,
+    )
+    coding_systems = forms.CharField(
+        label="Coding systems used",
+        required=False,
+        max_length=500,
+        help_text="E.g. ethnicity coded as the 16+1 census categories.",
+    )
+    geocoding_method = forms.CharField(
+        label="How coordinates were determined",
+        required=False,
+        max_length=500,
+        help_text="E.g. from the address by the force's GIS; or none supplied.",
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        initial = kwargs.setdefault("initial", {})
+        initial.setdefault("supplier_name", user.get_full_name())
+        initial.setdefault("supplier_contact", user.email)
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = selectors.supplier_agencies(user=user)
+        self.fields["dataset"].queryset = selectors.supplier_datasets(user=user)
+
+    def clean(self):
+        cleaned = super().clean()
+        start, end = cleaned.get("period_start"), cleaned.get("period_end")
+        if start and end and end < start:
+            self.add_error("period_end", "The period must end on or after the day it starts.")
+        if end and end > timezone.localdate():
+            self.add_error("period_end", "The period has not ended yet.")
+        return cleaned

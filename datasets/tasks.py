@@ -1,0 +1,20 @@
+from celery import shared_task
+
+from datasets import pipeline, services
+
+
+@shared_task(name="datasets.run_supply_stage", acks_late=True)
+def run_supply_stage(supply_id: str, stage: str) -> None:
+    following = pipeline.run_stage(supply_id, stage)
+    if following:
+        services.supply_enqueue(supply_id=supply_id, stage=following)
+
+
+@shared_task(name="datasets.reap_supplies")
+def reap_supplies() -> None:
+    services.supplies_reap()
+
+
+@shared_task(name="datasets.purge_expired_files")
+def purge_expired_files() -> None:
+    services.raw_files_purge()

@@ -1,0 +1,36 @@
+// Live progress for a supply: polls the supply's API until processing ends, then reloads
+// the page so that the report shows.
+(function () {
+  "use strict";
+  var panel = document.getElementById("progress");
+  if (!panel || panel.dataset.finished === "true") {
+    return;
+  }
+  var bar = document.getElementById("progress-bar");
+  var percent = document.getElementById("progress-percent");
+  var label = document.getElementById("progress-status");
+  var labels = {
+    queued: "Queued", validating: "Validating", geocoding: "Geocoding",
+    sanitising: "Sanitising", loading: "Loading", reporting: "Writing the report",
+    completed: "Completed", rejected: "Rejected", failed: "Failed"
+  };
+  var finished = ["completed", "rejected", "failed"];
+
+  function poll() {
+    fetch(panel.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : Promise.reject(response.status); })
+      .then(function (supply) {
+        bar.value = supply.progress;
+        bar.textContent = supply.progress + "%";
+        percent.textContent = supply.progress + "%";
+        label.textContent = labels[supply.status] || supply.status;
+        if (finished.indexOf(supply.status) >= 0) {
+          window.location.reload();
+        } else {
+          window.setTimeout(poll, 1000);
+        }
+      })
+      .catch(function () { window.setTimeout(poll, 3000); });
+  }
+  window.setTimeout(poll, 500);
+})();
