@@ -1,5 +1,7 @@
 from django.db import models
 
+from sanitise.choices import LocationMethod  # noqa: F401 - the warehouse stores sanitise's methods
+
 
 class DatasetTier(models.TextChoices):
     """Guidance §3.2: Table 1 (core) and Table 2 (peripheral) datasets."""
@@ -52,11 +54,3 @@ class FileFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel workbook (XLSX)"
     ZIP = "zip", "CSV inside a ZIP"
-
-
-class LocationMethod(models.TextChoices):
-    CENTROID = "centroid", "Postcode centroid"
-    MOVED = "moved", "Moved to a nearby postcode of four or more households"
-    PLACE = "place", "Named place"
-    SITE = "site", "Non-residential site"
-    UNLOCATED = "unlocated", "Not located"

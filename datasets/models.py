@@ -4,6 +4,7 @@ from functools import cached_property
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.db.models.fields.json import KeyTextTransform
 
 from datasets.catalogue import DatasetSchema, schema_from_descriptor
 from datasets.choices import (
@@ -139,6 +140,8 @@ class Record(models.Model):
         indexes = [
             models.Index(fields=["dataset", "event_date"]),
             models.Index(fields=["supply"]),
+            # Offender, victim and detection records find their offence by crime_ref.
+            models.Index("dataset", KeyTextTransform("crime_ref", "data"), name="record_crime_ref"),
         ]
 
     def __str__(self):

@@ -116,11 +116,10 @@ def supply_enqueue(*, supply_id, stage: str) -> None:
         logger.warning("Broker unavailable; supply %s will be queued by the reaper", supply_id)
 
 
-@transaction.atomic
 def supply_create(
     *,
     acting_user: User,
-    agency: Agency,
+    agency: Agency | None,
     dataset: Dataset,
     upload: EncryptedUpload,
     period_start: datetime.date,
@@ -136,11 +135,13 @@ def supply_create(
 ) -> Supply:
     """Record a supply of an already-encrypted upload and queue its processing.
 
-    Refuses (SupplyRefused, audited) a user who is not a supplier of the agency, an agency
-    that is not a current ISP signatory or does not supply this dataset, and a reversed
-    period. The upload is discarded when refused.
+    ``agency`` may be None for a user who supplies for one agency only. Refuses
+    (SupplyRefused, audited) a user who is not a supplier of the agency, an agency that is
+    not a current ISP signatory or does not supply this dataset, a file of another format and
+    a period that is reversed or not over. The upload is discarded when refused.
     """
     try:
+        agency = supply_agency(user=acting_user, agency=agency)
         file_format = format_from_name(upload.name)
         supply_check(user=acting_user, agency=agency, dataset=dataset)
         if period_end < period_start:
@@ -149,6 +150,7 @@ def supply_create(
             raise SupplyRefused("The period ends in the future; supply a period that has ended.")
     except (SupplyRefused, UnreadableFile) as refusal:
         upload.discard()
+        # Outside any transaction of the request, so that the refusal stays on record.
         audit_record(
             actor=acting_user,
             action="supply_refused",
@@ -158,6 +160,44 @@ def supply_create(
             ip_address=ip_address,
         )
         raise SupplyRefused(str(refusal)) from refusal
+    with transaction.atomic():
+        return _supply_record(
+            acting_user=acting_user,
+            agency=agency,
+            dataset=dataset,
+            upload=upload,
+            file_format=file_format,
+            period_start=period_start,
+            period_end=period_end,
+            supplier_name=supplier_name,
+            supplier_contact=supplier_contact,
+            caveats=caveats,
+            field_notes=field_notes,
+            coding_systems=coding_systems,
+            geocoding_method=geocoding_method,
+            declared_record_count=declared_record_count,
+            ip_address=ip_address,
+        )
+
+
+def _supply_record(
+    *,
+    acting_user,
+    agency,
+    dataset,
+    upload,
+    file_format,
+    period_start,
+    period_end,
+    supplier_name,
+    supplier_contact,
+    caveats,
+    field_notes,
+    coding_systems,
+    geocoding_method,
+    declared_record_count,
+    ip_address,
+) -> Supply:
     supply = Supply.objects.create(
         dataset=dataset,
         agency=agency,
@@ -197,6 +237,20 @@ def supply_create(
         lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
     )
     return supply
+
+
+def supply_agency(*, user: User, agency: Agency | None) -> Agency:
+    """The agency a supply is for: the one named, or the user's only supplier agency."""
+    agencies = Agency.objects.filter(
+        memberships__user=user, memberships__roles__contains=[Role.SUPPLIER]
+    )
+    if agency is not None:
+        return agency
+    if not agencies.exists():
+        raise SupplyRefused("You are not a supplier for any agency.")
+    if agencies.count() > 1:
+        raise SupplyRefused("You supply for several agencies: say which this file is for.")
+    return agencies.get()
 
 
 def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:

@@ -20,6 +20,7 @@ from datasets.services import catalogue_sync
 from hub.choices import AgencyType, AuditAction, Role
 from hub.models import User
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
+from sanitise.demo import demo_gazetteer_load
 from sharing.choices import SignatureTier
 from sharing.services import isp_ensure, signature_record, signature_withdraw
 
@@ -92,9 +93,12 @@ def demo_password(username: str) -> str:
 
 
 @transaction.atomic
-def demo_load() -> list[DemoPersona]:
-    """Load the catalogue, the Wigan and Leigh partnership, its ISP, agencies and personas."""
+def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
+    """Load the catalogue, the Wigan and Leigh partnership, its ISP, agencies and personas,
+    and (unless told not to) the WN postcode gazetteer its supplies are geocoded against."""
     catalogue_sync(system=SYSTEM)
+    if reference_data:
+        demo_gazetteer_load()
     partnership = partnership_ensure(
         name="Wigan and Leigh Community Safety Partnership (demo)",
         slug="wigan-leigh",

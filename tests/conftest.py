@@ -22,8 +22,10 @@ PERSONA_PASSWORD = "correct-horse-battery-staple"
 
 @pytest.fixture
 def personas(db):
-    """The demo partnership and its personas (hub/demo.py), each with PERSONA_PASSWORD."""
-    demo_load()
+    """The demo partnership and its personas (hub/demo.py), each with PERSONA_PASSWORD.
+
+    Without the gazetteer, which the tests that geocode load themselves."""
+    demo_load(reference_data=False)
     users = {user.username: user for user in User.objects.all()}
     for user in users.values():
         user.set_password(PERSONA_PASSWORD)

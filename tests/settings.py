@@ -24,6 +24,9 @@ from hub.settings import *  # noqa: E402, F403
 DATABASES["default"]["TEST"] = {  # noqa: F405
     "NAME": os.environ.get("HUB_TEST_DATABASE", f"test_{DATABASES['default']['NAME']}")  # noqa: F405
 }
+# Mail goes to files, so that tests can read what a worker process sent.
+EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+EMAIL_FILE_PATH = HUB_FILES_DIR / "mail"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},

