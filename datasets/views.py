@@ -10,6 +10,7 @@ from datasets.forms import SupplyForm
 from datasets.pipeline import rejected_rows_path
 from hub.crypto import open_encrypted, unwrap_key
 from hub.services import audit_record
+from sanitise.reference import OS_ATTRIBUTION
 
 
 @require_safe
@@ -78,7 +79,12 @@ def supply_detail(request, supply_id):
     return render(
         request,
         "datasets/supply_detail.html",
-        {"supply": supply, "report": report, "completeness": completeness},
+        {
+            "supply": supply,
+            "report": report,
+            "completeness": completeness,
+            "os_attribution": OS_ATTRIBUTION,
+        },
     )
 
 
