@@ -59,6 +59,8 @@ REPORT_LIST_LIMIT = 1000
 MAX_STAGE_ATTEMPTS = 3
 LATITUDE, LONGITUDE = "_latitude", "_longitude"
 EVENT_DATE, EVENT_TIME = "_event_date", "_event_time"
+# A supply's records are in the warehouse from the moment its load commits.
+LOADED_STATUSES = (SupplyStatus.REPORTING, SupplyStatus.COMPLETED)
 
 
 class SupplyRejected(Exception):
@@ -380,7 +382,7 @@ def _linked_event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series | None:
             Record.objects.filter(
                 partnership=claim.supply.agency.partnership,
                 dataset__slug=slug,
-                supply__status=SupplyStatus.COMPLETED,
+                supply__status__in=LOADED_STATUSES,
                 supply__superseded_by__isnull=True,
             )
             .annotate(ref=KeyTextTransform(fields[0], "data"))
@@ -524,6 +526,10 @@ def load(claim: Claim) -> None:
         held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
         if not held.exists():
             return
+        with connection.cursor() as cursor:
+            # One load at a time per partnership: linked records (a victim and its offence)
+            # loading at once would each miss the other's uncommitted rows.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
@@ -612,7 +618,8 @@ def _date_linked_records(cursor, claim: Claim) -> None:
                 "WHERE r.dataset_id = (SELECT id FROM {datasets} WHERE slug = %(linked)s) "
                 "AND od.slug = %(target)s AND r.partnership_id = %(partnership)s "
                 "AND o.partnership_id = r.partnership_id "
-                "AND (s.status = 'completed' OR s.id = %(supply)s) AND s.superseded_by_id IS NULL "
+                "AND (s.status = ANY(%(loaded)s) OR s.id = %(supply)s) "
+                "AND s.superseded_by_id IS NULL "
                 "AND o.data ->> %(key)s = r.data ->> %(key)s "
                 "AND (r.supply_id = %(supply)s OR o.supply_id = %(supply)s)"
             ).format(records=table, supplies=supplies, datasets=datasets),
@@ -622,6 +629,7 @@ def _date_linked_records(cursor, claim: Claim) -> None:
                 "partnership": claim.supply.agency.partnership_id,
                 "supply": str(claim.supply.pk),
                 "key": key,
+                "loaded": list(LOADED_STATUSES),
             },
         )
 

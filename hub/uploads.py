@@ -65,3 +65,20 @@ class EncryptingUploadHandler(FileUploadHandler):
     def upload_interrupted(self):
         self.writer.close()
         self.path.unlink(missing_ok=True)
+
+
+def encrypted_upload(*, name: str, data: bytes) -> EncryptedUpload:
+    """A file made by the hub itself (not uploaded), stored exactly as an upload would be."""
+    data_key = new_data_key()
+    path = upload_dir() / f"{uuid.uuid4().hex}.enc"
+    with EncryptingWriter(path, data_key) as writer:
+        writer.write(data)
+    return EncryptedUpload(
+        path=path,
+        data_key_wrapped=wrap_key(data_key),
+        sha256=writer.sha256,
+        name=name,
+        content_type="text/csv",
+        size=len(data),
+        charset="utf-8",
+    )
