@@ -229,3 +229,13 @@ def test_a_supplier_naming_another_agency_is_refused_and_audited(api_client, per
     assert response.status_code == 403
     assert response.json()["detail"] == "You are not a supplier for Wigan Council."
     assert AuditEntry.objects.filter(action="supply_refused", agency=council).exists()
+
+
+@pytest.mark.parametrize(
+    ("username", "shown"),
+    [("police_supplier", True), ("dlo_police", True), ("coordinator", True),
+     ("analyst", False), ("outsider", False)],
+)  # fmt: skip
+def test_the_supplies_link_is_shown_to_those_who_see_supplies(client, personas, username, shown):
+    client.force_login(personas[username])
+    assert ('href="/supplies/"' in client.get("/").content.decode()) is shown
