@@ -1,21 +1,22 @@
 from django.contrib import admin
 
-from datasets.models import Dataset
+from datasets.models import Dataset, Supply
+from hub.admin import ReadOnlyAdmin
 
 
 @admin.register(Dataset)
-class DatasetAdmin(admin.ModelAdmin):
+class DatasetAdmin(ReadOnlyAdmin):
     """Datasets come from the schema files (``manage.py load_catalogue``); not edited here."""
 
     list_display = ["slug", "name", "section", "tier", "kind", "is_active"]
     list_filter = ["tier", "kind", "is_active"]
     search_fields = ["slug", "name"]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+@admin.register(Supply)
+class SupplyAdmin(ReadOnlyAdmin):
+    """Supplies change only through the pipeline; staff can look them up here."""
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = ["created_at", "dataset", "agency", "period_start", "period_end", "status"]
+    list_filter = ["status", "dataset", "agency"]
+    exclude = ["data_key_wrapped"]

@@ -161,12 +161,10 @@ def supply_create(
         )
         raise SupplyRefused(str(refusal)) from refusal
     with transaction.atomic():
-        return _supply_record(
-            acting_user=acting_user,
-            agency=agency,
+        supply = Supply.objects.create(
             dataset=dataset,
-            upload=upload,
-            file_format=file_format,
+            agency=agency,
+            uploaded_by=acting_user,
             period_start=period_start,
             period_end=period_end,
             supplier_name=supplier_name,
@@ -176,66 +174,31 @@ def supply_create(
             coding_systems=coding_systems,
             geocoding_method=geocoding_method,
             declared_record_count=declared_record_count,
+            original_filename=Path(upload.name).name[:255],
+            file_format=file_format,
+            file_size=upload.size,
+            file_sha256=upload.sha256,
+            raw_path=str(upload.path),
+            data_key_wrapped=upload.data_key_wrapped,
+            master_key_id=master_key_id(),
+        )
+        audit_record(
+            actor=acting_user,
+            action="supply_uploaded",
+            agency=agency,
+            dataset_slug=dataset.slug,
+            target=supply,
+            detail={
+                "file": supply.original_filename,
+                "bytes": supply.file_size,
+                "sha256": supply.file_sha256,
+                "period": [period_start.isoformat(), period_end.isoformat()],
+            },
             ip_address=ip_address,
         )
-
-
-def _supply_record(
-    *,
-    acting_user,
-    agency,
-    dataset,
-    upload,
-    file_format,
-    period_start,
-    period_end,
-    supplier_name,
-    supplier_contact,
-    caveats,
-    field_notes,
-    coding_systems,
-    geocoding_method,
-    declared_record_count,
-    ip_address,
-) -> Supply:
-    supply = Supply.objects.create(
-        dataset=dataset,
-        agency=agency,
-        uploaded_by=acting_user,
-        period_start=period_start,
-        period_end=period_end,
-        supplier_name=supplier_name,
-        supplier_contact=supplier_contact,
-        caveats=caveats,
-        field_notes=field_notes,
-        coding_systems=coding_systems,
-        geocoding_method=geocoding_method,
-        declared_record_count=declared_record_count,
-        original_filename=Path(upload.name).name[:255],
-        file_format=file_format,
-        file_size=upload.size,
-        file_sha256=upload.sha256,
-        raw_path=str(upload.path),
-        data_key_wrapped=upload.data_key_wrapped,
-        master_key_id=master_key_id(),
-    )
-    audit_record(
-        actor=acting_user,
-        action="supply_uploaded",
-        agency=agency,
-        dataset_slug=dataset.slug,
-        target=supply,
-        detail={
-            "file": supply.original_filename,
-            "bytes": supply.file_size,
-            "sha256": supply.file_sha256,
-            "period": [period_start.isoformat(), period_end.isoformat()],
-        },
-        ip_address=ip_address,
-    )
-    transaction.on_commit(
-        lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
-    )
+        transaction.on_commit(
+            lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
+        )
     return supply
 
 

@@ -5,6 +5,20 @@ from hub.models import Agency, AuditEntry, Membership, Partnership, User
 from sharing.selectors import agency_tier
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """For records the application writes and nobody edits: the audit trail, the catalogue,
+    gazetteer versions."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     pass
@@ -41,19 +55,10 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Read-only: the trail can be searched but not changed through the application."""
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The trail can be searched but not changed through the application."""
 
     list_display = ["created_at", "actor_username", "action", "agency", "dataset_slug", "object_id"]
     list_filter = ["action", "agency"]
     search_fields = ["actor_username", "dataset_slug", "object_id"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
