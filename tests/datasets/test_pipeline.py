@@ -120,7 +120,10 @@ def test_bad_rows_are_rejected_with_exact_reasons_and_the_rest_load(api_client, 
     rows[1][2] = "31/02/2026"  # row 3: no such date
     rows[3][0] = ""  # row 5: no crime reference
     rows[4][0] = rows[0][0]  # row 6: repeats row 2's crime reference
-    supply_id = supply(api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, rows))
+    supply_id = supply(
+        api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, rows),
+        declared_record_count=7,
+    )  # fmt: skip
 
     body = wait_for(api_client, supply_id)
 
@@ -138,6 +141,8 @@ def test_bad_rows_are_rejected_with_exact_reasons_and_the_rest_load(api_client, 
         rejected = list(csv.DictReader(io.TextIOWrapper(f, encoding="utf-8")))
     assert [row["row"] for row in rejected] == ["3", "5", "6"]
     assert "is not a date" in rejected[0]["problems"]
+    declared = next(w for w in report["warnings"] if w["code"] == "declared_count_differs")
+    assert declared["message"] == "The form declared 7 records; the file has 6."
 
 
 def test_a_file_missing_a_required_column_is_rejected_whole_and_stores_nothing(api_client, world):
