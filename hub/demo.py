@@ -16,13 +16,21 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from datasets.choices import DatasetKind
+from datasets.models import Dataset
 from datasets.services import catalogue_sync
 from hub.choices import AgencyType, AuditAction, Role
 from hub.models import User
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
-from sharing.choices import SignatureTier
-from sharing.services import isp_ensure, signature_record, signature_withdraw
+from sharing.choices import AccessLevel, SignatureTier
+from sharing.services import (
+    access_profile_assign,
+    access_profile_ensure,
+    isp_ensure,
+    signature_record,
+    signature_withdraw,
+)
 
 SYSTEM = "load_demo"
 
@@ -172,5 +180,42 @@ def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
         where = agency_name or "no agency"
         summary = f"{', '.join(roles) or 'no role'} at {where}"
         personas.append(DemoPersona(username=username, password=password, summary=summary))
+    _demo_access_profiles(partnership)
     audit_record(actor=None, action=AuditAction.DEMO_LOADED, system=SYSTEM)
     return personas
+
+
+def _demo_access_profiles(partnership) -> None:
+    """The analyst may extract every depersonalised dataset's records; the associate partners
+    a few datasets' records and others' counts (their tier caps them anyway)."""
+    depersonalised = Dataset.objects.filter(is_active=True, kind=DatasetKind.DEPERSONALISED)
+    analysts = access_profile_ensure(
+        partnership=partnership,
+        name="Partnership analysts",
+        description="Depersonalised records of every depersonalised dataset.",
+        levels={dataset: AccessLevel.DEPERSONALISED for dataset in depersonalised},
+        acting_user=None,
+        system=SYSTEM,
+    )
+    associate_records = {"police_crime_offence", "police_incident", "council_asb"}
+    associates = access_profile_ensure(
+        partnership=partnership,
+        name="Associate partners",
+        description="Records of crime, incidents and ASB; counts of other depersonalised data.",
+        levels={
+            dataset: AccessLevel.DEPERSONALISED
+            if dataset.slug in associate_records
+            else AccessLevel.AGGREGATE
+            for dataset in depersonalised
+        },
+        acting_user=None,
+        system=SYSTEM,
+    )
+    for profile, username in [
+        (analysts, "analyst"),
+        (associates, "associate_analyst"),
+        (associates, "lapsed_analyst"),
+    ]:
+        user = User.objects.get(username=username)
+        if not profile.users.filter(pk=user.pk).exists():
+            access_profile_assign(profile=profile, holder=user, acting_user=None, system=SYSTEM)

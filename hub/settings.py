@@ -155,6 +155,7 @@ CELERY_BEAT_SCHEDULE = {
     # Hands stages whose worker died, or whose task was lost, to a live worker.
     "reap-supplies": {"task": "datasets.reap_supplies", "schedule": 60.0},
     "purge-expired-files": {"task": "datasets.purge_expired_files", "schedule": 3600.0},
+    "expire-extracts": {"task": "sharing.expire_extracts", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -209,6 +210,12 @@ HUB_RAW_RETENTION_DAYS = env_int("HUB_RAW_RETENTION_DAYS", 30)
 HUB_CHUNK_ROWS = env_int("HUB_CHUNK_ROWS", 100_000)
 # A stage that has not reported progress for this long is taken to have lost its worker.
 HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
+
+# Extracts: kept (encrypted) this many days; counts below this number suppressed; the k of
+# the k-anonymity check on associate-tier extracts.
+HUB_EXTRACT_RETENTION_DAYS = env_int("HUB_EXTRACT_RETENTION_DAYS", 7)
+HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
+HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

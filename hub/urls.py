@@ -7,6 +7,7 @@ from hub import views
 
 api_v1 = [
     path("", include("datasets.api.urls")),
+    path("", include("sharing.api.urls")),
 ]
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("", include("datasets.urls")),
+    path("", include("sharing.urls")),
     path("health/", views.health, name="health"),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -1,5 +1,5 @@
-// Live progress for a supply: polls the supply's API until processing ends, then reloads
-// the page so that the report shows.
+// Live progress for a supply or an extract: polls its API until the work ends, then reloads
+// the page so that the report or the download shows.
 (function () {
   "use strict";
   var panel = document.getElementById("progress");
@@ -12,9 +12,10 @@
   var labels = {
     queued: "Queued", validating: "Validating", geocoding: "Geocoding",
     sanitising: "Sanitising", loading: "Loading", reporting: "Writing the report",
-    completed: "Completed", rejected: "Rejected", failed: "Failed"
+    running: "Running", completed: "Completed", rejected: "Rejected", failed: "Failed",
+    expired: "Expired and deleted"
   };
-  var finished = ["completed", "rejected", "failed"];
+  var finished = ["completed", "rejected", "failed", "expired"];
 
   function poll() {
     fetch(panel.dataset.statusUrl, { credentials: "same-origin", headers: { Accept: "application/json" } })
@@ -22,7 +23,9 @@
       .then(function (supply) {
         bar.value = supply.progress;
         bar.textContent = supply.progress + "%";
-        percent.textContent = supply.progress + "%";
+        if (percent) {
+          percent.textContent = supply.progress + "%";
+        }
         label.textContent = labels[supply.status] || supply.status;
         if (finished.indexOf(supply.status) >= 0) {
           window.location.reload();

@@ -1,0 +1,452 @@
+"""Building an extract: the query, disclosure control, and the marked file.
+
+Rows come only from current supplies (completed, not superseded) of the analyst's
+partnership, streamed from a server-side cursor in chunks. Locations are always the
+sanitised ones. Aggregate extracts are counts with small numbers suppressed, and secondary
+suppression so that totals cannot give them back. Depersonalised extracts for associate-tier
+users pass a k-anonymity check. Every file carries the protective marking and conditions of
+use; cells that a spreadsheet would run as a formula are neutralised.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from psycopg2 import sql
+
+from datasets.catalogue import DatasetSchema
+from datasets.choices import FieldClass, SupplyStatus
+from datasets.models import Dataset, Record, Supply
+from datasets.pipeline import primary_group
+
+MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
+LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
+SUPPRESSED = "<{threshold}"  # how a suppressed count is shown
+_FORMULA_START = r"^[=+\-@\t\r]"
+CHUNK_ROWS = 50_000
+
+
+class ExtractRefused(Exception):
+    """The request cannot be met; the message says why, for the analyst."""
+
+
+# -- what may be asked for --------------------------------------------------------------------
+
+
+def record_fields(schema: DatasetSchema) -> list[str]:
+    """The dataset's fields a depersonalised extract may hold: every field not identifying,
+    and address members, which sanitisation reduced to street and locality. The primary
+    location's postcode and coordinates come as the sanitised location columns instead."""
+    addresses = {group.address for group in schema.locations if group.address}
+    primary = primary_group(schema)
+    replaced = {primary.postcode, primary.easting, primary.northing} if primary else set()
+    return [
+        spec.name
+        for spec in schema.fields
+        if (spec.field_class != FieldClass.IDENTIFYING or spec.name in addresses)
+        and spec.name not in replaced
+    ]
+
+
+def category_fields(schema: DatasetSchema) -> list[str]:
+    """Fields counts may be broken down by: categories, not references, dates or free text."""
+    return [
+        spec.name
+        for spec in schema.fields
+        if spec.field_class == FieldClass.ATTRIBUTE
+        and spec.type in ("string", "boolean")
+        and spec.name not in {g.address for g in schema.locations if g.address}
+    ]
+
+
+def link_prefix(main: str, linked: str) -> str:
+    """Column prefix for a linked dataset's fields: "victim_" for police_crime_victim."""
+    common = 0
+    while common < min(len(main), len(linked)) and main[common] == linked[common]:
+        common += 1
+    return linked[linked.rfind("_", 0, common) + 1 :] + "_"
+
+
+def linkable(dataset: Dataset) -> list[Dataset]:
+    """Datasets whose records link to this one's (offender and victim files to offences)."""
+    return [
+        candidate
+        for candidate in Dataset.objects.filter(is_active=True)
+        if any(target == dataset.slug for _, target in candidate.schema.links)
+    ]
+
+
+# -- the query --------------------------------------------------------------------------------
+
+
+@dataclass
+class ExtractQuery:
+    partnership_id: int
+    dataset: Dataset
+    period: tuple
+    fields: list[str]
+    area: dict = field(default_factory=dict)
+    linked: Dataset | None = None
+    linked_fields: list[str] = field(default_factory=list)
+
+    def _current(self, alias: str) -> sql.Composable:
+        """Only the records of current supplies: completed and not superseded."""
+        return sql.SQL(
+            "EXISTS (SELECT 1 FROM {supplies} s WHERE s.id = {a}.supply_id "
+            "AND s.status = {completed} AND s.superseded_by_id IS NULL)"
+        ).format(
+            supplies=sql.Identifier(Supply._meta.db_table),
+            a=sql.Identifier(alias),
+            completed=sql.Literal(SupplyStatus.COMPLETED.value),
+        )
+
+    def _where(self) -> tuple[sql.Composable, dict]:
+        clauses = [
+            sql.SQL("r.dataset_id = %(dataset)s"),
+            sql.SQL("r.partnership_id = %(partnership)s"),
+            sql.SQL("r.event_date BETWEEN %(start)s AND %(end)s"),
+            self._current("r"),
+        ]
+        params = {
+            "dataset": self.dataset.pk,
+            "partnership": self.partnership_id,
+            "start": self.period[0],
+            "end": self.period[1],
+        }
+        if self.area.get("districts"):
+            clauses.append(sql.SQL("split_part(r.postcode, ' ', 1) = ANY(%(districts)s)"))
+            params["districts"] = [d.upper().strip() for d in self.area["districts"]]
+        if self.area.get("bbox"):
+            clauses.append(
+                sql.SQL(
+                    "r.easting BETWEEN %(e0)s AND %(e1)s AND r.northing BETWEEN %(n0)s AND %(n1)s"
+                )
+            )
+            params.update(zip(["e0", "n0", "e1", "n1"], self.area["bbox"], strict=True))
+        return sql.SQL(" AND ").join(clauses), params
+
+    def records(self) -> tuple[sql.Composable, dict, list[str]]:
+        """The SELECT of the extract's rows, its parameters and its column names."""
+        columns = [sql.SQL("r.event_date")]
+        names = ["event_date"]
+        for name in self.fields:
+            columns.append(sql.SQL("r.data ->> {}").format(sql.Literal(name)))
+            names.append(name)
+        columns += [sql.SQL("r.{}").format(sql.Identifier(c)) for c in LOCATION_COLUMNS]
+        names += LOCATION_COLUMNS
+        joins = sql.SQL("")
+        where, params = self._where()
+        if self.linked is not None:
+            prefix = link_prefix(self.dataset.slug, self.linked.slug)
+            for name in self.linked_fields:
+                columns.append(sql.SQL("v.data ->> {}").format(sql.Literal(name)))
+                names.append(prefix + name)
+            (key,), _ = next(
+                link for link in self.linked.schema.links if link[1] == self.dataset.slug
+            )
+            joins = sql.SQL(
+                " LEFT JOIN {records} v ON v.dataset_id = %(linked)s "
+                "AND v.partnership_id = r.partnership_id "
+                "AND v.data ->> {key} = r.data ->> {key} AND {current}"
+            ).format(
+                records=sql.Identifier(Record._meta.db_table),
+                key=sql.Literal(key),
+                current=self._current("v"),
+            )
+            params["linked"] = self.linked.pk
+        query = sql.SQL(
+            "SELECT {columns} FROM {records} r{joins} WHERE {where} ORDER BY r.event_date, r.id"
+        ).format(
+            columns=sql.SQL(", ").join(columns),
+            records=sql.Identifier(Record._meta.db_table),
+            joins=joins,
+            where=where,
+        )
+        return query, params, names
+
+    def counts(self, category: str | None) -> pd.DataFrame:
+        """Records by month, postcode district and category."""
+        where, params = self._where()
+        category_sql = (
+            sql.SQL("COALESCE(r.data ->> {}, '(not given)')").format(sql.Literal(category))
+            if category
+            else sql.SQL("'All'")
+        )
+        query = sql.SQL(
+            "SELECT to_char(r.event_date, 'YYYY-MM') AS month, "
+            "COALESCE(NULLIF(split_part(r.postcode, ' ', 1), ''), '(not located)') AS area, "
+            "{category} AS category, count(*) AS count "
+            "FROM {records} r WHERE {where} GROUP BY 1, 2, 3"
+        ).format(category=category_sql, records=sql.Identifier(Record._meta.db_table), where=where)
+        with connection.cursor() as cursor:
+            cursor.execute(query, params)
+            rows = cursor.fetchall()
+        return pd.DataFrame(rows, columns=["month", "area", "category", "count"])
+
+    def supplies(self) -> list[dict]:
+        """The supplies the rows come from, for the metadata."""
+        datasets = [self.dataset] + ([self.linked] if self.linked else [])
+        current = Supply.objects.filter(
+            dataset__in=datasets,
+            agency__partnership_id=self.partnership_id,
+            status=SupplyStatus.COMPLETED,
+            superseded_by__isnull=True,
+            period_end__gte=self.period[0],
+            period_start__lte=self.period[1],
+        ).select_related("agency", "dataset")
+        return [
+            {
+                "dataset": supply.dataset.slug,
+                "agency": supply.agency.name,
+                "period": f"{supply.period_start:%d/%m/%Y} to {supply.period_end:%d/%m/%Y}",
+                "supplied": f"{supply.created_at:%d/%m/%Y}",
+                "caveats": supply.caveats,
+                "coding_systems": supply.coding_systems,
+                "field_notes": supply.field_notes,
+            }
+            for supply in current
+        ]
+
+
+def stream_rows(query: sql.Composable, params: dict, names: list[str]) -> Iterator[pd.DataFrame]:
+    """The query's rows in chunks, from a server-side cursor: never all in memory."""
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(query, params)
+        while rows := cursor.fetchmany(CHUNK_ROWS):
+            frame = pd.DataFrame(rows, columns=names, dtype=object)
+            frame["event_date"] = pd.to_datetime(frame["event_date"]).dt.strftime("%Y-%m-%d")
+            yield frame
+
+
+# -- disclosure control -----------------------------------------------------------------------
+
+
+def suppress_counts(counts: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    """Counts by month × area × category with totals, small numbers suppressed.
+
+    Primary: any count from 1 to threshold − 1. Secondary: within each month, every row and
+    column of the area × category table (its total included) has either no suppressed cell or
+    at least two, so no suppressed count can be worked out from its total.
+    """
+    tables = []
+    for month, group in counts.groupby("month", sort=True):
+        table = group.pivot_table(
+            index="area", columns="category", values="count", aggfunc="sum", fill_value=0
+        )
+        table["Total"] = table.sum(axis=1)
+        table.loc["Total"] = table.sum(axis=0)
+        hidden = (table > 0) & (table < threshold)
+        changed = True
+        while changed:
+            changed = False
+            for axis in (0, 1):
+                lines = hidden if axis == 1 else hidden.T
+                values = table if axis == 1 else table.T
+                for label in lines.index:
+                    if lines.loc[label].sum() == 1:
+                        candidates = values.loc[label][~lines.loc[label] & (values.loc[label] > 0)]
+                        if candidates.empty:
+                            continue
+                        smallest = candidates.idxmin()
+                        if axis == 1:
+                            hidden.loc[label, smallest] = True
+                        else:
+                            hidden.loc[smallest, label] = True
+                        changed = True
+        shown = table.astype(object).mask(hidden, SUPPRESSED.format(threshold=threshold))
+        long = shown.stack().rename("count").reset_index()
+        long.insert(0, "month", month)
+        tables.append(long)
+    if not tables:
+        return pd.DataFrame(columns=["month", "area", "category", "count"])
+    return pd.concat(tables, ignore_index=True)
+
+
+@dataclass
+class KAnonymity:
+    """Generalises, then suppresses, the quasi-identifiers of rows in classes smaller than k."""
+
+    quasi: list[str]
+    k: int
+    generalised_rows: int = 0
+    suppressed_rows: int = 0
+    _small: pd.MultiIndex | None = None
+    _small_generalised: pd.MultiIndex | None = None
+
+    @staticmethod
+    def generalise(frame: pd.DataFrame) -> pd.DataFrame:
+        out = frame.copy()
+        for column in out.columns:
+            if column.endswith("age"):
+                ages = pd.to_numeric(out[column], errors="coerce")
+                band = (ages // 5 * 5).astype("Int64")
+                out[column] = (band.astype(str) + "-" + (band + 4).astype(str)).where(ages.notna())
+            elif column.endswith("postcode"):
+                out[column] = out[column].str.slice(0, -2).str.strip()  # "WN1 1AA" → "WN1 1"
+        return out
+
+    def learn(self, chunks: Iterator[pd.DataFrame]) -> None:
+        """First pass: the classes smaller than k, and which of them stay smaller than k once
+        generalised (counted over the generalised rows only, since only they are changed)."""
+        counts = [chunk[self.quasi].fillna("").astype(str).value_counts() for chunk in chunks]
+        if not counts:
+            return
+        sizes = pd.concat(counts).groupby(level=list(range(len(self.quasi)))).sum()
+        small = sizes[sizes < self.k]
+        self._small = small.index
+        generalised = self.generalise(small.index.to_frame(index=False)).fillna("").astype(str)
+        general_sizes = pd.Series(small.to_numpy(), index=pd.MultiIndex.from_frame(generalised))
+        general_sizes = general_sizes.groupby(level=list(range(len(self.quasi)))).sum()
+        self._small_generalised = general_sizes[general_sizes < self.k].index
+
+    def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        if self._small is None or self._small.empty:
+            return chunk
+        values = chunk[self.quasi].fillna("").astype(str)
+        small = pd.Series(pd.MultiIndex.from_frame(values).isin(self._small), index=chunk.index)
+        if not small.any():
+            return chunk
+        generalised = self.generalise(values[small]).fillna("").astype(str)
+        still_small = pd.Series(
+            pd.MultiIndex.from_frame(generalised).isin(self._small_generalised),
+            index=generalised.index,
+        )
+        chunk = chunk.copy()
+        chunk.loc[small, self.quasi] = generalised[self.quasi].to_numpy()
+        # A generalised postcode must not be given back by its centroid's coordinates.
+        chunk.loc[small, ["easting", "northing"]] = None
+        chunk.loc[still_small[still_small].index, self.quasi] = None
+        self.generalised_rows += int(small.sum() - still_small.sum())
+        self.suppressed_rows += int(still_small.sum())
+        return chunk
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Cells a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading quote."""
+    out = frame.copy()
+    for column in out.columns:
+        if pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
+            text = out[column]
+            risky = text.astype(str).str.match(_FORMULA_START) & text.notna()
+            if risky.any():
+                out.loc[risky, column] = "'" + text[risky].astype(str)
+    return out
+
+
+# -- the files --------------------------------------------------------------------------------
+
+
+def metadata_text(metadata: dict) -> str:
+    lines = [metadata["marking"], "", *metadata["conditions"], ""]
+    for key in ("extract_id", "dataset", "level", "period", "area", "extracted_by", "extracted_at"):
+        lines.append(f"{key.replace('_', ' ').capitalize()}: {metadata[key]}")
+    if metadata.get("disclosure"):
+        lines += ["", "Disclosure control: " + metadata["disclosure"]]
+    lines += ["", "Fields:"]
+    lines += [f"  {f['name']}: {f['description']}" for f in metadata["fields"]]
+    lines += ["", "Supplies the rows come from:"]
+    for supply in metadata["supplies"]:
+        line = (
+            f"  {supply['dataset']} from {supply['agency']}, {supply['period']}, "
+            f"supplied {supply['supplied']}"
+        )
+        lines.append(line + (f". Caveats: {supply['caveats']}" if supply["caveats"] else ""))
+    lines += ["", metadata["attribution"], ""]
+    return "\n".join(lines)
+
+
+def write_csv_zip(
+    out, base_name: str, frames: Iterator[pd.DataFrame], columns: list[str], metadata: dict
+) -> int:
+    """A ZIP of the CSV (header of field names, no marking inside it so parsers are not
+    broken) and its metadata file with the marking."""
+    rows = 0
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        with archive.open(f"{base_name}.csv", "w", force_zip64=True) as member:
+            text = io.TextIOWrapper(member, encoding="utf-8", newline="")
+            pd.DataFrame(columns=columns).to_csv(text, index=False)
+            for frame in frames:
+                frame.to_csv(text, index=False, header=False)
+                rows += len(frame)
+            text.flush()
+            text.detach()
+        archive.writestr(f"{base_name}_METADATA.txt", metadata_text(metadata))
+    return rows
+
+
+def write_xlsx(out, frames: Iterator[pd.DataFrame], columns: list[str], metadata: dict) -> int:
+    """A workbook with the data and a metadata sheet; the marking in every page header."""
+    import xlsxwriter
+
+    buffer = io.BytesIO()
+    # In memory: no temporary file of the rows on disk. Text stays text (no formulas).
+    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
+    workbook = xlsxwriter.Workbook(buffer, options)
+    data = workbook.add_worksheet("Data")
+    data.set_header(f"&C{metadata['marking']}")
+    data.write_row(0, 0, columns)
+    rows = 0
+    for frame in frames:
+        if rows + len(frame) > 1_048_575:
+            raise ExtractRefused(
+                "Excel holds at most 1,048,575 rows: choose CSV, or a shorter period."
+            )
+        for offset, values in enumerate(frame.itertuples(index=False), start=rows + 1):
+            data.write_row(offset, 0, ["" if pd.isna(v) else v for v in values])
+        rows += len(frame)
+    sheet = workbook.add_worksheet("Metadata")
+    sheet.set_header(f"&C{metadata['marking']}")
+    for number, line in enumerate(metadata_text(metadata).splitlines()):
+        sheet.write_string(number, 0, line)
+    workbook.close()
+    out.write(buffer.getvalue())
+    return rows
+
+
+def write_geojson(out, frames: Iterator[pd.DataFrame], metadata: dict) -> int:
+    """Points in WGS84 (OSTN15 from the National Grid), easting and northing kept as
+    properties; the marking and conditions in a top-level "metadata" member (a foreign member,
+    which GeoJSON readers ignore)."""
+    from convertbng.cutil import convert_lonlat
+
+    out.write(b'{"type": "FeatureCollection", "features": [')
+    rows = 0
+    for frame in frames:
+        eastings = pd.to_numeric(frame["easting"], errors="coerce").to_numpy(dtype=float)
+        northings = pd.to_numeric(frame["northing"], errors="coerce").to_numpy(dtype=float)
+        located = np.isfinite(eastings) & np.isfinite(northings)
+        lon = np.full(len(frame), np.nan)
+        lat = np.full(len(frame), np.nan)
+        if located.any():
+            lon[located], lat[located] = convert_lonlat(eastings[located], northings[located])
+        properties = (
+            frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
+        )
+        geometry = np.where(
+            located,
+            '{"type": "Point", "coordinates": ['
+            + pd.Series(lon).round(6).astype(str)
+            + ", "
+            + pd.Series(lat).round(6).astype(str)
+            + "]}",
+            "null",
+        )
+        features = (
+            '{"type": "Feature", "geometry": '
+            + pd.Series(geometry)
+            + ', "properties": '
+            + pd.Series(properties)
+            + "}"
+        )
+        out.write(((", " if rows else "") + ", ".join(features)).encode())
+        rows += len(frame)
+    # Last, so that it can say what disclosure control did to the features above.
+    out.write(b'], "metadata": ' + json.dumps(metadata, ensure_ascii=False).encode() + b"}")
+    return rows
