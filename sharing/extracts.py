@@ -300,11 +300,14 @@ class KAnonymity:
             return
         sizes = pd.concat(counts).groupby(level=list(range(len(self.quasi)))).sum()
         small = sizes[sizes < self.k]
+        # One quasi-identifier gives a plain Index; membership tests need tuples throughout.
+        small.index = pd.MultiIndex.from_frame(small.index.to_frame(index=False))
         self._small = small.index
         generalised = self.generalise(small.index.to_frame(index=False)).fillna("").astype(str)
         general_sizes = pd.Series(small.to_numpy(), index=pd.MultiIndex.from_frame(generalised))
         general_sizes = general_sizes.groupby(level=list(range(len(self.quasi)))).sum()
-        self._small_generalised = general_sizes[general_sizes < self.k].index
+        still_small = general_sizes[general_sizes < self.k]
+        self._small_generalised = pd.MultiIndex.from_frame(still_small.index.to_frame(index=False))
 
     def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
         if self._small is None or self._small.empty:

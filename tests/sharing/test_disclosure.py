@@ -97,3 +97,20 @@ def test_cells_that_would_run_as_formulas_are_neutralised():
     out = neutralise_formulas(frame)["text"].tolist()
     assert out[:6] == ['\'=HYPERLINK("x")', "'+1", "'-2", "'@SUM(A1)", "'\tx", "'\rx"]
     assert out[6] == "fine" and pd.isna(out[7])
+
+
+def test_one_quasi_identifier_alone_is_checked_too():
+    rows = pd.DataFrame(
+        {
+            "postcode": ["WN1 1AA"] * 5 + ["WN1 1AB", "WN1 1AD", "WN1 1AE", "WN1 1AF", "WN1 1AG"],
+            "easting": ["1"] * 10,
+            "northing": ["2"] * 10,
+        }
+    )
+    check = KAnonymity(quasi=["postcode"], k=5)
+    check.learn(iter([rows]))
+
+    out = check.apply(rows)
+
+    assert out["postcode"].tolist() == ["WN1 1AA"] * 5 + ["WN1 1"] * 5
+    assert check.generalised_rows == 5

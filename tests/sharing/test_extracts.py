@@ -1,0 +1,189 @@
+"""Extracts end to end: the demo's sample supplies, a real worker, the files analysts get."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import json
+import time
+import zipfile
+
+import openpyxl
+import pytest
+from django.utils import timezone
+
+from datasets.demo import demo_supplies_queue, last_month
+from datasets.models import Record, Supply
+from hub.models import AuditEntry
+from sanitise.models import Place, PostcodeCentroid
+from sharing.extracts import MARKING
+from sharing.models import Extract
+from sharing.services import extracts_expire
+from tests.conftest import PERSONA_PASSWORD  # noqa: F401 - personas share one password
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def supplied(personas, celery_worker_process):
+    """The demo's personas with last month's sample supplies processed."""
+    from sanitise.demo import demo_gazetteer_load
+
+    demo_gazetteer_load()
+    demo_supplies_queue()
+    deadline = time.monotonic() + 120
+    while Supply.objects.exclude(status="completed").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    return personas
+
+
+def extract(client, user, **body) -> dict:
+    start, end = last_month()
+    client.force_authenticate(user)
+    request = {"period_start": str(start), "period_end": str(end), **body}
+    response = client.post("/api/v1/extracts/", request, format="json")
+    assert response.status_code == 201, response.content
+    extract_id = response.json()["id"]
+    deadline = time.monotonic() + 60
+    while True:
+        state = client.get(f"/api/v1/extracts/{extract_id}/").json()
+        if state["status"] in ("completed", "failed"):
+            return state
+        assert time.monotonic() < deadline, state
+        time.sleep(0.2)
+
+
+def download(client, state) -> bytes:
+    response = client.get(state["download_url"])
+    assert response.status_code == 200
+    return b"".join(response.streaming_content)
+
+
+def sanitised_points() -> set[tuple[int, int]]:
+    centroids = set(PostcodeCentroid.objects.values_list("easting", "northing"))
+    places = {(round(e), round(n)) for e, n in Place.objects.values_list("easting", "northing")}
+    return centroids | places
+
+
+def test_offences_joined_with_victims_come_as_a_marked_csv_of_sanitised_points(
+    api_client, supplied
+):
+    state = extract(
+        api_client, supplied["analyst"], dataset="police_crime_offence",
+        linked_dataset="police_crime_victim", format="csv",
+    )  # fmt: skip
+
+    assert state["status"] == "completed"
+    archive = zipfile.ZipFile(io.BytesIO(download(api_client, state)))
+    (data_name,) = [n for n in archive.namelist() if n.endswith(".csv")]
+    (meta_name,) = [n for n in archive.namelist() if n.endswith("_METADATA.txt")]
+    rows = list(csv.DictReader(io.TextIOWrapper(archive.open(data_name), encoding="utf-8")))
+    metadata = archive.read(meta_name).decode()
+
+    offences = Record.objects.filter(dataset__slug="police_crime_offence").count()
+    assert len(rows) == state["row_count"] == offences  # one victim at most per offence
+    assert {"crime_ref", "ho_offence_code", "easting", "northing", "postcode",
+            "location_method", "victim_gender", "victim_age"} <= set(rows[0])  # fmt: skip
+    assert not {"date_of_birth", "victim_date_of_birth", "name"} & set(rows[0])
+    points = sanitised_points()
+    for row in rows:
+        if row["easting"]:
+            assert (int(row["easting"]), int(row["northing"])) in points, row
+    joined = [row for row in rows if row["victim_gender"]]
+    refs = {row["crime_ref"] for row in rows}
+    victims = Record.objects.filter(dataset__slug="police_crime_victim")
+    assert len(joined) == sum(victim.data["crime_ref"] in refs for victim in victims) > 200
+    assert metadata.startswith(MARKING)
+    assert "ISP version" in metadata and f"Extract id: {state['id']}" in metadata
+    assert "Greater Manchester Police (Wigan)" in metadata
+    assert "SYNTHETIC demo data" in metadata  # the supplier's caveats travel with the data
+    assert "Contains OS data" in metadata
+    actions = set(AuditEntry.objects.filter(object_id=state["id"]).values_list("action", flat=True))
+    assert {"extract_requested", "extract_created", "extract_downloaded"} <= actions
+
+    district = extract(
+        api_client, supplied["analyst"], dataset="police_crime_offence", format="csv",
+        area={"districts": ["WN1"]},
+    )  # fmt: skip
+    archive = zipfile.ZipFile(io.BytesIO(download(api_client, district)))
+    name = next(n for n in archive.namelist() if n.endswith(".csv"))
+    rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+    assert rows and all(row["postcode"].startswith("WN1 ") for row in rows)
+
+    assert extracts_expire(now=timezone.now() + datetime.timedelta(days=8)) == 2
+    assert Extract.objects.get(pk=state["id"]).status == "expired"
+    assert api_client.get(state["download_url"]).status_code == 404
+
+
+def test_an_associate_partners_records_are_k_anonymous(api_client, supplied, settings):
+    state = extract(
+        api_client, supplied["associate_analyst"], dataset="police_crime_offence", format="csv"
+    )
+
+    archive = zipfile.ZipFile(io.BytesIO(download(api_client, state)))
+    name = next(n for n in archive.namelist() if n.endswith(".csv"))
+    rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+    metadata = Extract.objects.get(pk=state["id"]).metadata
+    assert f"k-anonymity with k = {settings.HUB_EXTRACT_K} over postcode" in metadata["disclosure"]
+    sizes: dict[str, int] = {}
+    for row in rows:
+        if row["postcode"]:
+            sizes[row["postcode"]] = sizes.get(row["postcode"], 0) + 1
+    assert sizes and min(sizes.values()) >= settings.HUB_EXTRACT_K
+    generalised = [row for row in rows if row["postcode"] and len(row["postcode"]) <= 5]
+    assert generalised and all(not row["easting"] for row in generalised)
+
+
+def test_counts_come_as_a_marked_workbook_with_small_numbers_suppressed(api_client, supplied):
+    state = extract(
+        api_client, supplied["analyst"], dataset="police_crime_offence", level="aggregate",
+        category="ho_offence_code", format="xlsx",
+    )  # fmt: skip
+
+    workbook = openpyxl.load_workbook(io.BytesIO(download(api_client, state)))
+    data = workbook["Data"]
+    header, *rows = list(data.iter_rows(values_only=True))
+    assert header == ("month", "area", "ho_offence_code", "count")
+    shown = [count for *_, count in rows if not str(count).startswith("<")]
+    assert all(count == 0 or count >= 10 for count in shown)
+    assert any(str(count) == "<10" for *_, count in rows)
+    assert MARKING in data.oddHeader.center.text
+    assert workbook["Metadata"]["A1"].value == MARKING
+
+
+def test_asb_as_geojson_points_in_wgs84_with_the_marking(api_client, supplied):
+    state = extract(api_client, supplied["analyst"], dataset="council_asb", format="geojson")
+
+    collection = json.loads(download(api_client, state))
+    assert collection["metadata"]["marking"] == MARKING
+    located = [f for f in collection["features"] if f["geometry"]]
+    assert located
+    for feature in located:
+        lon, lat = feature["geometry"]["coordinates"]
+        assert -3.0 < lon < -2.3 and 53.3 < lat < 53.7  # Wigan and Leigh
+        assert feature["properties"]["easting"]
+
+
+def test_a_formula_in_a_supplied_value_is_neutralised_in_the_extract(api_client, supplied):
+    from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
+
+    start, end = last_month()
+    asb = csv_bytes(
+        ["incident_ref", "incident_type", "incident_date"],
+        [["X1", '=HYPERLINK("http://evil.example","Click")', start.strftime("%d/%m/%Y")]],
+    )
+    supply_id = supply(
+        api_client, supplied["council_supplier"], asb, dataset="council_asb",
+        period_start=str(start), period_end=str(end),
+    )  # fmt: skip
+    assert wait_for(api_client, supply_id)["status"] == "completed"
+
+    state = extract(api_client, supplied["analyst"], dataset="council_asb", format="csv")
+
+    archive = zipfile.ZipFile(io.BytesIO(download(api_client, state)))
+    name = next(n for n in archive.namelist() if n.endswith(".csv"))
+    rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+    (evil,) = [row for row in rows if row["incident_ref"] == "X1"]
+    assert evil["incident_type"] == '\'=HYPERLINK("http://evil.example","Click")'
