@@ -13,30 +13,15 @@ import openpyxl
 import pytest
 from django.utils import timezone
 
-from datasets.demo import demo_supplies_queue, last_month
-from datasets.models import Record, Supply
+from datasets.demo import last_month
+from datasets.models import Record
 from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
 from sharing.extracts import MARKING
 from sharing.models import Extract
 from sharing.services import extracts_expire
-from tests.conftest import PERSONA_PASSWORD  # noqa: F401 - personas share one password
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture
-def supplied(personas, celery_worker_process):
-    """The demo's personas with last month's sample supplies processed."""
-    from sanitise.demo import demo_gazetteer_load
-
-    demo_gazetteer_load()
-    demo_supplies_queue()
-    deadline = time.monotonic() + 120
-    while Supply.objects.exclude(status="completed").exists():
-        assert time.monotonic() < deadline
-        time.sleep(0.3)
-    return personas
 
 
 def extract(client, user, **body) -> dict:
