@@ -119,6 +119,7 @@ def supply_rejected_rows(request, supply_id):
         _decrypted(path, unwrap_key(bytes(supply.data_key_wrapped))), content_type="text/csv"
     )
     response["Content-Disposition"] = f'attachment; filename="rejected_rows_{supply.pk}.csv"'
+    response["Cache-Control"] = "no-store"
     return response
 
 
