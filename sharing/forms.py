@@ -19,8 +19,12 @@ class ExtractForm(forms.Form):
         label="Fields", required=False, widget=forms.CheckboxSelectMultiple,
         help_text="Leave all unticked for every field you may have.",
     )  # fmt: skip
-    linked_dataset = forms.ChoiceField(label="Join with", required=False)
-    category = forms.ChoiceField(label="Break counts down by", required=False)
+    linked_dataset = forms.ChoiceField(
+        label="Join with", required=False, help_text="Records only: adds the linked file's fields."
+    )
+    category = forms.ChoiceField(
+        label="Break counts down by", required=False, help_text="Aggregate counts only."
+    )
     file_format = forms.ChoiceField(label="Format", choices=ExtractFormat.choices)
 
     def __init__(self, *args, dataset, decision, **kwargs):

@@ -422,11 +422,14 @@ def _extract_metadata(extract: Extract, query: ExtractQuery, supplies: list[dict
     return {
         "marking": MARKING,
         "conditions": [
-            f"Shared under {isp} (ISP version {isp.version})." if isp else "No ISP is in force.",
+            f"Shared under the Information Sharing Protocol of {isp.partnership}, version "
+            f"{isp.version}."
+            if isp
+            else "No ISP is in force.",
             "For community safety purposes of the partnership only. Do not pass it on, publish "
             "it or match it against other data to identify anyone.",
-            f"Delete it when it has served its purpose, and in any case by "
-            f"{extract.expires_at or ''}.",
+            "Delete it when it has served its purpose, and in any case by "
+            f"{timezone.localtime(extract.expires_at):%d/%m/%Y}.",
         ],
         "extract_id": str(extract.pk),
         "dataset": extract.dataset.name

@@ -81,7 +81,10 @@ def test_offences_joined_with_victims_come_as_a_marked_csv_of_sanitised_points(
     victims = Record.objects.filter(dataset__slug="police_crime_victim")
     assert len(joined) == sum(victim.data["crime_ref"] in refs for victim in victims) > 200
     assert metadata.startswith(MARKING)
-    assert "ISP version" in metadata and f"Extract id: {state['id']}" in metadata
+    assert "Information Sharing Protocol of Wigan and Leigh" in metadata
+    assert f"Extract id: {state['id']}" in metadata
+    expires = Extract.objects.get(pk=state["id"]).expires_at
+    assert f"in any case by {timezone.localtime(expires):%d/%m/%Y}." in metadata
     assert "Greater Manchester Police (Wigan)" in metadata
     assert "SYNTHETIC demo data" in metadata  # the supplier's caveats travel with the data
     assert "Contains OS data" in metadata
