@@ -171,6 +171,13 @@ class ExtractQuery:
         )
         return query, params, names
 
+    def count(self) -> int:
+        """How many rows the extract will have."""
+        query, params, _ = self.records()
+        with connection.cursor() as cursor:
+            cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS rows").format(query), params)
+            return cursor.fetchone()[0]
+
     def counts(self, category: str | None) -> pd.DataFrame:
         """Records by month, postcode district and category."""
         where, params = self._where()

@@ -519,7 +519,11 @@ def _extract_build(extract: Extract) -> None:
         frames = iter([neutralise_formulas(table)])
     else:
         select, params, columns = query.records()
-        frames = (neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns))
+        frames = _with_progress(
+            extract,
+            query.count(),
+            (neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns)),
+        )
         agency_tier = agency_standing(agency=extract.agency).tier
         if agency_tier == IspTier.ASSOCIATE:
             quasi = _quasi_columns(extract, columns)
@@ -567,6 +571,18 @@ def _k_text(check: KAnonymity) -> str:
         f"{check.generalised_rows} rows generalised (age to 5-year bands, postcode to sector, "
         f"coordinates removed), {check.suppressed_rows} rows' quasi-identifiers suppressed."
     )
+
+
+def _with_progress(extract: Extract, total: int, frames):
+    """Pass the frames on, recording progress and renewing the lease as each goes."""
+    done = 0
+    for frame in frames:
+        yield frame
+        done += len(frame)
+        Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
+            progress=min(99, int(100 * done / max(total, 1))),
+            lease_until=timezone.now() + _lease(),
+        )
 
 
 def _then(frames, callback):

@@ -175,3 +175,35 @@ def test_a_formula_in_a_supplied_value_is_neutralised_in_the_extract(api_client,
     rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
     (evil,) = [row for row in rows if row["incident_ref"] == "X1"]
     assert evil["incident_type"] == '\'=HYPERLINK("http://evil.example","Click")'
+
+
+def test_progress_is_recorded_as_the_rows_are_written(api_client, supplied, monkeypatch, settings):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from redis import Redis
+
+    from hub import celery_app
+    from sharing import extracts
+    from sharing.services import extract_run
+
+    idle_queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-idle"
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)  # no worker takes it
+    monkeypatch.setattr(extracts, "CHUNK_ROWS", 100)  # 399 offences: four chunks
+    start, end = last_month()
+    api_client.force_authenticate(supplied["analyst"])
+    response = api_client.post(
+        "/api/v1/extracts/",
+        {"dataset": "police_crime_offence", "period_start": str(start),
+         "period_end": str(end), "format": "csv"},
+        format="json",
+    )  # fmt: skip
+    Redis.from_url(settings.REDIS_URL).delete(idle_queue)
+
+    with CaptureQueriesContext(connection) as captured:
+        extract_run(response.json()["id"])
+
+    updates = [
+        q["sql"] for q in captured if q["sql"].startswith('UPDATE "sharing_extract" SET "progress"')
+    ]
+    assert len(updates) == 4
+    assert Extract.objects.get(pk=response.json()["id"]).progress == 100
