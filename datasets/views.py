@@ -8,7 +8,7 @@ from datasets import selectors, services
 from datasets.api.views import template_response
 from datasets.forms import SupplyForm
 from datasets.pipeline import rejected_rows_path
-from hub.crypto import open_encrypted, unwrap_key
+from hub.crypto import iter_decrypted, unwrap_key
 from hub.services import audit_record
 from sanitise.reference import OS_ATTRIBUTION
 
@@ -116,14 +116,8 @@ def supply_rejected_rows(request, supply_id):
         ip_address=request.META.get("REMOTE_ADDR"),
     )
     response = StreamingHttpResponse(
-        _decrypted(path, unwrap_key(bytes(supply.data_key_wrapped))), content_type="text/csv"
+        iter_decrypted(path, unwrap_key(bytes(supply.data_key_wrapped))), content_type="text/csv"
     )
     response["Content-Disposition"] = f'attachment; filename="rejected_rows_{supply.pk}.csv"'
     response["Cache-Control"] = "no-store"
     return response
-
-
-def _decrypted(path, data_key):
-    with open_encrypted(path, data_key) as stream:
-        while block := stream.read(65536):
-            yield block

@@ -177,6 +177,13 @@ def open_encrypted(path: Path, data_key: bytes) -> io.BufferedReader:
     return io.BufferedReader(DecryptingReader(path, data_key), buffer_size=SEGMENT_SIZE)
 
 
+def iter_decrypted(path: Path, data_key: bytes, block_size: int = 65536):
+    """The plaintext in blocks, for streaming a stored file to a download."""
+    with open_encrypted(path, data_key) as stream:
+        while block := stream.read(block_size):
+            yield block
+
+
 def read_encrypted(path: Path, data_key: bytes) -> bytes:
     with open_encrypted(path, data_key) as stream:
         return stream.read()

@@ -18,7 +18,7 @@ from guardian.shortcuts import assign_perm
 from datasets.choices import FieldClass
 from datasets.models import Dataset
 from hub.choices import IspTier
-from hub.crypto import EncryptingWriter, new_data_key, open_encrypted, unwrap_key, wrap_key
+from hub.crypto import EncryptingWriter, iter_decrypted, new_data_key, unwrap_key, wrap_key
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
 from sharing.choices import (
@@ -600,13 +600,7 @@ def extract_download(*, extract: Extract, acting_user: User, ip_address: str | N
         dataset_slug=extract.dataset.slug, target=extract, ip_address=ip_address,
         detail={"rows": extract.row_count},
     )  # fmt: skip
-    return _decrypted(Path(extract.file_path), unwrap_key(bytes(extract.data_key_wrapped)))
-
-
-def _decrypted(path: Path, data_key: bytes):
-    with open_encrypted(path, data_key) as stream:
-        while block := stream.read(65536):
-            yield block
+    return iter_decrypted(Path(extract.file_path), unwrap_key(bytes(extract.data_key_wrapped)))
 
 
 def extracts_expire(*, now: datetime.datetime | None = None) -> int:
