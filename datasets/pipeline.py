@@ -598,40 +598,42 @@ def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table
 def _date_linked_records(cursor, claim: Claim) -> None:
     """Records dated by a link (offender, victim) take their offence's date, both when they
     arrive after the offence and when the offence arrives after them."""
-    table = sql.Identifier(Record._meta.db_table)
-    supplies = sql.Identifier(Supply._meta.db_table)
-    datasets = sql.Identifier(Dataset._meta.db_table)
     slug = claim.supply.dataset.slug
-    pairs = [
-        (dataset.slug, fields[0], target)
-        for dataset in Dataset.objects.filter(is_active=True)
-        if dataset.schema.event_date is None
-        for fields, target in dataset.schema.links
-        if len(fields) == 1 and slug in (dataset.slug, target)
-    ]
-    for linked_slug, key, target_slug in pairs:
-        cursor.execute(
-            sql.SQL(
-                "UPDATE {records} r SET event_date = o.event_date, event_time = o.event_time "
-                "FROM {records} o JOIN {supplies} s ON s.id = o.supply_id "
-                "JOIN {datasets} od ON od.id = o.dataset_id "
-                "WHERE r.dataset_id = (SELECT id FROM {datasets} WHERE slug = %(linked)s) "
-                "AND od.slug = %(target)s AND r.partnership_id = %(partnership)s "
-                "AND o.partnership_id = r.partnership_id "
-                "AND (s.status = ANY(%(loaded)s) OR s.id = %(supply)s) "
-                "AND s.superseded_by_id IS NULL "
-                "AND o.data ->> %(key)s = r.data ->> %(key)s "
-                "AND (r.supply_id = %(supply)s OR o.supply_id = %(supply)s)"
-            ).format(records=table, supplies=supplies, datasets=datasets),
-            {
-                "linked": linked_slug,
-                "target": target_slug,
+    ids = dict(Dataset.objects.filter(is_active=True).values_list("slug", "pk"))
+    for dataset in Dataset.objects.filter(is_active=True):
+        if dataset.schema.event_date is not None:
+            continue
+        for fields, target in dataset.schema.links:
+            if len(fields) != 1 or slug not in (dataset.slug, target) or target not in ids:
+                continue
+            params = {
+                "linked": dataset.pk,
+                "target": ids[target],
                 "partnership": claim.supply.agency.partnership_id,
                 "supply": str(claim.supply.pk),
-                "key": key,
+                "key": fields[0],
                 "loaded": list(LOADED_STATUSES),
-            },
-        )
+            }
+            # This supply's records are the linked ones, or the ones linked to: one selective
+            # statement for each (an OR of the two defeats the planner).
+            own = "r" if slug == dataset.slug else "o"
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {records} r SET event_date = o.event_date, event_time = o.event_time "
+                    "FROM {records} o JOIN {supplies} s ON s.id = o.supply_id "
+                    "WHERE {own}.supply_id = %(supply)s "
+                    "AND r.dataset_id = %(linked)s AND r.partnership_id = %(partnership)s "
+                    "AND o.dataset_id = %(target)s AND o.partnership_id = %(partnership)s "
+                    "AND (s.status = ANY(%(loaded)s) OR s.id = %(supply)s) "
+                    "AND s.superseded_by_id IS NULL "
+                    "AND o.data ->> %(key)s = r.data ->> %(key)s"
+                ).format(
+                    records=sql.Identifier(Record._meta.db_table),
+                    supplies=sql.Identifier(Supply._meta.db_table),
+                    own=sql.Identifier(own),
+                ),
+                params,
+            )
 
 
 # -- report -----------------------------------------------------------------------------------
