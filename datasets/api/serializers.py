@@ -1,5 +1,7 @@
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
 
 
@@ -53,9 +55,23 @@ class SupplyCreatedSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+CONTRACT_STATUSES = [
+    SupplyStatus.QUEUED, SupplyStatus.VALIDATING, SupplyStatus.GEOCODING,
+    SupplyStatus.SANITISING, SupplyStatus.LOADING, SupplyStatus.COMPLETED,
+    SupplyStatus.REJECTED, SupplyStatus.FAILED,
+]  # fmt: skip
+
+
 class SupplyOutputSerializer(serializers.ModelSerializer):
     dataset = serializers.SlugRelatedField(slug_field="slug", read_only=True)
     agency = serializers.PrimaryKeyRelatedField(read_only=True)
+    status = serializers.SerializerMethodField()
+
+    @extend_schema_field(serializers.ChoiceField(choices=CONTRACT_STATUSES))
+    def get_status(self, supply) -> str:
+        # The API's statuses are the contract's: the brief report stage after the load
+        # shows as loading until the supply is completed.
+        return SupplyStatus.LOADING if supply.status == SupplyStatus.REPORTING else supply.status
 
     class Meta:
         model = Supply

@@ -239,3 +239,9 @@ def test_a_supplier_naming_another_agency_is_refused_and_audited(api_client, per
 def test_the_supplies_link_is_shown_to_those_who_see_supplies(client, personas, username, shown):
     client.force_login(personas[username])
     assert ('href="/supplies/"' in client.get("/").content.decode()) is shown
+
+
+def test_the_api_speaks_only_the_contracts_statuses(api_client, personas):
+    supply_id = post_supply(api_client, personas["police_supplier"]).json()["id"]
+    Supply.objects.filter(pk=supply_id).update(status="reporting")
+    assert api_client.get(f"/api/v1/supplies/{supply_id}/").json()["status"] == "loading"
