@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from datasets.models import Dataset, Supply
+from datasets.models import Dataset, Supply, SupplySchedule
 from hub.admin import ReadOnlyAdmin
 
 
@@ -20,3 +20,11 @@ class SupplyAdmin(ReadOnlyAdmin):
     list_display = ["created_at", "dataset", "agency", "period_start", "period_end", "status"]
     list_filter = ["status", "dataset", "agency"]
     exclude = ["data_key_wrapped"]
+
+
+@admin.register(SupplySchedule)
+class SupplyScheduleAdmin(ReadOnlyAdmin):
+    """Schedules are set by the co-ordinator on the schedule page, which audits each change."""
+
+    list_display = ["agency", "dataset", "frequency", "due_day", "last_reminded_period"]
+    list_filter = ["frequency", "agency"]

@@ -54,3 +54,28 @@ class FileFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel workbook (XLSX)"
     ZIP = "zip", "CSV inside a ZIP"
+
+
+class SupplyFrequency(models.TextChoices):
+    """How often an agency supplies a dataset: the guidance asks for monthly or quarterly."""
+
+    MONTHLY = "monthly", "Monthly"
+    QUARTERLY = "quarterly", "Quarterly"
+
+
+class ScheduleStatus(models.TextChoices):
+    """Where a scheduled supply stands for the latest period that has ended."""
+
+    ON_TIME = "on_time", "On time"
+    LATE = "late", "Supplied late"
+    MISSING = "missing", "Missing"
+    DUE = "due", "Due"
+
+
+class QualityTrend(models.TextChoices):
+    """How a supply's quality compares with the same agency's previous supply of the dataset."""
+
+    BETTER = "better", "Better"
+    WORSE = "worse", "Worse"
+    MIXED = "mixed", "Better in some ways, worse in others"
+    SAME = "same", "About the same"

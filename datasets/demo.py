@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 from django.utils import timezone
 
+from datasets.choices import SupplyFrequency
 from datasets.models import Dataset, Supply
-from datasets.services import supply_create
-from hub.models import Agency, User
+from datasets.services import schedule_set, supply_create
+from hub.models import Agency, Partnership, User
 from hub.uploads import encrypted_upload
 from sanitise.demo import demo_reference
 
@@ -184,3 +185,27 @@ def demo_supplies_queue() -> list[Supply]:
             )
         )
     return created
+
+
+# (agency, dataset, due day): monthly schedules for the datasets of the sample supplies, and
+# one the demo never supplies, due on the 1st, so that the schedule shows a missing supply.
+DEMO_SCHEDULES = [
+    ("Greater Manchester Police (Wigan)", "police_crime_offence", 10),
+    ("Greater Manchester Police (Wigan)", "police_crime_victim", 10),
+    ("Wigan Council", "council_asb", 10),
+    ("Wrightington, Wigan and Leigh NHS Foundation Trust", "ae_assault", 10),
+    ("Greater Manchester Fire and Rescue Service", "fire_incident", 1),
+]
+
+
+def demo_schedules_set(*, partnership: Partnership, system: str) -> None:
+    """The demo partnership's supply schedule; idempotent."""
+    for agency_name, slug, due_day in DEMO_SCHEDULES:
+        schedule_set(
+            agency=Agency.objects.get(partnership=partnership, name=agency_name),
+            dataset=Dataset.objects.get(slug=slug),
+            frequency=SupplyFrequency.MONTHLY,
+            due_day=due_day,
+            acting_user=None,
+            system=system,
+        )

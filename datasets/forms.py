@@ -2,6 +2,8 @@ from django import forms
 from django.utils import timezone
 
 from datasets import selectors
+from datasets.choices import SupplyFrequency
+from datasets.models import LAST_DUE_DAY
 
 
 class DateInput(forms.DateInput):
@@ -63,3 +65,37 @@ class SupplyForm(forms.Form):
         if end and end > timezone.localdate():
             self.add_error("period_end", "The period has not ended yet.")
         return cleaned
+
+
+class ScheduleForm(forms.Form):
+    """Set how often an agency supplies a dataset and by when."""
+
+    agency = forms.ModelChoiceField(queryset=None)
+    dataset = forms.ModelChoiceField(queryset=None, to_field_name="slug")
+    frequency = forms.ChoiceField(choices=SupplyFrequency.choices)
+    due_day = forms.IntegerField(
+        label="Due day",
+        min_value=1,
+        max_value=LAST_DUE_DAY,
+        initial=10,
+        help_text="The day of the month after the period ends by which the file is due.",
+    )
+
+    def __init__(self, *args, partnership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = partnership.agencies.all()
+        self.fields["dataset"].queryset = selectors.dataset_list()
+
+
+class QualityFilterForm(forms.Form):
+    """Narrow the data-quality dashboard to one agency or dataset."""
+
+    agency = forms.ModelChoiceField(queryset=None, required=False, empty_label="All agencies")
+    dataset = forms.ModelChoiceField(
+        queryset=None, required=False, empty_label="All datasets", to_field_name="slug"
+    )
+
+    def __init__(self, *args, partnership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = partnership.agencies.all()
+        self.fields["dataset"].queryset = selectors.dataset_list()

@@ -3,6 +3,7 @@ from functools import cached_property
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
 
@@ -12,6 +13,7 @@ from datasets.choices import (
     DatasetTier,
     FileFormat,
     LocationMethod,
+    SupplyFrequency,
     SupplyStatus,
 )
 from hub.choices import AgencyType
@@ -120,6 +122,48 @@ class Supply(models.Model):
 
 
 FINISHED_STATUSES = (SupplyStatus.COMPLETED, SupplyStatus.REJECTED, SupplyStatus.FAILED)
+
+# The last day a supply may fall due: every month has it, so no period's due date is skipped.
+LAST_DUE_DAY = 28
+
+
+class SupplySchedule(models.Model):
+    """How often an agency is expected to supply a dataset, and by when.
+
+    Periods are calendar months or quarters; a period's supply is due on ``due_day`` of the
+    month after the period ends.
+    """
+
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="supply_schedules")
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="schedules")
+    frequency = models.CharField(
+        max_length=10, choices=SupplyFrequency.choices, default=SupplyFrequency.MONTHLY
+    )
+    due_day = models.PositiveSmallIntegerField(
+        validators=[MinValueValidator(1), MaxValueValidator(LAST_DUE_DAY)],
+        help_text="The day of the month after the period ends by which the supply is due.",
+    )
+    last_reminded_period = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The start of the last period whose missing supply the suppliers were "
+        "reminded of.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["agency__name", "dataset__name"]
+        constraints = [
+            models.UniqueConstraint(fields=["agency", "dataset"], name="schedule_unique_dataset"),
+            models.CheckConstraint(
+                condition=models.Q(due_day__gte=1, due_day__lte=LAST_DUE_DAY),
+                name="schedule_due_day_in_month",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset.slug} from {self.agency}, {self.frequency}, due day {self.due_day}"
 
 
 class Record(models.Model):

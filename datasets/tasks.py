@@ -18,3 +18,9 @@ def reap_supplies() -> None:
 @shared_task(name="datasets.purge_expired_files")
 def purge_expired_files() -> None:
     services.raw_files_purge()
+    services.orphan_uploads_purge()
+
+
+@shared_task(name="datasets.remind_late_supplies", acks_late=True)
+def remind_late_supplies() -> None:
+    services.supply_reminders_send()

@@ -1,13 +1,18 @@
+from collections import Counter
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from datasets import selectors, services
 from datasets.api.views import template_response
-from datasets.forms import SupplyForm
+from datasets.choices import ScheduleStatus, SupplyFrequency
+from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm
 from datasets.pipeline import rejected_rows_path
+from hub.access import require_coordinator
 from hub.crypto import iter_decrypted, unwrap_key
 from hub.services import audit_record
 from sanitise.reference import OS_ATTRIBUTION
@@ -121,3 +126,54 @@ def supply_rejected_rows(request, supply_id):
     response["Content-Disposition"] = f'attachment; filename="rejected_rows_{supply.pk}.csv"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+# -- governance: the co-ordinator's pages -----------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def governance_schedule(request):
+    partnership = require_coordinator(user=request.user)
+    form = ScheduleForm(request.POST or None, partnership=partnership)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.schedule_set(
+                **data, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
+            )
+        except services.ScheduleInvalid as error:
+            form.add_error(None, str(error))
+        else:
+            frequency = SupplyFrequency(data["frequency"]).label.lower()
+            messages.success(
+                request,
+                f"{data['agency']} supplies {data['dataset'].name} {frequency}, "
+                f"by day {data['due_day']} of the month after each period.",
+            )
+            return redirect("governance-schedule")
+    today = timezone.localdate()
+    rows = selectors.schedule_status(partnership=partnership, today=today)
+    counts = Counter(row.status for row in rows)
+    summary = [(status, status.label, counts[status]) for status in ScheduleStatus]
+    return render(
+        request,
+        "datasets/governance_schedule.html",
+        {"rows": rows, "summary": summary, "today": today, "form": form},
+    )
+
+
+@require_safe
+@login_required
+def governance_quality(request):
+    partnership = require_coordinator(user=request.user)
+    form = QualityFilterForm(request.GET or None, partnership=partnership)
+    # A filter naming an agency or dataset that is not there shows its error and no rows,
+    # rather than every row as if unfiltered.
+    rows = []
+    if not form.is_bound or form.is_valid():
+        filters = form.cleaned_data if form.is_bound else {}
+        rows = selectors.quality_rows(
+            partnership=partnership, agency=filters.get("agency"), dataset=filters.get("dataset")
+        )
+    return render(request, "datasets/governance_quality.html", {"rows": rows, "form": form})

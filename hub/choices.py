@@ -38,6 +38,27 @@ class Role(models.TextChoices):
     ANALYST = "analyst", "Analyst"
     DLO = "dlo", "Designated liaison officer"
     COORDINATOR = "coordinator", "CSP co-ordinator"
+    CALDICOTT = "caldicott", "Caldicott Guardian"
+
+
+# Guidance §2.2.1: the authorities with a statutory duty to form the CSP. Every one of them
+# must consent before another agency becomes a partner (§2.2.4).
+RESPONSIBLE_AUTHORITY_TYPES = (
+    AgencyType.LOCAL_AUTHORITY,
+    AgencyType.POLICE_FORCE,
+    AgencyType.POLICE_AUTHORITY,
+    AgencyType.FIRE_RESCUE,
+    AgencyType.PRIMARY_CARE_TRUST,
+    AgencyType.PROBATION,
+)
+# Health bodies: personal data they supply need their Caldicott Guardian's agreement too.
+HEALTH_AGENCY_TYPES = (
+    AgencyType.PRIMARY_CARE_TRUST,
+    AgencyType.STRATEGIC_HEALTH_AUTHORITY,
+    AgencyType.NHS_TRUST,
+    AgencyType.MENTAL_HEALTH_TRUST,
+    AgencyType.AMBULANCE,
+)
 
 
 class IspTier(models.TextChoices):

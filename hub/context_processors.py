@@ -5,11 +5,14 @@ from hub.choices import Role
 
 def hub(request):
     user = getattr(request, "user", None)
-    sees_supplies = bool(
-        user is not None
-        and user.is_authenticated
-        and user.memberships.filter(
-            roles__overlap=[Role.SUPPLIER, Role.DLO, Role.COORDINATOR]
-        ).exists()
-    )
-    return {"hub_demo": settings.DEMO, "hub_sees_supplies": sees_supplies}
+    roles = set()
+    if user is not None and user.is_authenticated:
+        for held in user.memberships.values_list("roles", flat=True):
+            roles.update(held)
+    return {
+        "hub_demo": settings.DEMO,
+        "hub_sees_supplies": bool(roles & {Role.SUPPLIER, Role.DLO, Role.COORDINATOR}),
+        "hub_governs": bool(roles & {Role.DLO, Role.COORDINATOR}),
+        "hub_sees_foi": bool(roles & {Role.DLO, Role.COORDINATOR}),
+        "hub_requests": bool(roles & {Role.ANALYST, Role.DLO, Role.CALDICOTT}),
+    }

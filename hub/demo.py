@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from datasets.choices import DatasetKind
+from datasets.demo import demo_schedules_set
 from datasets.models import Dataset
 from datasets.services import catalogue_sync
 from hub.choices import AgencyType, AuditAction, Role
@@ -181,6 +182,7 @@ def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
         summary = f"{', '.join(roles) or 'no role'} at {where}"
         personas.append(DemoPersona(username=username, password=password, summary=summary))
     _demo_access_profiles(partnership)
+    demo_schedules_set(partnership=partnership, system=SYSTEM)
     audit_record(actor=None, action=AuditAction.DEMO_LOADED, system=SYSTEM)
     return personas
 

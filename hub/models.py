@@ -46,6 +46,8 @@ class Agency(models.Model):
         related_name="liaison_for",
         help_text="The officer the agency nominated to facilitate information sharing (§2.2.1).",
     )
+    # Who consented to the agency becoming a partner, as the guidance requires (§2.2.4).
+    partner_consent = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -156,6 +156,9 @@ CELERY_BEAT_SCHEDULE = {
     "reap-supplies": {"task": "datasets.reap_supplies", "schedule": 60.0},
     "purge-expired-files": {"task": "datasets.purge_expired_files", "schedule": 3600.0},
     "expire-extracts": {"task": "sharing.expire_extracts", "schedule": 600.0},
+    # Reminds suppliers of missing supplies; once a period each, so running daily is enough.
+    "remind-late-supplies": {"task": "datasets.remind_late_supplies", "schedule": 86400.0},
+    "end-expired-requests": {"task": "sharing.end_expired_requests", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -216,6 +219,8 @@ HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
 HUB_EXTRACT_RETENTION_DAYS = env_int("HUB_EXTRACT_RETENTION_DAYS", 7)
 HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
 HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)
+# The longest a personal-data request may run before it must be asked for again.
+HUB_REQUEST_MAX_DAYS = env_int("HUB_REQUEST_MAX_DAYS", 90)
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

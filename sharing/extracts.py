@@ -23,10 +23,12 @@ from psycopg2 import sql
 
 from datasets.catalogue import DatasetSchema
 from datasets.choices import FieldClass, SupplyStatus
-from datasets.models import Dataset, Record, Supply
+from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline import primary_group
+from hub.crypto import decrypt_bytes, unwrap_key
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
+CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
 LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
 SUPPRESSED = "<{threshold}"  # how a suppressed count is shown
 _FORMULA_START = r"^[=+\-@\t\r]"
@@ -52,6 +54,17 @@ def record_fields(schema: DatasetSchema) -> list[str]:
         for spec in schema.fields
         if (spec.field_class != FieldClass.IDENTIFYING or spec.name in addresses)
         and spec.name not in replaced
+    ]
+
+
+def personal_fields(schema: DatasetSchema) -> list[str]:
+    """Identifying fields a personal-level extract may add: names, dates of birth and full
+    addresses. Property-precise coordinates stay out: the mapped point is the sanitised one."""
+    coordinates = {g.easting for g in schema.locations} | {g.northing for g in schema.locations}
+    return [
+        spec.name
+        for spec in schema.fields
+        if spec.field_class == FieldClass.IDENTIFYING and spec.name not in coordinates
     ]
 
 
@@ -95,6 +108,8 @@ class ExtractQuery:
     area: dict = field(default_factory=dict)
     linked: Dataset | None = None
     linked_fields: list[str] = field(default_factory=list)
+    # Identifying fields, decrypted from the records' identifying part (personal level only).
+    identifying: list[str] = field(default_factory=list)
 
     def _current(self, alias: str) -> sql.Composable:
         """Only the records of current supplies: completed and not superseded."""
@@ -143,6 +158,16 @@ class ExtractQuery:
         names += LOCATION_COLUMNS
         joins = sql.SQL("")
         where, params = self._where()
+        if self.identifying:
+            columns += [
+                sql.SQL("i.ciphertext"),
+                sql.SQL("r.supply_id::text"),
+                sql.SQL("r.row_number"),
+            ]
+            names += [CIPHERTEXT, SUPPLY, ROW]
+            joins += sql.SQL(" LEFT JOIN {} i ON i.record_id = r.id").format(
+                sql.Identifier(IdentifyingRecord._meta.db_table)
+            )
         if self.linked is not None:
             prefix = link_prefix(self.dataset.slug, self.linked.slug)
             for name in self.linked_fields:
@@ -151,7 +176,7 @@ class ExtractQuery:
             (key,), _ = next(
                 link for link in self.linked.schema.links if link[1] == self.dataset.slug
             )
-            joins = sql.SQL(
+            joins += sql.SQL(
                 " LEFT JOIN {records} v ON v.dataset_id = %(linked)s "
                 "AND v.partnership_id = r.partnership_id "
                 "AND v.data ->> {key} = r.data ->> {key} AND {current}"
@@ -336,6 +361,44 @@ class KAnonymity:
         self.generalised_rows += int(small.sum() - still_small.sum())
         self.suppressed_rows += int(still_small.sum())
         return chunk
+
+
+class IdentifyingFields:
+    """Decrypts each row's identifying part with its supply's key, for personal extracts."""
+
+    def __init__(self, names: list[str]):
+        self.names = names
+        self._keys: dict[str, bytes] = {}
+
+    def _key(self, supply_id: str) -> bytes:
+        if supply_id not in self._keys:
+            wrapped = Supply.objects.values_list("data_key_wrapped", flat=True).get(pk=supply_id)
+            self._keys[supply_id] = unwrap_key(bytes(wrapped))
+        return self._keys[supply_id]
+
+    def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        values = []
+        # One decryption per record: each is bound to its own supply and row.
+        for blob, supply_id, row in chunk[[CIPHERTEXT, SUPPLY, ROW]].itertuples(index=False):
+            if blob is None:
+                values.append({})
+                continue
+            context = f"{supply_id}:{row}".encode()
+            values.append(
+                json.loads(decrypt_bytes(bytes(blob), self._key(supply_id), context=context))
+            )
+        revealed = pd.DataFrame.from_records(values, index=chunk.index).reindex(columns=self.names)
+        out = chunk.drop(columns=[CIPHERTEXT, SUPPLY, ROW])
+        for name in self.names:
+            out[name] = revealed[name].where(revealed[name].notna(), out.get(name))
+        return out
+
+
+def neutralise_cell(value):
+    """One cell, as neutralise_formulas does for a whole frame."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:

@@ -2,11 +2,23 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
+from django.contrib.postgres.fields import ArrayField
 from django.db import models
 
 from datasets.models import Dataset
 from hub.models import Agency, Partnership
-from sharing.choices import AccessLevel, ExtractFormat, ExtractStatus, SignatureTier
+from sharing.choices import (
+    AccessLevel,
+    DocumentKind,
+    ExtractFormat,
+    ExtractStatus,
+    FoiAnswer,
+    FoiStatus,
+    LegalBasis,
+    ProtectiveMarking,
+    RequestStatus,
+    SignatureTier,
+)
 
 
 class InformationSharingProtocol(models.Model):
@@ -111,6 +123,14 @@ class Extract(models.Model):
     period_end = models.DateField()
     area = models.JSONField(default=dict, blank=True)
     fields = models.JSONField(default=list, blank=True)
+    # A personal-level extract exists under a request, and is deleted when the request ends.
+    data_request = models.ForeignKey(
+        "PersonalDataRequest",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="extracts",
+    )
     category = models.CharField(max_length=60, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -137,3 +157,174 @@ class Extract(models.Model):
     @property
     def is_finished(self) -> bool:
         return self.status in (ExtractStatus.COMPLETED, ExtractStatus.FAILED, ExtractStatus.EXPIRED)
+
+
+class PersonalDataRequest(models.Model):
+    """An analyst's case for personal-level access to a personalised dataset (guidance §2.4):
+    decided by the supplying agency's DLO (and its Caldicott Guardian for health data),
+    time-limited, and ended when its purpose is complete."""
+
+    requester = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="data_requests"
+    )
+    requester_agency = models.ForeignKey(Agency, on_delete=models.PROTECT, related_name="+")
+    supplying_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="data_requests"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    purpose = models.TextField()
+    legal_basis = models.CharField(max_length=20, choices=LegalBasis.choices)
+    legal_basis_detail = models.CharField(max_length=500, blank=True)
+    records_needed = models.TextField(help_text="Which records, and why no fewer will do.")
+    period_start = models.DateField()
+    period_end = models.DateField()
+    days_needed = models.PositiveSmallIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    status = models.CharField(
+        max_length=20, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    dlo_decision_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    dlo_decided_at = models.DateTimeField(null=True, blank=True)
+    caldicott_needed = models.BooleanField(default=False)
+    caldicott_decision_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    caldicott_decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return f"{self.requester} for {self.dataset.slug} from {self.supplying_agency}"
+
+
+class Document(models.Model):
+    """An intelligence product in the partnership's library (strategic assessment, problem
+    profile, …), seen only by its audience: named agencies and/or every agency signed in a
+    listed ISP tier. Its file is the latest of its versions."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="documents")
+    title = models.CharField(max_length=200)
+    kind = models.CharField(max_length=30, choices=DocumentKind.choices)
+    marking = models.CharField(
+        "protective marking",
+        max_length=30,
+        choices=ProtectiveMarking.choices,
+        default=ProtectiveMarking.OFFICIAL_SENSITIVE,
+    )
+    description = models.TextField(blank=True)
+    audience_agencies = models.ManyToManyField(
+        Agency, blank=True, related_name="addressed_documents"
+    )
+    audience_tiers = ArrayField(
+        models.CharField(max_length=20, choices=SignatureTier.choices), default=list, blank=True
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.title
+
+
+class DocumentVersion(models.Model):
+    """One uploaded file of a document, numbered 1, 2, … and stored encrypted under its own
+    data key; the highest number is the current one."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    document = models.ForeignKey(Document, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField()
+    note = models.CharField(max_length=500, blank=True, help_text="What changed.")
+    file_path = models.CharField(max_length=500)
+    data_key_wrapped = models.BinaryField()
+    master_key_id = models.CharField(max_length=16)
+    original_filename = models.CharField(max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["document", "-number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document", "number"], name="document_version_unique_number"
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.document} v{self.number}"
+
+
+class FoiRequest(models.Model):
+    """A Freedom of Information request that touches information another partner originated:
+    the originating agency is consulted before anything is released (guidance §2.2, §2.4.2.4)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, related_name="foi_requests"
+    )
+    reference = models.CharField(
+        max_length=60, help_text="The reference of the body that received the request."
+    )
+    received_on = models.DateField()
+    requester = models.CharField(
+        "requester",
+        max_length=200,
+        help_text=(
+            "Who asked, in general terms (e.g. a journalist, a member of the public). "
+            "No name or contact details: the consultation does not need them."
+        ),
+    )
+    request_text = models.TextField("what is asked")
+    originating_agency = models.ForeignKey(
+        Agency, on_delete=models.PROTECT, related_name="foi_requests"
+    )
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="+")
+    status = models.CharField(
+        max_length=20, choices=FoiStatus.choices, default=FoiStatus.CONSULTING, db_index=True
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    answer = models.CharField(max_length=20, choices=FoiAnswer.choices, blank=True)
+    answer_reasons = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+
+    released_on = models.DateField(null=True, blank=True)
+    released_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    # Filled only when the co-ordinator released over the originating agency's objection.
+    release_over_objection_reason = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-received_on", "-created_at"]
+        verbose_name = "FOI request"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "reference"], name="foi_unique_reference"
+            ),
+        ]
+
+    def __str__(self):
+        return f"FOI {self.reference}"

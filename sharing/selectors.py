@@ -7,16 +7,25 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from guardian.core import ObjectPermissionChecker
 
-from datasets.models import Dataset
-from hub.choices import IspTier, Role
-from hub.models import Agency, Partnership, User
-from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel
-from sharing.models import Extract, InformationSharingProtocol, Signature
+from datasets.models import Dataset, Supply
+from hub.access import coordinated_partnership, dlo_agencies
+from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
+from hub.models import Agency, AuditEntry, Membership, Partnership, User
+from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
+from sharing.models import (
+    Document,
+    DocumentVersion,
+    Extract,
+    FoiRequest,
+    InformationSharingProtocol,
+    PersonalDataRequest,
+    Signature,
+)
 
 
 @dataclass(frozen=True)
@@ -100,8 +109,20 @@ def access_decisions(*, user: User, datasets: Iterable[Dataset]) -> dict[int, Ac
         return {d.pk: AccessDecision(AccessLevel.NONE, standing.reason) for d in datasets}
     checker = ObjectPermissionChecker(user)
     checker.prefetch_perms(datasets)
+    # Personal data: only under an approved, unexpired request, and only for core partners.
+    requested = set()
+    if standing.tier == IspTier.CORE:
+        requested = set(
+            PersonalDataRequest.objects.filter(
+                requester=user, status=RequestStatus.APPROVED, expires_at__gt=timezone.now()
+            ).values_list("dataset_id", flat=True)
+        )
     decisions = {}
     for dataset in datasets:
+        if dataset.pk in requested:
+            reason = "An approved personal-data request grants personal data until it ends."
+            decisions[dataset.pk] = AccessDecision(AccessLevel.PERSONAL, reason)
+            continue
         granted = AccessLevel.NONE
         for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
             if checker.has_perm(LEVEL_PERMISSIONS[level].split(".")[1], dataset):
@@ -114,8 +135,8 @@ def access_decisions(*, user: User, datasets: Iterable[Dataset]) -> dict[int, Ac
 def _capped(granted: str, *, dataset: Dataset) -> AccessDecision:
     if granted == AccessLevel.NONE:
         return AccessDecision(AccessLevel.NONE, "None of your access profiles covers this dataset.")
-    # Personal data come only through an approved, time-limited personal-data request, never
-    # from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
+    # Personal data come only through an approved, time-limited personal-data request (above),
+    # never from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
     if granted == AccessLevel.PERSONAL:
         granted = AccessLevel.DEPERSONALISED
     label = AccessLevel(granted).label.lower()
@@ -123,6 +144,50 @@ def _capped(granted: str, *, dataset: Dataset) -> AccessDecision:
     if dataset.kind != "depersonalised":
         reason += "; personal data need an approved personal-data request"
     return AccessDecision(granted, reason + ".")
+
+
+def request_active(*, user: User, dataset: Dataset) -> PersonalDataRequest | None:
+    """The user's approved, unexpired personal-data request for the dataset, if any."""
+    return (
+        PersonalDataRequest.objects.filter(
+            requester=user,
+            dataset=dataset,
+            status=RequestStatus.APPROVED,
+            expires_at__gt=timezone.now(),
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def responsible_authorities(*, partnership: Partnership) -> QuerySet[Agency]:
+    """The partnership's responsible authorities (guidance §2.2.1)."""
+    return partnership.agencies.filter(agency_type__in=RESPONSIBLE_AUTHORITY_TYPES)
+
+
+def supplying_agencies(*, dataset: Dataset, partnership: Partnership) -> QuerySet[Agency]:
+    """Agencies of the partnership that have supplied the dataset."""
+    return Agency.objects.filter(
+        partnership=partnership, pk__in=Supply.objects.filter(dataset=dataset).values("agency")
+    ).distinct()
+
+
+def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
+    """Requests a user may see: their own, and those their agency (as DLO or Caldicott
+    Guardian) decides."""
+    if not user.is_authenticated:
+        return PersonalDataRequest.objects.none()
+    deciding = Membership.objects.filter(user=user, roles__overlap=[Role.DLO, Role.CALDICOTT])
+    return PersonalDataRequest.objects.filter(
+        Q(requester=user) | Q(supplying_agency__in=deciding.values("agency"))
+    ).select_related("dataset", "supplying_agency", "requester", "requester_agency")
+
+
+def request_get(*, user: User, request_id) -> PersonalDataRequest:
+    try:
+        return request_restrict(user=user).get(pk=int(request_id))
+    except (ValueError, PersonalDataRequest.DoesNotExist) as error:
+        raise Http404("No such request.") from error
 
 
 def access_decision(*, user: User, dataset: Dataset) -> AccessDecision:
@@ -142,3 +207,149 @@ def extract_get(*, user: User, extract_id) -> Extract:
         return extract_restrict(user=user).get(pk=uuid.UUID(str(extract_id)))
     except (ValueError, Extract.DoesNotExist) as error:
         raise Http404("No such extract.") from error
+
+
+# -- document library -------------------------------------------------------------------------
+
+
+def _signatory_agencies(*, user: User) -> list[tuple[Agency, str]]:
+    """The user's agencies that are signatories of the current ISP, with their tier."""
+    agencies = Agency.objects.filter(memberships__user=user).select_related("partnership")
+    standings = ((agency, agency_standing(agency=agency).tier) for agency in agencies.distinct())
+    return [(agency, tier) for agency, tier in standings if tier != IspTier.NONE]
+
+
+def document_restrict(*, user: User) -> QuerySet[Document]:
+    """The documents a user may see: all of the partnership they co-ordinate, and those
+    addressed to one of their agencies or to a tier one of their agencies holds under the
+    current ISP. An agency that is not a current signatory (never signed, withdrew, or lapsed
+    at review) gets nothing, even when a document names it: access follows the signatures."""
+    if not user.is_authenticated or not user.is_active:
+        return Document.objects.none()
+    visible = Q()
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        visible |= Q(partnership=partnership)
+    addressees = Document.audience_agencies.through.objects
+    for agency, tier in _signatory_agencies(user=user):
+        addressed = addressees.filter(agency=agency).values("document_id")
+        visible |= Q(partnership_id=agency.partnership_id) & (
+            Q(pk__in=addressed) | Q(audience_tiers__contains=[tier])
+        )
+    if not visible:
+        return Document.objects.none()
+    return Document.objects.filter(visible)
+
+
+def document_list(*, user: User) -> QuerySet[Document]:
+    """The documents the user may see, each with its current version's number and date."""
+    return document_restrict(user=user).annotate(
+        current_version=Max("versions__number"), updated_at=Max("versions__created_at")
+    )
+
+
+def document_get(*, user: User, document_id) -> Document:
+    """The document, or 404 alike for one that does not exist and one the user may not see."""
+    try:
+        return (
+            document_restrict(user=user)
+            .select_related("partnership", "created_by")
+            .get(pk=uuid.UUID(str(document_id)))
+        )
+    except (ValueError, Document.DoesNotExist) as error:
+        raise Http404("No such document.") from error
+
+
+def document_version_get(*, document: Document, number: int | None = None) -> DocumentVersion:
+    """The numbered version of a document the caller may see, or its latest; 404 if none."""
+    versions = document.versions.select_related("uploaded_by")
+    version = versions.first() if number is None else versions.filter(number=number).first()
+    if version is None:
+        raise Http404("No such version.")
+    return version
+
+
+def document_may_upload(*, user: User, partnership: Partnership) -> bool:
+    """Who adds to the library: the partnership's co-ordinator, and analysts at its core-tier
+    agencies, who produce the intelligence products (guidance §2.3, §3.1.1.2). Associate
+    partners receive depersonalised information only, so they do not publish products."""
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if coordinated_partnership(user=user) == partnership:
+        return True
+    analyst_at = Agency.objects.filter(
+        partnership=partnership,
+        memberships__user=user,
+        memberships__roles__contains=[Role.ANALYST],
+    )
+    return any(agency_standing(agency=agency).tier == IspTier.CORE for agency in analyst_at)
+
+
+def document_upload_partnership(*, user: User) -> Partnership | None:
+    """The partnership whose library the user may add to, if any."""
+    if not user.is_authenticated or not user.is_active:
+        return None
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        return partnership
+    for agency in Agency.objects.filter(
+        memberships__user=user, memberships__roles__contains=[Role.ANALYST]
+    ).select_related("partnership"):
+        if agency_standing(agency=agency).tier == IspTier.CORE:
+            return agency.partnership
+    return None
+
+
+def document_audience_agencies(*, partnership: Partnership) -> QuerySet[Agency]:
+    """The agencies a document may be addressed to: the current signatories, since no other
+    agency would see it."""
+    agencies = Agency.objects.filter(partnership=partnership)
+    signed = [a.pk for a in agencies if agency_standing(agency=a).tier != IspTier.NONE]
+    return agencies.filter(pk__in=signed)
+
+
+# -- FOI consultation -------------------------------------------------------------------------
+
+
+def foi_restrict(*, user: User) -> QuerySet[FoiRequest]:
+    """The co-ordinator sees every FOI consultation of their partnership; a DLO those about
+    information their agency originated, whatever its ISP standing (the originator is
+    consulted even after it has left); nobody else sees any."""
+    if not user.is_authenticated or not user.is_active:
+        return FoiRequest.objects.none()
+    visible = Q(originating_agency__in=dlo_agencies(user=user))
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        visible |= Q(partnership=partnership)
+    return FoiRequest.objects.filter(visible).select_related("originating_agency")
+
+
+def foi_get(*, user: User, foi_id) -> FoiRequest:
+    """The FOI request, or 404 alike for one that does not exist and one the user may not see."""
+    try:
+        return (
+            foi_restrict(user=user)
+            .select_related("recorded_by", "answered_by", "released_by")
+            .get(pk=uuid.UUID(str(foi_id)))
+        )
+    except (ValueError, FoiRequest.DoesNotExist) as error:
+        raise Http404("No such FOI request.") from error
+
+
+def foi_may_answer(*, user: User, foi: FoiRequest) -> bool:
+    """Only a DLO of the agency the information came from answers for it."""
+    return dlo_agencies(user=user).filter(pk=foi.originating_agency_id).exists()
+
+
+def agency_dlos(*, agency: Agency) -> QuerySet[User]:
+    """The active users holding the DLO role at the agency."""
+    return User.objects.filter(
+        is_active=True, memberships__agency=agency, memberships__roles__contains=[Role.DLO]
+    ).distinct()
+
+
+def foi_history(*, foi: FoiRequest) -> QuerySet[AuditEntry]:
+    """The request's audit entries, oldest first: who recorded, answered and released it."""
+    return AuditEntry.objects.filter(
+        object_type=FoiRequest._meta.label, object_id=str(foi.pk)
+    ).order_by("created_at", "id")

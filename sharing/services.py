@@ -5,39 +5,62 @@ from __future__ import annotations
 
 import datetime
 import logging
+import shutil
+import uuid
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
+from django.core.mail import send_mail
 from django.db import transaction
+from django.db.models import Max
+from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 from guardian.shortcuts import assign_perm
 
 from datasets.choices import FieldClass
 from datasets.models import Dataset
+from hub.access import coordinated_partnership
 from hub.choices import IspTier
-from hub.crypto import EncryptingWriter, iter_decrypted, new_data_key, unwrap_key, wrap_key
+from hub.crypto import (
+    EncryptingWriter,
+    iter_decrypted,
+    master_key_id,
+    new_data_key,
+    open_encrypted,
+    unwrap_key,
+    wrap_key,
+)
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
+from hub.uploads import EncryptedUpload
 from sharing.choices import (
     LEVEL_ORDER,
     LEVEL_PERMISSIONS,
     AccessLevel,
     ExtractFormat,
     ExtractStatus,
+    FoiAnswer,
+    FoiStatus,
 )
 from sharing.extracts import (
+    CIPHERTEXT,
     LOCATION_COLUMNS,
     MARKING,
+    ROW,
+    SUPPLY,
     ExtractQuery,
     ExtractRefused,
+    IdentifyingFields,
     KAnonymity,
     category_fields,
     link_prefix,
     linkable,
     neutralise_formulas,
+    personal_fields,
     record_fields,
     stream_rows,
     suppress_counts,
@@ -48,11 +71,20 @@ from sharing.extracts import (
 from sharing.models import (
     AccessGrant,
     AccessProfile,
+    Document,
+    DocumentVersion,
     Extract,
+    FoiRequest,
     InformationSharingProtocol,
     Signature,
 )
-from sharing.selectors import agency_standing
+from sharing.selectors import (
+    agency_dlos,
+    agency_standing,
+    document_may_upload,
+    document_restrict,
+    foi_may_answer,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -309,7 +341,7 @@ def _extract_checked(
     *, acting_user, dataset, period_start, period_end, file_format, level, fields, area,
     linked_dataset, category,
 ) -> Extract:  # fmt: skip
-    from sharing.selectors import access_decision, analyst_standing
+    from sharing.selectors import access_decision, analyst_standing, request_active
 
     decision = access_decision(user=acting_user, dataset=dataset)
     if decision.level == AccessLevel.NONE:
@@ -340,6 +372,10 @@ def _extract_checked(
             raise ExtractRefused(f"Counts cannot be broken down by {category!r}.")
     else:
         allowed = record_fields(schema)
+        if level == AccessLevel.PERSONAL:
+            if linked_dataset is not None:
+                raise ExtractRefused("A personal extract is of one dataset: leave out the other.")
+            allowed = allowed + [f for f in personal_fields(schema) if f not in allowed]
         chosen = list(fields) if fields else allowed
         _check_fields(chosen, allowed, schema, dataset)
         if linked_dataset is not None:
@@ -356,6 +392,11 @@ def _extract_checked(
     return Extract(
         created_by=acting_user,
         agency=agency,
+        data_request=(
+            request_active(user=acting_user, dataset=dataset)
+            if level == AccessLevel.PERSONAL
+            else None
+        ),
         dataset=dataset,
         linked_dataset=linked_dataset if level != AccessLevel.AGGREGATE else None,
         level=level,
@@ -487,9 +528,14 @@ def _extract_build(extract: Extract) -> None:
         partnership_id=extract.agency.partnership_id,
         dataset=extract.dataset,
         period=(extract.period_start, extract.period_end),
-        fields=extract.fields,
+        fields=[name for name in extract.fields if name in record_fields(extract.dataset.schema)],
         area=extract.area,
         linked=extract.linked_dataset,
+        identifying=(
+            [name for name in extract.fields if name in personal_fields(extract.dataset.schema)]
+            if extract.level == AccessLevel.PERSONAL
+            else []
+        ),
         linked_fields=(
             [
                 name
@@ -519,10 +565,15 @@ def _extract_build(extract: Extract) -> None:
         frames = iter([neutralise_formulas(table)])
     else:
         select, params, columns = query.records()
+        rows = stream_rows(select, params, columns)
+        if query.identifying:
+            revealer = IdentifyingFields(query.identifying)
+            rows = (revealer.apply(chunk) for chunk in rows)
+            helpers = {CIPHERTEXT, SUPPLY, ROW}
+            columns = [c for c in columns if c not in helpers]
+            columns += [name for name in query.identifying if name not in columns]
         frames = _with_progress(
-            extract,
-            query.count(),
-            (neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns)),
+            extract, query.count(), (neutralise_formulas(chunk) for chunk in rows)
         )
         agency_tier = agency_standing(agency=extract.agency).tier
         if agency_tier == IspTier.ASSOCIATE:
@@ -603,20 +654,546 @@ def extract_download(*, extract: Extract, acting_user: User, ip_address: str | N
     return iter_decrypted(Path(extract.file_path), unwrap_key(bytes(extract.data_key_wrapped)))
 
 
+def extract_delete(*, extract: Extract, reason: str) -> None:
+    """Delete an extract's file now (its request ended, or its time is up); audited."""
+    if extract.file_path:
+        Path(extract.file_path).unlink(missing_ok=True)
+    Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.EXPIRED, file_path="")
+    audit_record(
+        actor=None, action="extract_deleted", agency=extract.agency,
+        dataset_slug=extract.dataset.slug, target=extract, detail={"reason": reason},
+        system="retention",
+    )  # fmt: skip
+
+
 def extracts_expire(*, now: datetime.datetime | None = None) -> int:
     """Delete extract files whose time is up; audited."""
     now = now or timezone.now()
     expired = Extract.objects.filter(status=ExtractStatus.COMPLETED, expires_at__lt=now)
     count = 0
     for extract in expired.select_related("dataset", "agency"):
-        Path(extract.file_path).unlink(missing_ok=True)
-        Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.EXPIRED, file_path="")
-        audit_record(
-            actor=None, action="extract_expired", agency=extract.agency,
-            dataset_slug=extract.dataset.slug, target=extract, system="retention",
-        )  # fmt: skip
+        extract_delete(extract=extract, reason="its retention ended")
         count += 1
     stale = Extract.objects.filter(status=ExtractStatus.RUNNING, lease_until__lt=now)
     for extract in stale.select_related("dataset", "agency"):
         _extract_fail(extract, "The extract stopped part-way; request it again.")
     return count
+
+
+# -- document library -------------------------------------------------------------------------
+
+# Accepted by extension; the content type a download is served with follows from it.
+DOCUMENT_TYPES = {
+    ".pdf": "application/pdf",
+    ".docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    ".xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    ".pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+    ".odt": "application/vnd.oasis.opendocument.text",
+    ".csv": "text/csv",
+    ".txt": "text/plain",
+}
+# The first bytes each binary type must start with, so that another kind of file renamed to
+# an accepted extension is refused. Office and OpenDocument files are ZIP archives.
+_DOCUMENT_SIGNATURES = {
+    ".pdf": b"%PDF-",
+    ".docx": b"PK\x03\x04",
+    ".xlsx": b"PK\x03\x04",
+    ".pptx": b"PK\x03\x04",
+    ".odt": b"PK\x03\x04",
+}
+
+
+class DocumentRefused(Exception):
+    """The library refuses this upload or download; the message says why, to the user."""
+
+
+def documents_dir() -> Path:
+    return Path(settings.HUB_FILES_DIR) / "documents"
+
+
+def document_content_type(version: DocumentVersion) -> str:
+    return DOCUMENT_TYPES.get(Path(version.original_filename).suffix.lower(), "text/plain")
+
+
+def _document_file_check(upload: EncryptedUpload) -> None:
+    suffix = Path(upload.name).suffix.lower()
+    if suffix not in DOCUMENT_TYPES:
+        raise DocumentRefused(
+            f"{upload.name} is not an accepted type: PDF, Word (.docx), Excel (.xlsx), "
+            "PowerPoint (.pptx), OpenDocument text (.odt), CSV or plain text (.txt)."
+        )
+    signature = _DOCUMENT_SIGNATURES.get(suffix)
+    if signature is not None:
+        with open_encrypted(upload.path, unwrap_key(upload.data_key_wrapped)) as stream:
+            start = stream.read(len(signature))
+        if start != signature:
+            raise DocumentRefused(f"{upload.name} is named {suffix} but is not such a file.")
+
+
+def _document_refused(
+    *,
+    acting_user: User,
+    upload: EncryptedUpload,
+    reason: str,
+    document: Document | None,
+    ip_address: str | None,
+) -> DocumentRefused:
+    upload.discard()
+    audit_record(
+        actor=acting_user,
+        action="document_refused",
+        target=document,
+        detail={"reason": reason, "file": upload.name},
+        ip_address=ip_address,
+    )
+    return DocumentRefused(reason)
+
+
+def _document_file_keep(*, document: Document, upload: EncryptedUpload) -> Path:
+    """Move the upload, still encrypted under its own data key, into the document's folder."""
+    destination = documents_dir() / str(document.pk) / f"{uuid.uuid4().hex}.enc"
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(upload.path, destination)
+    return destination
+
+
+def _document_version_create(
+    *, document: Document, number: int, path: Path, upload: EncryptedUpload, note: str, user: User
+) -> DocumentVersion:
+    return DocumentVersion.objects.create(
+        document=document,
+        number=number,
+        note=note,
+        file_path=str(path),
+        data_key_wrapped=upload.data_key_wrapped,
+        master_key_id=master_key_id(),
+        original_filename=Path(upload.name).name[:255],
+        size=upload.size,
+        sha256=upload.sha256,
+        uploaded_by=user,
+    )
+
+
+def document_create(
+    *,
+    acting_user: User,
+    partnership: Partnership,
+    title: str,
+    kind: str,
+    marking: str,
+    description: str = "",
+    audience_agencies: Iterable[Agency] = (),
+    audience_tiers: Iterable[str] = (),
+    upload: EncryptedUpload,
+    ip_address: str | None = None,
+) -> Document:
+    """Add a document to the partnership's library with its first version; audited.
+
+    Refuses (DocumentRefused, audited, the upload discarded) a user who may not upload to this
+    partnership, a document with no audience, an audience agency of another partnership, and
+    a file that is not one of the accepted types.
+    """
+    audience_agencies = list(audience_agencies)
+    audience_tiers = sorted(set(audience_tiers))
+    document = Document(
+        partnership=partnership,
+        title=title,
+        kind=kind,
+        marking=marking,
+        description=description,
+        audience_tiers=audience_tiers,
+        created_by=acting_user,
+    )
+    try:
+        if not document_may_upload(user=acting_user, partnership=partnership):
+            raise DocumentRefused(
+                "Only the co-ordinator and analysts at core-tier agencies add documents."
+            )
+        if not audience_agencies and not audience_tiers:
+            raise DocumentRefused("Choose who may read it: agencies, tiers, or both.")
+        if any(agency.partnership_id != partnership.pk for agency in audience_agencies):
+            raise DocumentRefused("Every audience agency must be a partner of this partnership.")
+        if set(audience_tiers) - {IspTier.CORE, IspTier.ASSOCIATE}:
+            raise DocumentRefused("The audience tiers are core and associate.")
+        _document_file_check(upload)
+    except DocumentRefused as refusal:
+        # Outside any transaction of the caller's, so that the refusal stays on record.
+        raise _document_refused(
+            acting_user=acting_user,
+            upload=upload,
+            reason=str(refusal),
+            document=None,
+            ip_address=ip_address,
+        ) from refusal
+    path = _document_file_keep(document=document, upload=upload)
+    try:
+        with transaction.atomic():
+            document.save()
+            document.audience_agencies.set(audience_agencies)
+            version = _document_version_create(
+                document=document, number=1, path=path, upload=upload, note="", user=acting_user
+            )
+            audit_record(
+                actor=acting_user,
+                action="document_created",
+                target=document,
+                detail={
+                    "title": title,
+                    "kind": kind,
+                    "marking": marking,
+                    "audience_agencies": [agency.name for agency in audience_agencies],
+                    "audience_tiers": audience_tiers,
+                    "version": version.number,
+                    "file": version.original_filename,
+                    "bytes": version.size,
+                    "sha256": version.sha256,
+                },
+                ip_address=ip_address,
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return document
+
+
+def document_add_version(
+    *,
+    acting_user: User,
+    document: Document,
+    upload: EncryptedUpload,
+    note: str = "",
+    ip_address: str | None = None,
+) -> DocumentVersion:
+    """Add the next version of a document (numbered one above the highest so far), which
+    becomes the current one; earlier versions stay. Audited; refused (DocumentRefused,
+    audited, the upload discarded) for a user who may not upload or may not see the document,
+    and for a file that is not one of the accepted types."""
+    try:
+        may_upload = document_may_upload(user=acting_user, partnership=document.partnership)
+        if not may_upload or not document_restrict(user=acting_user).filter(pk=document.pk):
+            raise DocumentRefused(
+                "Only the co-ordinator and analysts at core-tier agencies in its audience add "
+                "versions of a document."
+            )
+        _document_file_check(upload)
+    except DocumentRefused as refusal:
+        raise _document_refused(
+            acting_user=acting_user,
+            upload=upload,
+            reason=str(refusal),
+            document=document,
+            ip_address=ip_address,
+        ) from refusal
+    path = _document_file_keep(document=document, upload=upload)
+    try:
+        with transaction.atomic():
+            # The row lock makes two uploads at once take consecutive numbers.
+            Document.objects.select_for_update().filter(pk=document.pk).get()
+            highest = document.versions.aggregate(highest=Max("number"))["highest"] or 0
+            version = _document_version_create(
+                document=document,
+                number=highest + 1,
+                path=path,
+                upload=upload,
+                note=note,
+                user=acting_user,
+            )
+            audit_record(
+                actor=acting_user,
+                action="document_version_added",
+                target=document,
+                detail={
+                    "version": version.number,
+                    "file": version.original_filename,
+                    "bytes": version.size,
+                    "sha256": version.sha256,
+                    "note": note,
+                },
+                ip_address=ip_address,
+            )
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return version
+
+
+def document_download(
+    *, acting_user: User, version: DocumentVersion, ip_address: str | None = None
+) -> Iterator[bytes]:
+    """The version's plaintext as a stream of blocks; audited. DocumentRefused if the user
+    may not see the document."""
+    document = version.document
+    if not document_restrict(user=acting_user).filter(pk=document.pk).exists():
+        raise DocumentRefused("No such document.")
+    audit_record(
+        actor=acting_user,
+        action="document_downloaded",
+        target=document,
+        detail={
+            "title": document.title,
+            "version": version.number,
+            "marking": document.marking,
+            "file": version.original_filename,
+            "sha256": version.sha256,
+        },
+        ip_address=ip_address,
+    )
+    return iter_decrypted(Path(version.file_path), unwrap_key(bytes(version.data_key_wrapped)))
+
+
+# -- FOI consultation -------------------------------------------------------------------------
+
+
+class FoiRefused(Exception):
+    """The FOI step is not allowed now; the message says why, to the user."""
+
+
+def _foi_mail(*, foi: FoiRequest, subject: str, message: str, recipients: list[str]) -> None:
+    """Send after the commit, so nobody is told of a step that did not happen. The e-mail
+    names the request and links to it; the details stay in the hub."""
+    if not recipients:
+        return
+
+    def send() -> None:
+        try:
+            send_mail(subject=subject, message=message, from_email=None, recipient_list=recipients)
+        except Exception as error:  # noqa: BLE001 - any mail failure is recorded, not raised
+            logger.exception("FOI %s: e-mail failed", foi.reference)
+            audit_record(
+                actor=None,
+                action="foi_mail_failed",
+                agency=foi.originating_agency,
+                target=foi,
+                detail={"subject": subject, "error": str(error)[:500]},
+                system="mail",
+            )
+
+    transaction.on_commit(send)
+
+
+def _foi_url(foi: FoiRequest) -> str:
+    return settings.HUB_SITE_URL + reverse("foi-detail", args=[foi.pk])
+
+
+@transaction.atomic
+def foi_record(
+    *,
+    acting_user: User,
+    reference: str,
+    received_on: datetime.date,
+    requester: str,
+    request_text: str,
+    originating_agency: Agency,
+    datasets: Iterable[Dataset] = (),
+    ip_address: str | None = None,
+) -> FoiRequest:
+    """Record an FOI request that touches information the originating agency supplied, and
+    e-mail that agency's DLOs to consult them before anything is released (§2.4.2.4). Only
+    the partnership's co-ordinator records one (FoiRefused otherwise). Audited, naming whom
+    it notified."""
+    partnership = coordinated_partnership(user=acting_user)
+    if partnership is None or originating_agency.partnership_id != partnership.pk:
+        raise FoiRefused("Only the partnership's co-ordinator records FOI requests.")
+    if received_on > timezone.localdate():
+        raise FoiRefused("The request cannot have been received in the future.")
+    if FoiRequest.objects.filter(partnership=partnership, reference=reference).exists():
+        raise FoiRefused(f"An FOI request with reference {reference} is already recorded.")
+    datasets = list(datasets)
+    foi = FoiRequest.objects.create(
+        partnership=partnership,
+        reference=reference,
+        received_on=received_on,
+        requester=requester,
+        request_text=request_text,
+        originating_agency=originating_agency,
+        recorded_by=acting_user,
+    )
+    foi.datasets.set(datasets)
+    dlos = list(agency_dlos(agency=originating_agency))
+    recipients = [dlo.email for dlo in dlos if dlo.email]
+    audit_record(
+        actor=acting_user,
+        action="foi_recorded",
+        agency=originating_agency,
+        target=foi,
+        detail={
+            "reference": reference,
+            "datasets": [dataset.slug for dataset in datasets],
+            "notified": [dlo.get_username() for dlo in dlos if dlo.email],
+        },
+        ip_address=ip_address,
+    )
+    _foi_mail(
+        foi=foi,
+        subject=f"FOI consultation {reference}: your answer is needed",
+        message=(
+            f"A Freedom of Information request (reference {reference}, received "
+            f"{received_on:%d/%m/%Y}) touches information {originating_agency} supplied to the "
+            "partnership. Under the Information Sharing Protocol nothing is released until "
+            "you have been consulted.\n\n"
+            f"Read the request and give your answer at {_foi_url(foi)}"
+        ),
+        recipients=recipients,
+    )
+    return foi
+
+
+def _foi_refused(*, acting_user: User, foi: FoiRequest, step: str, reason: str, ip_address):
+    """Record a refused step after its transaction has rolled back, so the record stays."""
+    audit_record(
+        actor=acting_user,
+        action=f"foi_{step}_refused",
+        agency=foi.originating_agency,
+        target=foi,
+        detail={"reference": foi.reference, "reason": reason},
+        ip_address=ip_address,
+    )
+
+
+def foi_answer(
+    *,
+    acting_user: User,
+    foi: FoiRequest,
+    answer: str,
+    reasons: str,
+    ip_address: str | None = None,
+) -> FoiRequest:
+    """The originating agency's DLO agrees, agrees with redactions, or objects, with reasons
+    (required unless they simply agree). They may change their answer until release. The
+    co-ordinator who recorded the request is e-mailed. Audited; a refusal (FoiRefused) too."""
+    try:
+        with transaction.atomic():
+            locked = FoiRequest.objects.select_for_update(of=("self",))
+            foi = locked.select_related("recorded_by").get(pk=foi.pk)
+            if not foi_may_answer(user=acting_user, foi=foi):
+                raise FoiRefused("Only a DLO of the originating agency answers this consultation.")
+            if foi.status not in (FoiStatus.CONSULTING, FoiStatus.ANSWERED):
+                status = foi.get_status_display().lower()
+                raise FoiRefused(f"The request is {status}; it takes no answer now.")
+            if answer not in FoiAnswer.values:
+                raise FoiRefused("Choose agree, agree with redactions, or object.")
+            reasons = reasons.strip()
+            if answer != FoiAnswer.AGREE and not reasons:
+                raise FoiRefused("Say which redactions are needed, or why you object.")
+            previous = foi.answer
+            foi.answer, foi.answer_reasons = answer, reasons
+            foi.answered_by, foi.answered_at = acting_user, timezone.now()
+            foi.status = FoiStatus.ANSWERED
+            foi.save(
+                update_fields=["answer", "answer_reasons", "answered_by", "answered_at", "status"]
+            )
+            audit_record(
+                actor=acting_user,
+                action="foi_answered",
+                agency=foi.originating_agency,
+                target=foi,
+                detail={"reference": foi.reference, "answer": answer, "previous": previous},
+                ip_address=ip_address,
+            )
+            recorder = foi.recorded_by
+            _foi_mail(
+                foi=foi,
+                subject=f"FOI consultation {foi.reference}: {foi.originating_agency} has answered",
+                message=(
+                    f"{foi.originating_agency} answered: {FoiAnswer(answer).label.lower()}.\n\n"
+                    f"Read their answer at {_foi_url(foi)}"
+                ),
+                recipients=[recorder.email] if recorder.is_active and recorder.email else [],
+            )
+            return foi
+    except FoiRefused as refusal:
+        _foi_refused(
+            acting_user=acting_user, foi=foi, step="answer", reason=str(refusal),
+            ip_address=ip_address,
+        )  # fmt: skip
+        raise
+
+
+def foi_release(
+    *,
+    acting_user: User,
+    foi: FoiRequest,
+    released_on: datetime.date,
+    objection_acknowledged: bool = False,
+    objection_reason: str = "",
+    ip_address: str | None = None,
+) -> FoiRequest:
+    """Record that the partnership released its response. Only the co-ordinator, and only
+    once the originating agency has answered; releasing over an objection needs the
+    co-ordinator to acknowledge it and say why. Audited; a refusal (FoiRefused) too."""
+    try:
+        with transaction.atomic():
+            # Locked, so an answer changed to an objection meanwhile is what gets checked.
+            foi = FoiRequest.objects.select_for_update().get(pk=foi.pk)
+            if coordinated_partnership(user=acting_user) != foi.partnership:
+                raise FoiRefused("Only the partnership's co-ordinator releases FOI responses.")
+            if foi.status == FoiStatus.CONSULTING:
+                raise FoiRefused(
+                    f"{foi.originating_agency} has not answered yet: nothing is released before "
+                    "the agency the information came from has been consulted (§2.4.2.4)."
+                )
+            if foi.status != FoiStatus.ANSWERED:
+                raise FoiRefused(f"The request is already {foi.get_status_display().lower()}.")
+            objected = foi.answer == FoiAnswer.OBJECT
+            objection_reason = objection_reason.strip()
+            if objected and not (objection_acknowledged and objection_reason):
+                raise FoiRefused(
+                    f"{foi.originating_agency} objected. To release anyway, tick that you "
+                    "acknowledge the objection and say why the partnership releases regardless."
+                )
+            if released_on > timezone.localdate() or released_on < foi.received_on:
+                raise FoiRefused("The release date must fall between receipt and today.")
+            foi.status, foi.released_on, foi.released_by = (
+                FoiStatus.RELEASED, released_on, acting_user,
+            )  # fmt: skip
+            foi.release_over_objection_reason = objection_reason if objected else ""
+            foi.save(
+                update_fields=[
+                    "status", "released_on", "released_by", "release_over_objection_reason",
+                ]
+            )  # fmt: skip
+            audit_record(
+                actor=acting_user,
+                action="foi_released",
+                agency=foi.originating_agency,
+                target=foi,
+                detail={
+                    "reference": foi.reference,
+                    "answer": foi.answer,
+                    "released_on": released_on.isoformat(),
+                    "over_objection": objected,
+                    "objection_reason": foi.release_over_objection_reason,
+                },
+                ip_address=ip_address,
+            )
+            return foi
+    except FoiRefused as refusal:
+        _foi_refused(
+            acting_user=acting_user, foi=foi, step="release", reason=str(refusal),
+            ip_address=ip_address,
+        )  # fmt: skip
+        raise
+
+
+def foi_withdraw(
+    *, acting_user: User, foi: FoiRequest, ip_address: str | None = None
+) -> FoiRequest:
+    """The requester withdrew (or the request lapsed) before release: the co-ordinator closes
+    the consultation. Audited; FoiRefused once released or for anyone else."""
+    with transaction.atomic():
+        foi = FoiRequest.objects.select_for_update().get(pk=foi.pk)
+        if coordinated_partnership(user=acting_user) != foi.partnership:
+            raise FoiRefused("Only the partnership's co-ordinator withdraws FOI requests.")
+        if foi.status not in (FoiStatus.CONSULTING, FoiStatus.ANSWERED):
+            raise FoiRefused(f"The request is already {foi.get_status_display().lower()}.")
+        foi.status, foi.withdrawn_at = FoiStatus.WITHDRAWN, timezone.now()
+        foi.save(update_fields=["status", "withdrawn_at"])
+        audit_record(
+            actor=acting_user,
+            action="foi_withdrawn",
+            agency=foi.originating_agency,
+            target=foi,
+            detail={"reference": foi.reference},
+            ip_address=ip_address,
+        )
+        return foi

@@ -11,3 +11,10 @@ def run_extract(extract_id: str) -> None:
 @shared_task(name="sharing.expire_extracts")
 def expire_extracts() -> None:
     services.extracts_expire()
+
+
+@shared_task(name="sharing.end_expired_requests")
+def end_expired_requests() -> None:
+    from sharing.governance import requests_expire
+
+    requests_expire()

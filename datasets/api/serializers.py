@@ -1,7 +1,7 @@
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from datasets.choices import SupplyStatus
+from datasets.choices import ScheduleStatus, SupplyFrequency, SupplyStatus
 from datasets.models import Dataset, Supply
 
 
@@ -105,3 +105,24 @@ class SupplyReportSerializer(serializers.Serializer):
     accepted = serializers.IntegerField(allow_null=True, default=None)
     rejected = serializers.IntegerField(allow_null=True, default=None)
     superseded = serializers.ListField(child=serializers.CharField(), default=list)
+
+
+class ScheduleRowOutputSerializer(serializers.Serializer):
+    """A supply schedule and where its latest ended period stands."""
+
+    agency = serializers.IntegerField(source="schedule.agency_id")
+    agency_name = serializers.CharField(source="schedule.agency.name")
+    dataset = serializers.CharField(source="schedule.dataset.slug")
+    frequency = serializers.ChoiceField(
+        choices=SupplyFrequency.choices, source="schedule.frequency"
+    )
+    due_day = serializers.IntegerField(source="schedule.due_day")
+    period_start = serializers.DateField()
+    period_end = serializers.DateField()
+    due_date = serializers.DateField()
+    status = serializers.ChoiceField(choices=ScheduleStatus.choices)
+    supply = serializers.UUIDField(
+        source="supply.pk", allow_null=True, help_text="The supply that decides the status."
+    )
+    supplied_at = serializers.DateTimeField(source="supply.created_at", allow_null=True)
+    reminded = serializers.BooleanField(help_text="Whether the suppliers were reminded.")

@@ -16,4 +16,5 @@ urlpatterns = [
         views.SupplyReportApi.as_view(),
         name="api-supply-report",
     ),
+    path("schedule/", views.ScheduleStatusApi.as_view(), name="api-schedule"),
 ]

@@ -2,8 +2,9 @@ import csv
 import io
 
 from django.http import HttpResponse
+from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import PermissionDenied, ValidationError
 from rest_framework.generics import ListAPIView
@@ -14,6 +15,7 @@ from rest_framework.views import APIView
 from datasets import selectors, services
 from datasets.api.serializers import (
     DatasetOutputSerializer,
+    ScheduleRowOutputSerializer,
     SupplyCreatedSerializer,
     SupplyCreateInputSerializer,
     SupplyOutputSerializer,
@@ -120,3 +122,18 @@ class SupplyReportApi(APIView):
     def get(self, request, supply_id):
         supply = selectors.supply_get(user=request.user, supply_id=supply_id)
         return Response(SupplyReportSerializer(supply.report).data)
+
+
+class ScheduleStatusApi(APIView):
+    @extend_schema(
+        responses={
+            200: ScheduleRowOutputSerializer(many=True),
+            404: OpenApiResponse(description="Neither the co-ordinator nor a supplier."),
+        }
+    )
+    def get(self, request):
+        """Each supply schedule and its latest ended period: `on_time`, `late` (supplied after
+        the due date), `missing` (past the due date) or `due`. The co-ordinator gets the whole
+        partnership's, a supplier their own agencies'; anyone else 404."""
+        rows = selectors.schedule_status_for_user(user=request.user, today=timezone.localdate())
+        return Response(ScheduleRowOutputSerializer(rows, many=True).data)

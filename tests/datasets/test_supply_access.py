@@ -245,3 +245,29 @@ def test_the_api_speaks_only_the_contracts_statuses(api_client, personas):
     supply_id = post_supply(api_client, personas["police_supplier"]).json()["id"]
     Supply.objects.filter(pk=supply_id).update(status="reporting")
     assert api_client.get(f"/api/v1/supplies/{supply_id}/").json()["status"] == "loading"
+
+
+def test_an_upload_no_supply_took_is_deleted_after_a_day(client, api_client, personas):
+    import os
+
+    from datasets.services import orphan_uploads_purge
+
+    kept = Supply.objects.get(pk=post_supply(api_client, personas["police_supplier"]).json()["id"])
+    upload = io.BytesIO(CSV)
+    upload.name = "x.csv"
+    before = raw_files()
+    # Signed out with a CSRF cookie (a session that expired on the form): the CSRF check
+    # reads the body, so the file is stored before the post is refused.
+    browser = type(client)(enforce_csrf_checks=True)
+    browser.get("/login/")
+    assert browser.post("/supplies/new/", {"file": upload}).status_code == 403
+    (orphan,) = raw_files() - before
+    a_day_ago = timezone.now().timestamp() - 2 * 86400
+    for path in (orphan, Path(kept.raw_path)):
+        os.utime(path, (a_day_ago, a_day_ago))
+
+    assert orphan_uploads_purge() == 1
+
+    assert not orphan.exists()
+    assert Path(kept.raw_path).exists()
+    assert AuditEntry.objects.filter(action="orphan_uploads_purged").exists()

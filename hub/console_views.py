@@ -1,0 +1,182 @@
+"""The co-ordinator's pages for users, and the audit trail (co-ordinator and DLOs)."""
+
+import csv
+import json
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods, require_safe
+
+from datasets import selectors as dataset_selectors
+from datasets.choices import FieldClass
+from hub import selectors
+from hub.access import dlo_agencies, require_coordinator
+from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
+from hub.models import Agency, User
+from sharing import selectors as sharing_selectors
+from sharing.choices import AccessLevel
+from sharing.extracts import neutralise_cell
+from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
+from sharing.services import access_profile_assign, access_profile_unassign
+
+# Which field classes each level shows (identifying fields only with personal access).
+CLASSES_SHOWN = {
+    AccessLevel.NONE: set(),
+    AccessLevel.AGGREGATE: set(),
+    AccessLevel.DEPERSONALISED: {FieldClass.REFERENCE, FieldClass.QUASI, FieldClass.ATTRIBUTE},
+    AccessLevel.PERSONAL: set(FieldClass.values),
+}
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def users(request):
+    partnership = require_coordinator(user=request.user)
+    form = InviteForm(request.POST or None, partnership=partnership)
+    if request.method == "POST" and form.is_valid():
+        try:
+            user = user_invite(acting_user=request.user, **form.cleaned_data)
+        except GovernanceRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(request, f"{user.email} is invited: they have been e-mailed a link.")
+            return redirect("console-user", user_id=user.pk)
+    return render(
+        request,
+        "hub/console_users.html",
+        {"users": selectors.partnership_users(partnership=partnership), "form": form},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@login_required
+def user_detail(request, user_id):
+    partnership = require_coordinator(user=request.user)
+    user = selectors.partnership_users(partnership=partnership).filter(pk=user_id).first()
+    if user is None:
+        raise Http404("No such user.")
+    roles_form = RolesForm(None, partnership=partnership)
+    profiles_form = ProfilesForm(
+        None, partnership=partnership, initial={"profiles": user.access_profiles.all()}
+    )
+    if request.method == "POST":
+        action = request.POST.get("action")
+        try:
+            if action == "deactivate":
+                user_deactivate(user=user, acting_user=request.user)
+                messages.success(request, f"{user} can no longer sign in or use the API.")
+            elif action == "roles":
+                roles_form = RolesForm(request.POST, partnership=partnership)
+                if roles_form.is_valid():
+                    user_roles_set(user=user, acting_user=request.user, **roles_form.cleaned_data)
+                    messages.success(request, "Roles changed.")
+            elif action == "profiles":
+                profiles_form = ProfilesForm(request.POST, partnership=partnership)
+                if profiles_form.is_valid():
+                    _set_profiles(user, set(profiles_form.cleaned_data["profiles"]), request.user)
+                    messages.success(request, "Access profiles changed.")
+        except GovernanceRefused as refusal:
+            messages.error(request, str(refusal))
+        return redirect("console-user", user_id=user.pk)
+    datasets = list(dataset_selectors.dataset_list())
+    decisions = sharing_selectors.access_decisions(user=user, datasets=datasets)
+    access = [
+        (
+            dataset,
+            decisions[dataset.pk],
+            [
+                field_class in CLASSES_SHOWN[decisions[dataset.pk].level]
+                for field_class in FieldClass.values
+            ],
+        )
+        for dataset in datasets
+    ]
+    return render(
+        request,
+        "hub/console_user.html",
+        {
+            "subject": user,
+            "access": access,
+            "field_classes": FieldClass.labels,
+            "roles_form": roles_form,
+            "profiles_form": profiles_form,
+        },
+    )
+
+
+def _set_profiles(user: User, wanted: set, acting_user: User) -> None:
+    held = set(user.access_profiles.all())
+    for profile in wanted - held:
+        access_profile_assign(profile=profile, holder=user, acting_user=acting_user)
+    for profile in held - wanted:
+        access_profile_unassign(profile=profile, holder=user, acting_user=acting_user)
+
+
+def _filtered_audit(request):
+    entries = selectors.audit_restrict(user=request.user)
+    agencies = Agency.objects.filter(pk__in=entries.exclude(agency=None).values("agency")).order_by(
+        "name"
+    )
+    form = AuditFilterForm(request.GET or None, agencies=agencies)
+    if form.is_valid():
+        data = form.cleaned_data
+        if data["user"]:
+            entries = entries.filter(actor_username__icontains=data["user"])
+        if data["agency"]:
+            entries = entries.filter(agency=data["agency"])
+        if data["dataset"]:
+            entries = entries.filter(dataset_slug=data["dataset"])
+        if data["action"]:
+            entries = entries.filter(action__icontains=data["action"])
+        if data["date_from"]:
+            entries = entries.filter(created_at__date__gte=data["date_from"])
+        if data["date_to"]:
+            entries = entries.filter(created_at__date__lte=data["date_to"])
+    return entries.select_related("agency").order_by("-created_at", "-id"), form
+
+
+def _may_read_audit(user) -> bool:
+    from hub.access import coordinated_partnership
+
+    return coordinated_partnership(user=user) is not None or dlo_agencies(user=user).exists()
+
+
+@require_safe
+@login_required
+def audit(request):
+    if not _may_read_audit(request.user):
+        raise Http404("No such page.")
+    entries, form = _filtered_audit(request)
+    return render(request, "hub/console_audit.html", {"entries": entries[:500], "form": form})
+
+
+@require_safe
+@login_required
+def audit_export(request):
+    """The filtered trail as CSV, streamed."""
+    if not _may_read_audit(request.user):
+        raise Http404("No such page.")
+    entries, _ = _filtered_audit(request)
+
+    def rows():
+        yield ["when", "who", "action", "agency", "dataset", "object", "detail", "ip"]
+        for entry in entries.iterator(chunk_size=2000):
+            yield [
+                entry.created_at.isoformat(), entry.actor_username, entry.action,
+                entry.agency.name if entry.agency else "", entry.dataset_slug,
+                f"{entry.object_type} {entry.object_id}".strip(), json.dumps(entry.detail),
+                entry.ip_address or "",
+            ]  # fmt: skip
+
+    class Echo:
+        def write(self, value):
+            return value
+
+    writer = csv.writer(Echo())
+    lines = (writer.writerow([neutralise_cell(cell) for cell in row]) for row in rows())
+    response = StreamingHttpResponse(lines, content_type="text/csv")
+    response["Content-Disposition"] = 'attachment; filename="audit_trail.csv"'
+    response["Cache-Control"] = "no-store"
+    return response

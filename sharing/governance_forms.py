@@ -1,0 +1,62 @@
+from django import forms
+
+from datasets.forms import DateInput
+from hub.choices import AgencyType
+from sharing.choices import LegalBasis, SignatureTier
+
+
+class IspAdoptForm(forms.Form):
+    version = forms.CharField(max_length=20)
+    adopted_on = forms.DateField(widget=DateInput)
+    review_due = forms.DateField(widget=DateInput, help_text="Every signature lapses after it.")
+
+
+class SignatureForm(forms.Form):
+    agency = forms.ModelChoiceField(queryset=None)
+    tier = forms.ChoiceField(choices=SignatureTier.choices)
+    signed_on = forms.DateField(widget=DateInput)
+    signatory_name = forms.CharField(max_length=200, label="Signed by")
+
+    def __init__(self, *args, partnership, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agency"].queryset = partnership.agencies.all()
+
+
+class AgencyAdmitForm(forms.Form):
+    name = forms.CharField(max_length=200)
+    agency_type = forms.ChoiceField(choices=AgencyType.choices, label="Kind of agency")
+    consenting = forms.ModelMultipleChoiceField(
+        queryset=None,
+        widget=forms.CheckboxSelectMultiple,
+        label="Responsible authorities that consent",
+        help_text="Every responsible authority must consent (guidance §2.2.4).",
+    )
+
+    def __init__(self, *args, authorities, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["consenting"].queryset = authorities
+
+
+class DataRequestForm(forms.Form):
+    supplying_agency = forms.ModelChoiceField(queryset=None, label="From")
+    purpose = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    legal_basis = forms.ChoiceField(choices=LegalBasis.choices, widget=forms.RadioSelect)
+    legal_basis_detail = forms.CharField(
+        required=False, max_length=500, label="Legal basis, if other"
+    )
+    records_needed = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), label="Records needed, and why no fewer"
+    )
+    period_start = forms.DateField(widget=DateInput, label="Records from")
+    period_end = forms.DateField(widget=DateInput, label="Records to")
+    days_needed = forms.IntegerField(min_value=1, label="Days of access needed")
+
+    def __init__(self, *args, agencies, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["supplying_agency"].queryset = agencies
+
+
+class DecisionForm(forms.Form):
+    decision = forms.ChoiceField(choices=[("approve", "Approve"), ("refuse", "Refuse")],
+                                 widget=forms.RadioSelect)  # fmt: skip
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), label="Reasons")
