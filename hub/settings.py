@@ -199,7 +199,11 @@ SESSION_COOKIE_AGE = env_int("HUB_SESSION_SECONDS", 8 * 3600)
 X_FRAME_OPTIONS = "DENY"
 
 # Where people reach the hub, for links in e-mails.
-HUB_SITE_URL = env_str("HUB_SITE_URL", "http://127.0.0.1:8000" if EMBEDDED else "").rstrip("/")
+HUB_SITE_URL = (
+    env_str("HUB_SITE_URL", "http://127.0.0.1:8000")
+    if EMBEDDED
+    else env_required("HUB_SITE_URL", "links in e-mails must say where the hub is")
+).rstrip("/")
 
 # Stored files (raw supplies, work in progress, extracts), all encrypted.
 HUB_FILES_DIR = Path(env_str("HUB_FILES_DIR") or DATA_DIR / "files")

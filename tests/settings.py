@@ -17,6 +17,7 @@ os.environ.setdefault("HUB_CELERY_QUEUE", f"hub-test-{uuid.uuid4().hex[:12]}")
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
     os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=")
+    os.environ.setdefault("HUB_SITE_URL", "http://testserver")
 
 from hub.settings import *  # noqa: E402, F403
 

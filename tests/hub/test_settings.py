@@ -68,6 +68,7 @@ def test_production_settings_pass_the_deployment_checklist():
         DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
         HUB_MASTER_KEY=VALID_KEY,
         ALLOWED_HOSTS="hub.example.gov.uk",
+        HUB_SITE_URL="https://hub.example.gov.uk",
         DJANGO_SETTINGS_MODULE="hub.settings",
     )
     result = subprocess.run(
@@ -90,3 +91,14 @@ def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused_at_start():
     )
     assert result.returncode != 0
     assert "HUB_MASTER_KEY must be 32 random bytes, base64-encoded" in result.stderr
+
+
+def test_production_settings_refuse_to_start_without_the_sites_address():
+    result = _import_settings(
+        DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DJANGO_SECRET_KEY="s" * 50,
+        HUB_MASTER_KEY=VALID_KEY,
+    )
+    assert result.returncode != 0
+    assert "HUB_SITE_URL must be set" in result.stderr

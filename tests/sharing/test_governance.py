@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 import re
+from urllib.parse import urlparse
 
 import pytest
 from django.core import mail
@@ -122,7 +123,7 @@ def test_a_partner_is_admitted_only_with_every_responsible_authoritys_consent(cl
 
 
 def test_an_invited_user_sets_a_password_from_the_mail_and_signs_in(
-    client, personas, locmem, django_capture_on_commit_callbacks
+    client, personas, locmem, django_capture_on_commit_callbacks, settings
 ):
     client.force_login(personas["coordinator"])
     council = Agency.objects.get(name="Wigan Council")
@@ -134,10 +135,11 @@ def test_an_invited_user_sets_a_password_from_the_mail_and_signs_in(
     user = User.objects.get(email="sam.jones@wigan.example")
     assert not user.has_usable_password()
     (message,) = [m for m in mail.outbox if m.to == ["sam.jones@wigan.example"]]
-    link = re.search(r"http://\S+/password/set/\S+/", message.body).group(0)
+    link = re.search(r"https?://\S+/password/set/\S+/", message.body).group(0)
+    assert link.startswith(settings.HUB_SITE_URL)
     client.logout()
 
-    form = client.get(link.split("127.0.0.1:8000")[-1], follow=True)
+    form = client.get(urlparse(link).path, follow=True)
     response = client.post(form.redirect_chain[-1][0], {
         "new_password1": "a-long-pass-phrase-2026", "new_password2": "a-long-pass-phrase-2026",
     })  # fmt: skip
