@@ -110,6 +110,11 @@ class ExtractQuery:
     linked_fields: list[str] = field(default_factory=list)
     # Identifying fields, decrypted from the records' identifying part (personal level only).
     identifying: list[str] = field(default_factory=list)
+    # Analysts' filters: ISO days of the week (1 = Monday), hours [from, to) that may wrap past
+    # midnight (21 to 4 is the night), and allowed values of one field.
+    weekdays: list[int] = field(default_factory=list)
+    hours: tuple[int, int] | None = None
+    category: tuple[str, list[str]] | None = None
 
     def _current(self, alias: str) -> sql.Composable:
         """Only the records of current supplies: completed and not superseded."""
@@ -145,6 +150,21 @@ class ExtractQuery:
                 )
             )
             params.update(zip(["e0", "n0", "e1", "n1"], self.area["bbox"], strict=True))
+        if self.weekdays:
+            clauses.append(sql.SQL("EXTRACT(ISODOW FROM r.event_date) = ANY(%(weekdays)s)"))
+            params["weekdays"] = list(self.weekdays)
+        if self.hours is not None:
+            join = "AND" if self.hours[0] <= self.hours[1] else "OR"
+            clauses.append(
+                sql.SQL(
+                    "(EXTRACT(HOUR FROM r.event_time) >= %(h0)s {} "
+                    "EXTRACT(HOUR FROM r.event_time) < %(h1)s)"
+                ).format(sql.SQL(join))
+            )
+            params.update(h0=self.hours[0], h1=self.hours[1])
+        if self.category is not None:
+            clauses.append(sql.SQL("r.data ->> %(category_field)s = ANY(%(category_values)s)"))
+            params.update(category_field=self.category[0], category_values=self.category[1])
         return sql.SQL(" AND ").join(clauses), params
 
     def records(self) -> tuple[sql.Composable, dict, list[str]]:
