@@ -15,4 +15,5 @@ def hub(request):
         "hub_governs": bool(roles & {Role.DLO, Role.COORDINATOR}),
         "hub_sees_foi": bool(roles & {Role.DLO, Role.COORDINATOR}),
         "hub_requests": bool(roles & {Role.ANALYST, Role.DLO, Role.CALDICOTT}),
+        "hub_analyses": Role.ANALYST in roles,
     }

@@ -225,6 +225,7 @@ HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
 HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)
 # The longest a personal-data request may run before it must be asked for again.
 HUB_REQUEST_MAX_DAYS = env_int("HUB_REQUEST_MAX_DAYS", 90)
+HUB_MAP_TILE_URL = env_str("HUB_MAP_TILE_URL", "")  # map tiles, {z}/{x}/{y}; none by default
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -19,6 +19,9 @@ urlpatterns = [
     path("", include("sharing.urls_governance")),
     path("", include("sharing.urls_library")),
     path("", include("datasets.urls_governance")),
+    path("", include("sharing.urls_workspace")),
+    path("", include("sharing.urls_workspace_stats")),
+    path("", include("sharing.urls_workspace_map")),
     path("", include("hub.urls_console")),
     path(
         "password/set/<uidb64>/<token>/",

@@ -93,3 +93,12 @@ class FoiAnswer(models.TextChoices):
     AGREE = "agree", "Agree to release"
     AGREE_REDACTED = "agree_redacted", "Agree to release with redactions"
     OBJECT = "object", "Object to release"
+
+
+class WorkspaceView(models.TextChoices):
+    """The analyst's views a query can be saved from."""
+
+    MAP = "map", "Hotspot map"
+    COUNTS = "counts", "Counts over time and by area"
+    LINKED = "linked", "Linked crime view"
+    COMPARE = "compare", "Cross-agency comparison"

@@ -18,6 +18,7 @@ from sharing.choices import (
     ProtectiveMarking,
     RequestStatus,
     SignatureTier,
+    WorkspaceView,
 )
 
 
@@ -328,3 +329,26 @@ class FoiRequest(models.Model):
 
     def __str__(self):
         return f"FOI {self.reference}"
+
+
+class SavedQuery(models.Model):
+    """An analyst's filters for a workspace view, to run again (e.g. next month) and share
+    with colleagues of the same agency, who see only what their own access allows."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_queries"
+    )
+    agency = models.ForeignKey(Agency, on_delete=models.CASCADE, related_name="+")
+    name = models.CharField(max_length=200)
+    view = models.CharField(max_length=20, choices=WorkspaceView.choices)
+    params = models.JSONField(default=dict)
+    # Rolling period: the last N whole months at each run, instead of the saved dates.
+    months = models.PositiveSmallIntegerField(null=True, blank=True)
+    shared = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

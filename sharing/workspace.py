@@ -5,15 +5,23 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from urllib.parse import urlencode
 
+from django.conf import settings
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
 from django.http import Http404, QueryDict
+from django.urls import reverse
 from django.utils import timezone
 
 from datasets import selectors as dataset_selectors
-from datasets.models import Dataset
-from hub.models import User
-from sharing.choices import AccessLevel
+from datasets.choices import SupplyStatus
+from datasets.models import Dataset, Record, Supply
+from hub.models import Membership, User
+from hub.services import audit_record
+from sharing.choices import AccessLevel, WorkspaceView
 from sharing.extracts import ExtractQuery, category_fields
+from sharing.models import SavedQuery
 from sharing.selectors import AccessDecision, access_decision, analyst_standing
 
 
@@ -95,3 +103,112 @@ def workspace_query(
         category=category,
     )
     return WorkspaceQuery(dataset=dataset, decision=decision, query=query)
+
+
+# -- saved queries ----------------------------------------------------------------------------
+
+VIEW_URLS = {
+    WorkspaceView.MAP: "workspace-map",
+    WorkspaceView.COUNTS: "workspace-counts",
+    WorkspaceView.LINKED: "workspace-linked",
+    WorkspaceView.COMPARE: "workspace-compare",
+}
+# Filters a saved query keeps; anything else in the query string is ignored.
+SAVED_PARAMS = {"dataset", "period_start", "period_end", "districts", "weekdays", "hour_from",
+                "hour_to", "category", "values", "hex", "breakdown"}  # fmt: skip
+
+
+def saved_query_create(
+    *, owner: User, name: str, view: str, params: QueryDict, months: int | None, shared: bool
+) -> SavedQuery:
+    agency, _ = analyst_standing(user=owner)
+    if agency is None:
+        raise FilterInvalid("Only analysts save queries.")
+    if view not in VIEW_URLS:
+        raise FilterInvalid(f"{view!r} is not a workspace view.")
+    kept = {key: params[key] for key in SAVED_PARAMS if params.get(key)}
+    if months is not None:
+        kept.pop("period_start", None)
+        kept.pop("period_end", None)
+    saved = SavedQuery.objects.create(
+        owner=owner, agency=agency, name=name.strip()[:200] or "Untitled", view=view,
+        params=kept, months=months, shared=shared,
+    )  # fmt: skip
+    audit_record(actor=owner, action="query_saved", agency=agency, target=saved,
+                 detail={"view": view, "params": kept, "shared": shared})  # fmt: skip
+    return saved
+
+
+def saved_query_delete(*, saved: SavedQuery, acting_user: User) -> None:
+    if saved.owner_id != acting_user.pk:
+        raise FilterInvalid("Only its owner can delete a saved query.")
+    audit_record(
+        actor=acting_user, action="query_deleted", target=saved, detail={"name": saved.name}
+    )
+    saved.delete()
+
+
+def saved_query_restrict(*, user: User):
+    """The user's own saved queries and those colleagues of their agencies shared."""
+    agencies = Membership.objects.filter(user=user).values("agency")
+    return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True, agency__in=agencies))
+
+
+def saved_query_url(*, saved: SavedQuery, today: datetime.date | None = None) -> str:
+    """The view's address with the saved filters; a rolling period ends with last month."""
+    params = dict(saved.params)
+    if saved.months:
+        end = (today or timezone.localdate()).replace(day=1) - datetime.timedelta(days=1)
+        start = end.replace(day=1)
+        for _ in range(saved.months - 1):
+            start = (start - datetime.timedelta(days=1)).replace(day=1)
+        params.update(period_start=start.isoformat(), period_end=end.isoformat())
+    return reverse(VIEW_URLS[saved.view]) + "?" + urlencode(params)
+
+
+# -- the dataset explorer ---------------------------------------------------------------------
+
+
+def dataset_exploration(*, user: User, dataset: Dataset) -> dict:
+    """What makes up a dataset the user may see: its current supplies with their quality and
+    caveats, and its records per month (small numbers suppressed, as everywhere)."""
+    decision = access_decision(user=user, dataset=dataset)
+    if decision.level == AccessLevel.NONE:
+        raise Http404("No such dataset.")
+    agency, _ = analyst_standing(user=user)
+    supplies = Supply.objects.filter(
+        dataset=dataset, agency__partnership=agency.partnership,
+        status=SupplyStatus.COMPLETED, superseded_by__isnull=True,
+    ).select_related("agency").order_by("-period_start")  # fmt: skip
+    months = (
+        Record.objects.filter(dataset=dataset, partnership=agency.partnership, supply__in=supplies)
+        .annotate(month=TruncMonth("event_date"))
+        .values("month")
+        .annotate(records=Count("id"))
+        .order_by("month")
+    )
+    threshold = settings.HUB_EXTRACT_SMALL_NUMBER
+    return {
+        "decision": decision,
+        "threshold": threshold,
+        "supplies": [
+            {
+                "supply": supply,
+                "rejected_percent": _percent(supply.rejected_count, supply.record_count),
+                "located_percent": _percent(
+                    (supply.accepted_count or 0)
+                    - supply.report.get("locations", {}).get("unlocated", 0),
+                    supply.accepted_count,
+                ),
+            }
+            for supply in supplies
+        ],
+        "months": [
+            (row["month"], row["records"] if row["records"] >= threshold else f"<{threshold}")
+            for row in months
+        ],
+    }
+
+
+def _percent(part, whole) -> float | None:
+    return round(100 * part / whole, 1) if whole else None

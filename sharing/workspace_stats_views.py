@@ -1,0 +1,207 @@
+"""Pages of the analyst's workspace that count: over time and by area, the linked crime view and
+the cross-agency comparison. Thin: sharing.workspace reads the filters and decides access,
+sharing.workspace_stats counts and suppresses, sharing.svg draws."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpResponse
+from django.shortcuts import render
+from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_safe
+
+from datasets import selectors as dataset_selectors
+from datasets.models import Dataset
+from hub.services import audit_record
+from sharing import workspace_stats
+from sharing.choices import AccessLevel
+from sharing.extracts import category_fields
+from sharing.selectors import access_decisions, analyst_standing
+from sharing.svg import Series, bar_chart
+from sharing.workspace import FilterInvalid, workspace_query
+
+# The query string's filters, as recorded in the audit trail.
+FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "weekdays",
+           "hour_from", "hour_to", "category", "values")  # fmt: skip
+
+
+class FilterForm(forms.Form):
+    """Only draws the filters, with what was asked filled in; sharing.workspace reads them."""
+
+    period_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    districts = forms.CharField(required=False, help_text="Postcode districts, e.g. WN1, WN2")
+    weekdays = forms.CharField(required=False, help_text="1 (Monday) to 7, e.g. 6, 7")
+    hour_from = forms.IntegerField(required=False, min_value=0, max_value=24)
+    hour_to = forms.IntegerField(
+        required=False, min_value=0, max_value=24, help_text="21 to 4 is the night"
+    )
+
+    def __init__(self, params, *, datasets=None, breakdowns=None, categories=None):
+        super().__init__(initial=params.dict())
+        if datasets is not None:
+            self.fields = {
+                "dataset": forms.ChoiceField(choices=[(d.slug, d.name) for d in datasets]),
+                "breakdown": forms.ChoiceField(
+                    required=False, choices=[("", "None")] + [(b, b) for b in breakdowns]
+                ),
+                **self.fields,
+            }
+        if categories is not None:
+            self.fields["category"] = forms.ChoiceField(
+                required=False, choices=[("", "None")] + [(c, c) for c in categories],
+                label="Keep only records whose",
+            )  # fmt: skip
+            self.fields["values"] = forms.CharField(
+                required=False, help_text="is one of, e.g. 105A, 105B"
+            )
+
+
+def _countable(user) -> list[Dataset]:
+    """The datasets the user may at least count; none (not an analyst, or no signed ISP) is a
+    404 on every page here, as for anything else the user may not see."""
+    datasets = list(dataset_selectors.dataset_list().order_by("name"))
+    decisions = access_decisions(user=user, datasets=datasets)
+    countable = [d for d in datasets if decisions[d.pk].level != AccessLevel.NONE]
+    if not countable:
+        raise Http404("No such page.")
+    return countable
+
+
+def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> None:
+    agency, _ = analyst_standing(user=request.user)
+    filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
+    detail = {"view": view, "filters": filters, **({"error": error} if error else {})}
+    audit_record(
+        actor=request.user, action="workspace_viewed", agency=agency, dataset_slug=dataset_slug,
+        detail=detail, ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
+
+
+def _svg(markup: str):
+    # sharing.svg builds the chart from escaped labels and numbers only, so it is safe markup.
+    return mark_safe(markup)  # noqa: S308
+
+
+def _chart_title(dataset: Dataset, params) -> str:
+    """The chart's title says which records it counts, the category filter included."""
+    title = f"{dataset.name}: records by month"
+    if params.get("category") and params.get("values"):
+        title += f", {params['category']} is {params['values']}"
+    return title
+
+
+def _legend_note(series: workspace_stats.ComparisonSeries) -> str:
+    if series.refusal:
+        return " (not available to you)"
+    return " (no supplies)" if series.no_supplies else ""
+
+
+def _counts(request, view: str):
+    """The counts of the request's dataset and breakdown, or the message of a bad filter."""
+    countable = _countable(request.user)
+    slug = request.GET.get("dataset") or countable[0].slug
+    dataset = next((d for d in countable if d.slug == slug), None)
+    if dataset is None:
+        raise Http404("No such dataset.")
+    breakdown = request.GET.get("breakdown") or None
+    context = {"countable": countable, "dataset": dataset, "error": "", "result": None}
+    try:
+        workspace = workspace_query(user=request.user, params=request.GET, dataset=dataset)
+        context["workspace"] = workspace
+        context["result"] = workspace_stats.workspace_counts(
+            workspace=workspace, breakdown=breakdown
+        )
+    except FilterInvalid as error:
+        context["error"] = str(error)
+    _audit(request, view, dataset_slug=dataset.slug, error=context["error"])
+    return context
+
+
+@require_safe
+@login_required
+def workspace_counts(request):
+    context = _counts(request, "counts")
+    dataset, result = context["dataset"], context["result"]
+    fields = category_fields(dataset.schema)
+    context["form"] = FilterForm(
+        request.GET, datasets=context["countable"], breakdowns=fields, categories=fields
+    )
+    context["threshold"] = workspace_stats.threshold()
+    if result is not None:
+        months = [month for month, _ in result.monthly]
+        context["chart"] = _svg(
+            bar_chart(
+                chart_id="counts-chart",
+                title=_chart_title(dataset, request.GET),
+                labels=months,
+                series=[Series(dataset.name, [value for _, value in result.monthly])],
+                threshold=context["threshold"],
+            )
+        )
+        context["csv_query"] = request.GET.urlencode()
+    status = 400 if context["error"] else 200
+    return render(request, "sharing/workspace_counts.html", context, status=status)
+
+
+@require_safe
+@login_required
+def workspace_counts_csv(request):
+    context = _counts(request, "counts.csv")
+    if context["error"]:
+        return HttpResponse(context["error"], status=400, content_type="text/plain")
+    body = workspace_stats.counts_csv(result=context["result"])
+    response = HttpResponse(body, content_type="text/csv; charset=utf-8")
+    name = f"{context['dataset'].slug}_counts.csv"
+    response["Content-Disposition"] = content_disposition_header(True, name)
+    return response
+
+
+@require_safe
+@login_required
+def workspace_linked(request):
+    _countable(request.user)
+    offences = dataset_selectors.dataset_get(slug=workspace_stats.OFFENCES)
+    context = {"view": None, "error": "", "threshold": workspace_stats.threshold()}
+    try:
+        context["view"] = workspace_stats.linked_crime_view(user=request.user, params=request.GET)
+    except FilterInvalid as error:
+        context["error"] = str(error)
+    context["form"] = FilterForm(request.GET, categories=category_fields(offences.schema))
+    _audit(request, "linked", dataset_slug=offences.slug, error=context["error"])
+    status = 400 if context["error"] else 200
+    return render(request, "sharing/workspace_linked.html", context, status=status)
+
+
+@require_safe
+@login_required
+def workspace_compare(request):
+    _countable(request.user)
+    context = {"comparison": None, "error": "", "threshold": workspace_stats.threshold()}
+    try:
+        comparison = workspace_stats.cross_agency_comparison(user=request.user, params=request.GET)
+    except FilterInvalid as error:
+        context["error"] = str(error)
+    else:
+        context["comparison"] = comparison
+        context["rows"] = [
+            (month, [one.values[index] for one in comparison.series])
+            for index, month in enumerate(comparison.months)
+        ]
+        context["chart"] = _svg(
+            bar_chart(
+                chart_id="compare-chart",
+                title="Violence by month: police, A&E and ambulance",
+                labels=comparison.months,
+                series=[
+                    Series(one.name + _legend_note(one), one.values) for one in comparison.series
+                ],
+                threshold=context["threshold"],
+            )
+        )
+    context["form"] = FilterForm(request.GET)
+    _audit(request, "compare", error=context["error"])
+    status = 400 if context["error"] else 200
+    return render(request, "sharing/workspace_compare.html", context, status=status)

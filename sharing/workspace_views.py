@@ -1,0 +1,85 @@
+"""The analyst's workspace: its home, the dataset explorer and saved queries."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST, require_safe
+
+from datasets import selectors as dataset_selectors
+from sharing import selectors
+from sharing.choices import AccessLevel
+from sharing.workspace import (
+    FilterInvalid,
+    dataset_exploration,
+    saved_query_create,
+    saved_query_delete,
+    saved_query_restrict,
+    saved_query_url,
+)
+
+
+def _visible(user):
+    datasets = list(dataset_selectors.dataset_list())
+    decisions = selectors.access_decisions(user=user, datasets=datasets)
+    return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].level != AccessLevel.NONE]
+
+
+@require_safe
+@login_required
+def home(request):
+    visible = _visible(request.user)
+    if not visible:
+        raise Http404("No such page.")
+    saved = saved_query_restrict(user=request.user).select_related("owner")
+    return render(request, "sharing/workspace_home.html", {"visible": visible, "saved": saved})
+
+
+@require_safe
+@login_required
+def explore(request, slug):
+    dataset = dataset_selectors.dataset_get(slug=slug)
+    context = dataset_exploration(user=request.user, dataset=dataset)
+    return render(request, "sharing/workspace_explore.html", {"dataset": dataset, **context})
+
+
+@require_POST
+@login_required
+def save_query(request):
+    months = request.POST.get("months")
+    try:
+        saved_query_create(
+            owner=request.user,
+            name=request.POST.get("name", ""),
+            view=request.POST.get("view", ""),
+            params=request.POST,
+            months=int(months) if months else None,
+            shared=request.POST.get("shared") == "on",
+        )
+    except (FilterInvalid, ValueError) as refusal:
+        messages.error(request, str(refusal))
+    else:
+        messages.success(request, "Saved: it is on your workspace page.")
+    return redirect("workspace")
+
+
+@require_safe
+@login_required
+def open_query(request, saved_id):
+    saved = saved_query_restrict(user=request.user).filter(pk=saved_id).first()
+    if saved is None:
+        raise Http404("No such saved query.")
+    return redirect(saved_query_url(saved=saved))
+
+
+@require_POST
+@login_required
+def delete_query(request, saved_id):
+    saved = saved_query_restrict(user=request.user).filter(pk=saved_id).first()
+    if saved is None:
+        raise Http404("No such saved query.")
+    try:
+        saved_query_delete(saved=saved, acting_user=request.user)
+    except FilterInvalid as refusal:
+        messages.error(request, str(refusal))
+    return redirect("workspace")

@@ -1,0 +1,110 @@
+"""The workspace home, the dataset explorer and saved queries."""
+
+import datetime
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+from datasets.demo import last_month
+from hub.choices import Role
+from hub.models import Agency, AuditEntry, User
+from hub.services import membership_grant
+from sharing.models import SavedQuery
+from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
+
+pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.mark.parametrize(
+    ("persona", "status"),
+    [("analyst", 200), ("associate_analyst", 200), ("lapsed_analyst", 404),
+     ("police_supplier", 404), ("coordinator", 404), ("outsider", 404)],
+)  # fmt: skip
+def test_the_workspace_is_for_analysts_with_access(client, personas, persona, status):
+    client.force_login(personas[persona])
+    assert client.get("/workspace/").status_code == status
+
+
+def test_the_explorer_shows_supplies_quality_caveats_and_months(client, supplied):
+    client.force_login(supplied["analyst"])
+    page = client.get("/workspace/datasets/police_crime_offence/").content.decode()
+    assert "Greater Manchester Police (Wigan)" in page
+    assert "SYNTHETIC demo data" in page  # the supplier's caveats
+    assert "0.2%" in page and "97.5%" in page  # 1 of 400 rejected; 389 of 399 located
+    start, _ = last_month()
+    assert f"{start:%B %Y}</td><td>399</td>" in page.replace("\n", "")
+
+
+def test_small_monthly_counts_are_suppressed_in_the_explorer(client, api_client, supplied):
+    start, end = last_month()
+    rows = [[f"F{n}", "secondary fire", start.strftime("%d/%m/%Y")] for n in range(3)]
+    from hub.models import Membership
+
+    fire = Agency.objects.get(name="Greater Manchester Fire and Rescue Service")
+    user = User.objects.create_user("fire_supplier", email="f@example.invalid")
+    membership_grant(user=user, agency=fire, roles=[Role.SUPPLIER], acting_user=None)
+    supply_id = supply(
+        api_client, user, csv_bytes(["incident_ref", "incident_type", "incident_date"], rows),
+        dataset="fire_incident", period_start=str(start), period_end=str(end),
+    )  # fmt: skip
+    assert wait_for(api_client, supply_id)["status"] == "completed"
+    assert Membership.objects.filter(user=user).exists()
+
+    client.force_login(supplied["analyst"])
+    page = client.get("/workspace/datasets/fire_incident/").content.decode().replace("\n", "")
+    assert f"{start:%B %Y}</td><td>&lt;10</td>" in page
+    assert f"{start:%B %Y}</td><td>3</td>" not in page
+
+
+def test_an_unseen_dataset_cannot_be_explored(client, personas):
+    client.force_login(personas["associate_analyst"])
+    assert client.get("/workspace/datasets/prison_release/").status_code == 404
+    client.force_login(personas["outsider"])
+    assert client.get("/workspace/datasets/police_crime_offence/").status_code == 404
+
+
+def test_a_saved_query_runs_again_over_last_month_and_is_shared_with_colleagues(client, personas):
+    analyst = personas["analyst"]
+    client.force_login(analyst)
+    client.post("/workspace/saved/", {
+        "name": "Night-time violence", "view": "counts", "months": "1", "shared": "on",
+        "dataset": "police_crime_offence", "hour_from": "21", "hour_to": "4",
+        "period_start": "2020-01-01", "period_end": "2020-01-31",
+    })  # fmt: skip
+    saved = SavedQuery.objects.get()
+    assert saved.params == {"dataset": "police_crime_offence", "hour_from": "21", "hour_to": "4"}
+
+    response = client.get(f"/workspace/saved/{saved.pk}/")
+    target = urlparse(response["Location"])
+    start, end = last_month()
+    assert target.path == "/workspace/counts/"
+    assert parse_qs(target.query)["period_start"] == [start.isoformat()]
+    assert parse_qs(target.query)["period_end"] == [end.isoformat()]
+    assert AuditEntry.objects.filter(action="query_saved").exists()
+
+    colleague = User.objects.create_user("colleague", email="c@wigan.example")
+    council = Agency.objects.get(name="Wigan Council")
+    membership_grant(user=colleague, agency=council, roles=[Role.ANALYST], acting_user=None)
+    client.force_login(colleague)
+    assert client.get(f"/workspace/saved/{saved.pk}/").status_code == 302
+    client.post(f"/workspace/saved/{saved.pk}/delete/")
+    assert SavedQuery.objects.filter(pk=saved.pk).exists()  # only its owner deletes it
+
+    client.force_login(personas["associate_analyst"])  # another agency
+    assert client.get(f"/workspace/saved/{saved.pk}/").status_code == 404
+
+    client.force_login(analyst)
+    client.post(f"/workspace/saved/{saved.pk}/delete/")
+    assert not SavedQuery.objects.exists()
+
+
+def test_saved_dates_stay_as_saved_without_a_rolling_period(client, personas):
+    client.force_login(personas["analyst"])
+    client.post("/workspace/saved/", {
+        "name": "Summer 2025", "view": "map", "dataset": "council_asb",
+        "period_start": "2025-06-01", "period_end": "2025-08-31",
+    })  # fmt: skip
+    saved = SavedQuery.objects.get()
+    query = parse_qs(urlparse(client.get(f"/workspace/saved/{saved.pk}/")["Location"]).query)
+    assert query["period_start"] == ["2025-06-01"] and query["period_end"] == ["2025-08-31"]
+    assert datetime.date.fromisoformat(query["period_end"][0]).year == 2025
