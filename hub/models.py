@@ -2,6 +2,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractUser
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 from hub.choices import AgencyType, Role
 
@@ -89,7 +90,7 @@ class Membership(models.Model):
 class AuditEntry(models.Model):
     """One thing that happened: written by services, never edited or deleted by the application."""
 
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -108,6 +109,10 @@ class AuditEntry(models.Model):
     object_id = models.CharField(max_length=60, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
+    # A hash chain: each entry's hash covers its content and the previous entry's hash, so an
+    # entry edited, removed or reordered in the database breaks the chain (verify_audit).
+    previous_hash = models.CharField(max_length=64, blank=True)
+    entry_hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

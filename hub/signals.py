@@ -1,5 +1,6 @@
 """Sign-ins, sign-outs and failed sign-ins go to the audit trail."""
 
+from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
@@ -30,5 +31,16 @@ def audit_login_failed(sender, credentials, request=None, **kwargs):
         action=AuditAction.LOGIN_FAILED,
         detail={"username": credentials.get("username", "")},
         ip_address=_ip(request),
+        system="authentication",
+    )
+
+
+@receiver(user_locked_out)
+def audit_lockout(sender, request, username, ip_address, **kwargs):
+    audit_record(
+        actor=None,
+        action="login_locked_out",
+        detail={"username": username or ""},
+        ip_address=ip_address,
         system="authentication",
     )

@@ -99,3 +99,32 @@ def test_the_dataset_page_says_which_agencies_supply_it(client, personas):
     page = client.get("/catalogue/council_asb/").content.decode()
     assert "District, borough, unitary or county council" in page
     assert "Housing association / registered social landlord" in page
+
+
+def test_repeated_failures_pause_that_username_from_that_address(client, personas, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        client.post("/login/", {"username": "analyst", "password": "wrong-wrong-wrong"})
+
+    locked = client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD})
+
+    assert locked.status_code == 429
+    assert "too many failed attempts" in locked.content.decode()
+    assert AuditEntry.objects.filter(action="login_locked_out").exists()
+    elsewhere = type(client)(REMOTE_ADDR="10.0.0.9")
+    response = elsewhere.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD})
+    assert response.status_code == 302  # the same user from another address is not locked
+
+
+def test_a_success_before_the_limit_clears_the_failures(client, personas, settings):
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        client.post("/login/", {"username": "analyst", "password": "wrong-wrong-wrong"})
+    assert (
+        client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD}).status_code
+        == 302
+    )
+    client.post("/logout/")
+    client.post("/login/", {"username": "analyst", "password": "wrong-wrong-wrong"})
+    assert (
+        client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD}).status_code
+        == 302
+    )

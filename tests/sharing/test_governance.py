@@ -144,7 +144,10 @@ def test_an_invited_user_sets_a_password_from_the_mail_and_signs_in(
         "new_password1": "a-long-pass-phrase-2026", "new_password2": "a-long-pass-phrase-2026",
     })  # fmt: skip
     assert response.status_code == 302
-    assert client.login(username=user.username, password="a-long-pass-phrase-2026")
+    signed_in = client.post(
+        "/login/", {"username": user.username, "password": "a-long-pass-phrase-2026"}
+    )
+    assert signed_in.status_code == 302
 
 
 def test_a_deactivated_user_is_out_at_once_in_the_browser_and_the_api(client, api_client, personas):
@@ -153,7 +156,7 @@ def test_a_deactivated_user_is_out_at_once_in_the_browser_and_the_api(client, ap
 
     token = Token.objects.create(user=analyst)
     analyst_client = type(client)()
-    analyst_client.login(username="analyst", password=PERSONA_PASSWORD)
+    analyst_client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD})
     assert analyst_client.get("/extracts/").status_code == 200
 
     client.force_login(personas["coordinator"])
