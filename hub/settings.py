@@ -9,8 +9,10 @@ import base64
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 from hub import embedded
 from hub.env import (
@@ -71,6 +73,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "guardian",
     "axes",
+    "csp",
     "hub",
     "datasets",
     "sanitise",
@@ -86,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -248,6 +252,25 @@ HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)
 # The longest a personal-data request may run before it must be asked for again.
 HUB_REQUEST_MAX_DAYS = env_int("HUB_REQUEST_MAX_DAYS", 90)
 HUB_MAP_TILE_URL = env_str("HUB_MAP_TILE_URL", "")  # map tiles, {z}/{x}/{y}; none by default
+
+# Content Security Policy: scripts, styles and everything else only from the hub itself; no
+# inline script or style anywhere. A map tile server, if configured, may serve images.
+# Leaflet's {s} subdomains become a CSP wildcard: https://{s}.tile.example → https://*.tile.example
+_TILES = urlsplit(HUB_MAP_TILE_URL.replace("{s}", "*"))
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"]
+        + ([f"{_TILES.scheme}://{_TILES.netloc}"] if HUB_MAP_TILE_URL else []),
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 EMAIL_BACKEND = env_str(
     "EMAIL_BACKEND",

@@ -13,6 +13,8 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
+from datasets.demo import demo_supplies_queue
+from datasets.models import Supply
 from hub.demo import demo_load
 from hub.models import User
 
@@ -136,3 +138,17 @@ def page(browser):
     page.set_default_timeout(15000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def supplied(personas, celery_worker_process):
+    """The demo's personas with last month's sample supplies processed."""
+    from sanitise.demo import demo_gazetteer_load
+
+    demo_gazetteer_load()
+    demo_supplies_queue()
+    deadline = time.monotonic() + 120
+    while Supply.objects.exclude(status="completed").exists():
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    return personas
