@@ -25,6 +25,7 @@ from datasets.selectors import ScheduleRow, schedule_status
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
 from hub.models import Agency, Membership, Partnership, User
+from hub.selectors import role_holders
 from hub.services import audit_record
 from hub.uploads import EncryptedUpload, upload_dir
 
@@ -410,11 +411,7 @@ def _supply_reminder_send(*, row: ScheduleRow) -> int:
     """Claim the period's reminder and send it; 0 if nobody can be told or another run did."""
     schedule = row.schedule
     suppliers = list(
-        User.objects.filter(
-            memberships__agency=schedule.agency,
-            memberships__roles__contains=[Role.SUPPLIER],
-            is_active=True,
-        )
+        role_holders(agency=schedule.agency, role=Role.SUPPLIER)
         .exclude(email="")
         .order_by("username")
     )

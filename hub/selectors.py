@@ -6,7 +6,7 @@ from django.db.models import Q, QuerySet
 
 from datasets.models import Supply
 from hub.access import coordinated_partnership, dlo_agencies
-from hub.models import AuditEntry, User
+from hub.models import Agency, AuditEntry, User
 
 
 def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
@@ -26,6 +26,13 @@ def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
     supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
     return AuditEntry.objects.filter(
         Q(agency__in=agencies) | Q(dataset_slug__in=supplied)
+    ).distinct()
+
+
+def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:
+    """The active users holding ``role`` at the agency: whom to tell, or who may decide."""
+    return User.objects.filter(
+        is_active=True, memberships__agency=agency, memberships__roles__contains=[role]
     ).distinct()
 
 

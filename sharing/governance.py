@@ -23,6 +23,7 @@ from datasets.choices import DatasetKind
 from datasets.models import Dataset
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
 from hub.models import Agency, Membership, Partnership, User
+from hub.selectors import role_holders
 from hub.services import agency_ensure, audit_record, membership_grant
 from sharing.choices import ExtractStatus, RequestStatus
 from sharing.models import InformationSharingProtocol, PersonalDataRequest
@@ -41,11 +42,7 @@ def _mail(*, to: list[str], subject: str, body: str) -> None:
 
 def _emails(agency: Agency, role: str) -> list[str]:
     return list(
-        User.objects.filter(
-            memberships__agency=agency, memberships__roles__contains=[role], is_active=True
-        )
-        .exclude(email="")
-        .values_list("email", flat=True)
+        role_holders(agency=agency, role=role).exclude(email="").values_list("email", flat=True)
     )
 
 

@@ -10,6 +10,8 @@ from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from hub.access import coordinated_partnership, dlo_agencies, require_coordinator
+from hub.choices import Role
+from hub.selectors import role_holders
 from hub.uploads import EncryptedUpload
 from sharing import selectors, services
 from sharing.choices import FoiStatus
@@ -186,7 +188,7 @@ def foi_new(request):
             form.add_error(None, str(refusal))
         else:
             agency = foi.originating_agency
-            if selectors.agency_dlos(agency=agency).exclude(email="").exists():
+            if role_holders(agency=agency, role=Role.DLO).exclude(email="").exists():
                 messages.success(request, f"Recorded; {agency}'s DLO has been e-mailed.")
             else:
                 messages.warning(
@@ -267,12 +269,18 @@ def foi_answer(request, foi_id):
     return _foi_page(request, foi, answer_form=form)
 
 
-@require_POST
-@login_required
-def foi_release(request, foi_id):
+def _coordinated_foi(request, foi_id):
+    """The request, for its partnership's co-ordinator; 404 for everyone else."""
     foi = selectors.foi_get(user=request.user, foi_id=foi_id)
     if coordinated_partnership(user=request.user) != foi.partnership:
         raise Http404("No such page.")
+    return foi
+
+
+@require_POST
+@login_required
+def foi_release(request, foi_id):
+    foi = _coordinated_foi(request, foi_id)
     form = FoiReleaseForm(request.POST, foi=foi)
     if form.is_valid():
         try:
@@ -295,9 +303,7 @@ def foi_release(request, foi_id):
 @require_POST
 @login_required
 def foi_withdraw(request, foi_id):
-    foi = selectors.foi_get(user=request.user, foi_id=foi_id)
-    if coordinated_partnership(user=request.user) != foi.partnership:
-        raise Http404("No such page.")
+    foi = _coordinated_foi(request, foi_id)
     try:
         services.foi_withdraw(acting_user=request.user, foi=foi, ip_address=_ip(request))
     except services.FoiRefused as refusal:

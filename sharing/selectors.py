@@ -341,13 +341,6 @@ def foi_may_answer(*, user: User, foi: FoiRequest) -> bool:
     return dlo_agencies(user=user).filter(pk=foi.originating_agency_id).exists()
 
 
-def agency_dlos(*, agency: Agency) -> QuerySet[User]:
-    """The active users holding the DLO role at the agency."""
-    return User.objects.filter(
-        is_active=True, memberships__agency=agency, memberships__roles__contains=[Role.DLO]
-    ).distinct()
-
-
 def foi_history(*, foi: FoiRequest) -> QuerySet[AuditEntry]:
     """The request's audit entries, oldest first: who recorded, answered and released it."""
     return AuditEntry.objects.filter(

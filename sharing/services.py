@@ -24,7 +24,7 @@ from guardian.shortcuts import assign_perm
 from datasets.choices import FieldClass
 from datasets.models import Dataset
 from hub.access import coordinated_partnership
-from hub.choices import IspTier
+from hub.choices import IspTier, Role
 from hub.crypto import (
     EncryptingWriter,
     iter_decrypted,
@@ -35,6 +35,7 @@ from hub.crypto import (
     wrap_key,
 )
 from hub.models import Agency, Partnership, User
+from hub.selectors import role_holders
 from hub.services import audit_record
 from hub.uploads import EncryptedUpload
 from sharing.choices import (
@@ -79,7 +80,6 @@ from sharing.models import (
     Signature,
 )
 from sharing.selectors import (
-    agency_dlos,
     agency_standing,
     document_may_upload,
     document_restrict,
@@ -1009,7 +1009,7 @@ def foi_record(
         recorded_by=acting_user,
     )
     foi.datasets.set(datasets)
-    dlos = list(agency_dlos(agency=originating_agency))
+    dlos = list(role_holders(agency=originating_agency, role=Role.DLO))
     recipients = [dlo.email for dlo in dlos if dlo.email]
     audit_record(
         actor=acting_user,

@@ -152,3 +152,19 @@ def supplied(personas, celery_worker_process):
         assert time.monotonic() < deadline
         time.sleep(0.3)
     return personas
+
+
+def supply_row(**fields) -> Supply:
+    """A supply row with no file behind it, for tests of what reads supplies (schedules,
+    quality, the audit trail); ``fields`` give the dataset, agency, period and the rest."""
+    defaults = {
+        "supplier_name": "A Supplier",
+        "supplier_contact": "supplier@example.invalid",
+        "original_filename": "file.csv",
+        "file_format": "csv",
+        "file_size": 1,
+        "file_sha256": "0" * 64,
+        "data_key_wrapped": b"",
+        "master_key_id": "test",
+    }
+    return Supply.objects.create(**{**defaults, **fields})

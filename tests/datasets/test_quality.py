@@ -14,6 +14,7 @@ from datasets.models import Dataset, Supply
 from datasets.selectors import quality_rows
 from hub.demo import DEMO_PERSONAS
 from hub.models import Agency, Partnership, User
+from tests.conftest import supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -52,20 +53,12 @@ def make_supply(
     }
     if locations is not None:
         report["locations"] = locations
-    supply = Supply.objects.create(
+    supply = supply_row(
         dataset=Dataset.objects.get(slug=dataset),
         agency=Agency.objects.get(name=agency),
         uploaded_by=User.objects.get(username="police_supplier"),
         period_start=period[0],
         period_end=period[1],
-        supplier_name="A Supplier",
-        supplier_contact="supplier@example.invalid",
-        original_filename="file.csv",
-        file_format="csv",
-        file_size=1,
-        file_sha256="0" * 64,
-        data_key_wrapped=b"",
-        master_key_id="test",
         status=status,
         record_count=received,
         rejected_count=rejected,

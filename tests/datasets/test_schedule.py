@@ -25,6 +25,7 @@ from hub.demo import DEMO_PERSONAS
 from hub.models import Agency, AuditEntry, Partnership, User
 from hub.services import membership_grant
 from sharing.models import Signature
+from tests.conftest import supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -46,20 +47,12 @@ def make_supply(
     created: datetime.datetime,
     status: str = "completed",
 ) -> Supply:
-    supply = Supply.objects.create(
+    supply = supply_row(
         dataset=Dataset.objects.get(slug=dataset),
         agency=Agency.objects.get(name=agency),
         uploaded_by=User.objects.get(username="police_supplier"),
         period_start=period[0],
         period_end=period[1],
-        supplier_name="A Supplier",
-        supplier_contact="supplier@example.invalid",
-        original_filename="october.csv",
-        file_format="csv",
-        file_size=1,
-        file_sha256="0" * 64,
-        data_key_wrapped=b"",
-        master_key_id="test",
         status=status,
     )
     Supply.objects.filter(pk=supply.pk).update(created_at=created)

@@ -13,7 +13,7 @@ from django.utils import timezone
 from hub.models import Agency, AuditEntry, User
 from sharing.models import InformationSharingProtocol, Signature
 from sharing.selectors import access_decision, agency_standing
-from tests.conftest import PERSONA_PASSWORD
+from tests.conftest import PERSONA_PASSWORD, supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -202,16 +202,14 @@ def test_roles_and_profiles_are_set_from_the_user_page(client, personas):
 def test_a_dlo_sees_who_took_what_of_their_agencys_data_and_nothing_else(
     client, api_client, personas
 ):
-    from datasets.models import Dataset, Supply
+    from datasets.models import Dataset
     from hub.services import audit_record
 
     police = Agency.objects.get(name="Greater Manchester Police (Wigan)")
-    Supply.objects.create(
+    supply_row(
         dataset=Dataset.objects.get(slug="police_crime_offence"), agency=police,
         uploaded_by=personas["police_supplier"], period_start=datetime.date(2026, 9, 1),
-        period_end=datetime.date(2026, 9, 30), supplier_name="x", supplier_contact="y",
-        original_filename="x.csv", file_format="csv", file_size=1, file_sha256="0",
-        data_key_wrapped=b"", master_key_id="0",
+        period_end=datetime.date(2026, 9, 30),
     )  # fmt: skip
     audit_record(actor=personas["analyst"], action="extract_downloaded",
                  dataset_slug="police_crime_offence")  # fmt: skip
