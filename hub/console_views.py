@@ -15,6 +15,7 @@ from hub import selectors
 from hub.access import dlo_agencies, require_coordinator
 from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from hub.models import Agency, User
+from hub.services import two_factor_remove
 from sharing import selectors as sharing_selectors
 from sharing.choices import AccessLevel
 from sharing.extracts import neutralise_cell
@@ -67,6 +68,15 @@ def user_detail(request, user_id):
             if action == "deactivate":
                 user_deactivate(user=user, acting_user=request.user)
                 messages.success(request, f"{user} can no longer sign in or use the API.")
+            elif action == "reset_two_factor":
+                two_factor_remove(
+                    user=user, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
+                )
+                messages.success(
+                    request,
+                    f"{user}'s two-factor authentication is reset: they set it up again "
+                    "when they next sign in.",
+                )
             elif action == "roles":
                 roles_form = RolesForm(request.POST, partnership=partnership)
                 if roles_form.is_valid():
@@ -102,6 +112,7 @@ def user_detail(request, user_id):
             "field_classes": FieldClass.labels,
             "roles_form": roles_form,
             "profiles_form": profiles_form,
+            "two_factor": selectors.two_factor_status(user=user),
         },
     )
 

@@ -1,7 +1,9 @@
 """The demo partnership: Wigan and Leigh, as in the case study of the GMAC warehouse.
 
 Loading is idempotent. In demo mode each persona gets a password derived from the hub's secret
-key, so it stays the same across reloads of this hub and is different on every other hub.
+key, so it stays the same across reloads of this hub and is different on every other hub; the
+personas who must sign in with a second factor get an authenticator key derived the same way,
+whose current code the sign-in page shows.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from datasets.choices import DatasetKind
 from datasets.demo import demo_schedules_set
@@ -22,6 +26,7 @@ from datasets.models import Dataset
 from datasets.services import catalogue_sync
 from hub.choices import AgencyType, AuditAction, Role
 from hub.models import User
+from hub.selectors import two_factor_required
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
 from sharing.choices import AccessLevel, SignatureTier
@@ -94,11 +99,53 @@ class DemoPersona:
     summary: str
 
 
-def demo_password(username: str) -> str:
-    digest = hmac.new(
-        settings.SECRET_KEY.encode(), f"demo-password:{username}".encode(), hashlib.sha256
+@dataclass(frozen=True)
+class DemoSignIn:
+    username: str
+    summary: str
+    code: str  # the authenticator's code now, for the personas who need one
+
+
+def _derived(purpose: str, username: str) -> bytes:
+    return hmac.new(
+        settings.SECRET_KEY.encode(), f"{purpose}:{username}".encode(), hashlib.sha256
     ).digest()
-    return base64.urlsafe_b64encode(digest).decode()[:18]
+
+
+def demo_password(username: str) -> str:
+    return base64.urlsafe_b64encode(_derived("demo-password", username)).decode()[:18]
+
+
+def demo_totp_key(username: str) -> str:
+    """The hex key of a demo persona's authenticator (20 bytes, as TOTP apps expect)."""
+    return _derived("demo-totp", username)[:20].hex()
+
+
+def _summary(roles, agency_name: str | None) -> str:
+    return f"{', '.join(roles) or 'no role'} at {agency_name or 'no agency'}"
+
+
+def demo_sign_in_list() -> list[DemoSignIn]:
+    """The personas for the demo sign-in page, with the current code of each demo
+    authenticator. Only for demo mode: a real hub never shows a code."""
+    if not settings.DEMO:
+        return []
+    devices = {
+        device.user.username: device
+        for device in TOTPDevice.objects.filter(
+            confirmed=True, user__username__in=[persona[0] for persona in DEMO_PERSONAS]
+        ).select_related("user")
+        if device.key == demo_totp_key(device.user.username)
+    }
+    listed = []
+    for username, _, _, agency_name, roles in DEMO_PERSONAS:
+        device = devices.get(username)
+        code = ""
+        if device is not None:
+            totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+            code = f"{totp.token():0{device.digits}d}"
+        listed.append(DemoSignIn(username, _summary(roles, agency_name), code))
+    return listed
 
 
 @transaction.atomic
@@ -178,13 +225,27 @@ def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
                 acting_user=None,
                 system=SYSTEM,
             )
-        where = agency_name or "no agency"
-        summary = f"{', '.join(roles) or 'no role'} at {where}"
+        summary = _summary(roles, agency_name)
         personas.append(DemoPersona(username=username, password=password, summary=summary))
+        if settings.DEMO and two_factor_required(user=user):
+            _demo_authenticator(user)
     _demo_access_profiles(partnership)
     demo_schedules_set(partnership=partnership, system=SYSTEM)
     audit_record(actor=None, action=AuditAction.DEMO_LOADED, system=SYSTEM)
     return personas
+
+
+def _demo_authenticator(user: User) -> None:
+    """Give a persona who must use a second factor an authenticator with the derived key."""
+    key = demo_totp_key(user.username)
+    if TOTPDevice.objects.filter(user=user, confirmed=True, key=key).exists():
+        return
+    TOTPDevice.objects.filter(user=user).delete()
+    TOTPDevice.objects.create(user=user, name="Demo authenticator", key=key, confirmed=True)
+    audit_record(
+        actor=None, action=AuditAction.TWO_FACTOR_ENROLLED, target=user,
+        detail={"user": user.username}, system=SYSTEM,
+    )  # fmt: skip
 
 
 def _demo_access_profiles(partnership) -> None:

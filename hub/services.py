@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import datetime
 import hashlib
 import json
 import secrets
+from dataclasses import dataclass
 
+import django_otp
 from django.db import connection, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
+from django_otp.models import Device
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hub.choices import AuditAction, Role
-from hub.models import Agency, AuditEntry, Membership, Partnership, User
+from hub.models import Agency, ApiToken, AuditEntry, Membership, Partnership, User
+from hub.selectors import backup_device, totp_device
 
 
 def audit_record(
@@ -145,11 +151,22 @@ def membership_grant(
     return membership
 
 
+# Marks a hub key wherever it turns up, e.g. to secret scanners; not a secret itself.
+API_TOKEN_PREFIX = "hub_"  # noqa: S105
+
+
+def api_token_digest(key: str) -> str:
+    # The key holds 256 random bits, so a plain SHA-256 cannot be reversed by guessing.
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 @transaction.atomic
 def token_issue(*, user: User, acting_user: User | None, system="") -> str:
-    """Replace the user's API token with a new one and return it; the old one stops working."""
-    Token.objects.filter(user=user).delete()
-    token = Token.objects.create(user=user)
+    """Replace the user's API token with a new one and return its key, which is not kept:
+    only its hash is stored. The old token stops working."""
+    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+    ApiToken.objects.filter(user=user).delete()
+    ApiToken.objects.create(user=user, digest=api_token_digest(key), prefix=key[:10])
     audit_record(
         actor=acting_user,
         action=AuditAction.TOKEN_ISSUED,
@@ -157,7 +174,153 @@ def token_issue(*, user: User, acting_user: User | None, system="") -> str:
         detail={"user": user.get_username()},
         system=system,
     )
-    return token.key
+    return key
+
+
+@transaction.atomic
+def token_revoke(*, user: User, acting_user: User | None, system="") -> bool:
+    """Delete the user's API token, which stops working at once; False if they had none."""
+    deleted, _ = ApiToken.objects.filter(user=user).delete()
+    if deleted:
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.TOKEN_REVOKED,
+            target=user,
+            detail={"user": user.get_username()},
+            system=system,
+        )
+    return bool(deleted)
+
+
+# -- two-factor authentication ----------------------------------------------------------------
+
+BACKUP_CODE_COUNT = 10
+
+
+def two_factor_enrolment_start(*, user: User) -> TOTPDevice:
+    """The authenticator the user is setting up: unconfirmed until they type a code from it,
+    and the same one until then, so that reloading the page does not change the QR code."""
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("-id").first()
+    return device or TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+
+
+@transaction.atomic
+def two_factor_enrol(
+    *, user: User, device: TOTPDevice, code: str, ip_address: str | None = None
+) -> list[str] | None:
+    """Confirm the authenticator with a code from it; return the new backup codes, or None
+    if the code was wrong (audited and throttled like any wrong code)."""
+    code = "".join(code.split())
+    verified = django_otp.verify_token(user, device.persistent_id, code)
+    if verified is None:
+        audit_record(
+            actor=user, action=AuditAction.TWO_FACTOR_FAILED, target=user,
+            detail={"step": "enrolment"}, ip_address=ip_address,
+        )  # fmt: skip
+        return None
+    verified.confirmed = True
+    verified.save(update_fields=["confirmed"])
+    TOTPDevice.objects.filter(user=user).exclude(pk=verified.pk).delete()
+    audit_record(
+        actor=user, action=AuditAction.TWO_FACTOR_ENROLLED, target=user,
+        detail={"user": user.get_username()}, ip_address=ip_address,
+    )  # fmt: skip
+    return backup_codes_issue(user=user, ip_address=ip_address)
+
+
+@transaction.atomic
+def backup_codes_issue(*, user: User, ip_address: str | None = None) -> list[str]:
+    """New one-time backup codes for a lost phone; the old ones stop working."""
+    device, _ = StaticDevice.objects.get_or_create(
+        user=user, defaults={"name": "Backup codes", "confirmed": True}
+    )
+    device.token_set.all().delete()
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create([StaticToken(device=device, token=code) for code in codes])
+    audit_record(
+        actor=user, action=AuditAction.BACKUP_CODES_ISSUED, target=user,
+        detail={"count": len(codes)}, ip_address=ip_address,
+    )  # fmt: skip
+    return codes
+
+
+@dataclass(frozen=True)
+class CodeCheck:
+    """What came of a code: the device that accepted it, or when to try again if wrong
+    codes have paused attempts."""
+
+    device: Device | None
+    retry_after: datetime.datetime | None = None
+
+
+@transaction.atomic
+def two_factor_verify(*, user: User, code: str, ip_address: str | None = None) -> CodeCheck:
+    """Check a code from the user's authenticator (six digits) or one of their backup codes.
+
+    A wrong code is audited and doubles the wait before the next attempt (django-otp's
+    throttling); a backup code works once.
+    """
+    code = "".join(code.split()).lower()
+    from_app = len(code) == 6 and code.isdigit()
+    device = totp_device(user=user) if from_app else backup_device(user=user)
+    kind = "app" if from_app else "backup code"
+    if device is not None:
+        allowed, paused = device.verify_is_allowed()
+        if not allowed:
+            _code_refused(user, kind, ip_address, throttled=True)
+            return CodeCheck(None, paused.get("locked_until"))
+        verified = django_otp.verify_token(user, device.persistent_id, code)
+        if verified is not None:
+            if not from_app:
+                audit_record(
+                    actor=user, action=AuditAction.BACKUP_CODE_USED, target=user,
+                    detail={"left": verified.token_set.count()}, ip_address=ip_address,
+                )  # fmt: skip
+            return CodeCheck(verified)
+    _code_refused(user, kind, ip_address, throttled=False)
+    return CodeCheck(None)
+
+
+def _code_refused(user: User, kind: str, ip_address: str | None, *, throttled: bool) -> None:
+    audit_record(
+        actor=user, action=AuditAction.TWO_FACTOR_FAILED, target=user,
+        detail={"step": "sign-in", "kind": kind, "throttled": throttled}, ip_address=ip_address,
+    )  # fmt: skip
+
+
+@transaction.atomic
+def two_factor_remove(*, user: User, acting_user: User, ip_address: str | None = None) -> None:
+    """Remove the user's authenticator and backup codes: by themselves, or a reset by the
+    co-ordinator for someone who lost their phone. Where a second factor is required, the
+    user is sent to set up a new one at their next request."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    by_themselves = acting_user == user
+    audit_record(
+        actor=acting_user,
+        action=AuditAction.TWO_FACTOR_REMOVED if by_themselves else AuditAction.TWO_FACTOR_RESET,
+        target=user, detail={"user": user.get_username()}, ip_address=ip_address,
+    )  # fmt: skip
+
+
+# -- passwords ---------------------------------------------------------------------------------
+
+
+def password_reset_requested(*, email: str, known: bool, ip_address: str | None = None) -> None:
+    """Record a request for a password-reset e-mail, whether or not the address is known."""
+    audit_record(
+        actor=None, action=AuditAction.PASSWORD_RESET_REQUESTED,
+        detail={"email": email[:254], "known": known}, ip_address=ip_address,
+        system="password_reset",
+    )  # fmt: skip
+
+
+def password_set(*, user: User, ip_address: str | None = None) -> None:
+    """Record that a user chose a password through an e-mailed link (invitation or reset)."""
+    audit_record(
+        actor=user, action=AuditAction.PASSWORD_SET, target=user,
+        detail={"user": user.get_username()}, ip_address=ip_address,
+    )  # fmt: skip
 
 
 def system_health(*, worker_timeout: float = 3.0) -> dict[str, bool]:

@@ -32,7 +32,8 @@ from hub.env import (
 DATA_DIR = data_dir()
 EMBEDDED = is_embedded()
 DEBUG = env_bool("DEBUG", False)
-# Demo mode prints the demo personas' passwords; never on a real partnership's hub.
+# Demo mode prints the demo personas' passwords and shows their two-factor codes on the sign-in
+# page; never on a real partnership's hub.
 DEMO = env_bool("HUB_DEMO", EMBEDDED)
 
 if EMBEDDED:
@@ -52,6 +53,18 @@ else:
     HUB_MASTER_KEY = env_required("HUB_MASTER_KEY", "it wraps the keys of every stored file")
 
 check_key("HUB_MASTER_KEY", HUB_MASTER_KEY)
+# A kept connection that PostgreSQL dropped (a restart) is replaced before a request or task
+# uses it, instead of failing it.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# No JIT compilation: on the hub's short analytic queries it costs more than it saves (1.5 s
+# of a 5 s counts query over three years).
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = f"{_options.get('options', '')} -c jit=off".strip()
+# Master keys being rotated out: they still unwrap data keys (never wrap them) until
+# ``rotate_master_key`` has re-wrapped every key under HUB_MASTER_KEY.
+HUB_PREVIOUS_MASTER_KEYS = [
+    check_key("HUB_PREVIOUS_MASTER_KEYS", key) for key in env_list("HUB_PREVIOUS_MASTER_KEYS", [])
+]
 
 if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     from django.core.exceptions import ImproperlyConfigured
@@ -69,8 +82,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "guardian",
     "axes",
     "csp",
@@ -87,6 +102,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which second factor, if any, verified this session; then hold back everything but the
+    # code and enrolment pages from a session that still owes one.
+    "django_otp.middleware.OTPMiddleware",
+    "hub.middleware.TwoFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -143,6 +162,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+# Two-factor (django-otp): TOTP apps, and one-time backup codes for a lost phone. Each wrong
+# code doubles the wait before the next attempt (django-otp's throttling).
+OTP_TOTP_ISSUER = "CSP Information Hub"
+OTP_TOTP_THROTTLE_FACTOR = 1
+OTP_STATIC_THROTTLE_FACTOR = 1
+# The admin never shows an authenticator's key or a backup code.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -179,16 +205,25 @@ CELERY_BEAT_SCHEDULE = {
     "reap-supplies": {"task": "datasets.reap_supplies", "schedule": 60.0},
     "purge-expired-files": {"task": "datasets.purge_expired_files", "schedule": 3600.0},
     "expire-extracts": {"task": "sharing.expire_extracts", "schedule": 600.0},
+    # Queues extracts whose task was lost, as reap-supplies does for supplies.
+    "reap-extracts": {"task": "sharing.reap_extracts", "schedule": 60.0},
     # Reminds suppliers of missing supplies; once a period each, so running daily is enough.
     "remind-late-supplies": {"task": "datasets.remind_late_supplies", "schedule": 86400.0},
     "end-expired-requests": {"task": "sharing.end_expired_requests", "schedule": 600.0},
+    # Records and identifying fields past their dataset's retention (retention is in days
+    # and months, so hourly is prompt enough and each run finds little).
+    "purge-expired-records": {"task": "datasets.purge_expired_records", "schedule": 3600.0},
+    "purge-expired-identifying": {
+        "task": "datasets.purge_expired_identifying",
+        "schedule": 3600.0,
+    },
 }
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first, so that a missing or revoked token is a 401 with WWW-Authenticate.
-        "rest_framework.authentication.TokenAuthentication",
-        "rest_framework.authentication.SessionAuthentication",
+        "hub.authentication.ApiTokenAuthentication",
+        "hub.authentication.VerifiedSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -197,7 +232,9 @@ REST_FRAMEWORK = {
 SPECTACULAR_SETTINGS = {
     "TITLE": "CSP Information Hub API",
     "DESCRIPTION": "Minimum-dataset supply and sanitised extracts for a Community Safety "
-    "Partnership. Authenticate with a session or `Authorization: Token <key>`.",
+    "Partnership. Authenticate with `Authorization: Token <key>`, a key each user issues "
+    "(and revokes) on their account page and sees only once; or with a signed-in session, "
+    "which must have passed its two-factor step when the user's roles or access need one.",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
@@ -243,6 +280,9 @@ HUB_RAW_RETENTION_DAYS = env_int("HUB_RAW_RETENTION_DAYS", 30)
 HUB_CHUNK_ROWS = env_int("HUB_CHUNK_ROWS", 100_000)
 # A stage that has not reported progress for this long is taken to have lost its worker.
 HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
+# A stage whose worker was lost this many times fails rather than being handed on again, so
+# that a file that kills its worker is not retried for ever.
+HUB_STAGE_MAX_ATTEMPTS = env_int("HUB_STAGE_MAX_ATTEMPTS", 3)
 
 # Extracts: kept (encrypted) this many days; counts below this number suppressed; the k of
 # the k-anonymity check on associate-tier extracts.
@@ -251,6 +291,11 @@ HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
 HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)
 # The longest a personal-data request may run before it must be asked for again.
 HUB_REQUEST_MAX_DAYS = env_int("HUB_REQUEST_MAX_DAYS", 90)
+# Guidance §2.4: nothing kept longer than needed. Records (by event date, or period) and the
+# identifying fields of personalised datasets are purged after these unless a dataset sets
+# its own retention (Dataset.records_retention_months, Dataset.identifying_retention_days).
+HUB_RECORDS_RETENTION_MONTHS = env_int("HUB_RECORDS_RETENTION_MONTHS", 72)
+HUB_IDENTIFYING_RETENTION_DAYS = env_int("HUB_IDENTIFYING_RETENTION_DAYS", 365)
 HUB_MAP_TILE_URL = env_str("HUB_MAP_TILE_URL", "")  # map tiles, {z}/{x}/{y}; none by default
 
 # Content Security Policy: scripts, styles and everything else only from the hub itself; no

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
-from hub import views
+from hub import account_views, views
 
 api_v1 = [
     path("", include("datasets.api.urls")),
@@ -12,8 +12,25 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.home, name="home"),
-    path("login/", auth_views.LoginView.as_view(), name="login"),
+    path("login/", account_views.LoginView.as_view(), name="login"),
+    path("login/code/", account_views.two_factor_verify, name="two-factor-verify"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/", account_views.account, name="account"),
+    path("account/two-factor/", account_views.two_factor_enrol, name="two-factor-enrol"),
+    path(
+        "account/two-factor/backup-codes/",
+        account_views.backup_codes_new,
+        name="two-factor-backup-codes",
+    ),
+    path("account/two-factor/remove/", account_views.two_factor_remove, name="two-factor-remove"),
+    path("account/token/", account_views.token_issue, name="api-token-issue"),
+    path("account/token/revoke/", account_views.token_revoke, name="api-token-revoke"),
+    path("password/reset/", account_views.PasswordResetView.as_view(), name="password_reset"),
+    path(
+        "password/reset/sent/",
+        auth_views.PasswordResetDoneView.as_view(),
+        name="password_reset_done",
+    ),
     path("", include("datasets.urls")),
     path("", include("sharing.urls")),
     path("", include("sharing.urls_governance")),
@@ -25,7 +42,7 @@ urlpatterns = [
     path("", include("hub.urls_console")),
     path(
         "password/set/<uidb64>/<token>/",
-        auth_views.PasswordResetConfirmView.as_view(),
+        account_views.PasswordResetConfirmView.as_view(),
         name="password_reset_confirm",
     ),
     path(

@@ -17,12 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
-from rest_framework.authtoken.models import Token
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
-from hub.models import Agency, Membership, Partnership, User
+from hub.models import Agency, ApiToken, Membership, Partnership, User
 from hub.selectors import role_holders
 from hub.services import agency_ensure, audit_record, membership_grant
 from sharing.choices import ExtractStatus, RequestStatus
@@ -187,7 +186,7 @@ def user_deactivate(*, user: User, acting_user: User) -> None:
     if user == acting_user:
         raise GovernanceRefused("You cannot deactivate your own account.")
     User.objects.filter(pk=user.pk).update(is_active=False)
-    Token.objects.filter(user=user).delete()
+    ApiToken.objects.filter(user=user).delete()
     audit_record(
         actor=acting_user, action="user_deactivated", target=user,
         detail={"user": user.get_username()},

@@ -11,12 +11,16 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
 from datasets.demo import demo_supplies_queue
 from datasets.models import Supply
 from hub.demo import demo_load
 from hub.models import User
+from hub.selectors import totp_device, two_factor_required
 
 CHROMIUM = Path("/usr/bin/chromium")
 PERSONA_PASSWORD = "correct-horse-battery-staple"
@@ -38,6 +42,48 @@ def personas(db):
 @pytest.fixture
 def api_client():
     return APIClient()
+
+
+def authenticator(user: User) -> TOTPDevice:
+    """The user's confirmed TOTP device, set up now if they have none (as a test persona
+    would have done on their first sign-in)."""
+    return totp_device(user=user) or TOTPDevice.objects.create(
+        user=user, name="Test authenticator", confirmed=True
+    )
+
+
+def totp_code(user: User) -> str:
+    """The code the user's authenticator shows now. The device forgets the codes it has
+    accepted, so that one test may sign the same user in more than once."""
+    device = authenticator(user)
+    TOTPDevice.objects.filter(pk=device.pk).update(last_t=-1, drift=0)
+    return f"{TOTP(device.bin_key, device.step, device.t0, device.digits).token():06d}"
+
+
+def sign_in(client, user: User) -> None:
+    """Log the test client in as ``user``; where the user needs a second factor (hub.selectors
+    .two_factor_required) or has one, the session is verified with their TOTP device too."""
+    client.force_login(user)
+    if totp_device(user=user) is None and not two_factor_required(user=user):
+        return
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = authenticator(user).persistent_id
+    session.save()
+
+
+def browser_sign_in(page, live_server, username: str, password: str = PERSONA_PASSWORD) -> None:
+    """Sign in through the form, typing the authenticator's code where a second step is owed;
+    returns on the page the sign-in leads to."""
+    page.goto(f"{live_server.url}/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    user = User.objects.get(username=username)
+    needs_code = totp_device(user=user) is not None or two_factor_required(user=user)
+    code = totp_code(user) if needs_code else None
+    page.get_by_role("button", name="Sign in").click()
+    if code is not None:
+        page.get_by_label("Code").fill(code)
+        page.get_by_role("button", name="Verify").click()
 
 
 def _database_url(database: dict) -> str:

@@ -14,7 +14,7 @@ from datasets.models import Dataset, Supply
 from datasets.selectors import quality_rows
 from hub.demo import DEMO_PERSONAS
 from hub.models import Agency, Partnership, User
-from tests.conftest import supply_row
+from tests.conftest import sign_in, supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -226,12 +226,12 @@ def test_nothing_supplied_is_one_query_and_no_rows(personas, django_assert_num_q
 def test_the_quality_page_is_not_there_for_anyone_but_the_coordinator(client, personas, username):
     # The page is there: the 404 is its access rule, not a missing route.
     assert resolve("/governance/quality/").url_name == "governance-quality"
-    client.force_login(personas[username])
+    sign_in(client, personas[username])
     assert client.get("/governance/quality/").status_code == 404
 
 
 def test_the_coordinator_sees_the_dashboard(client, history):
-    client.force_login(User.objects.get(username="coordinator"))
+    sign_in(client, User.objects.get(username="coordinator"))
     page = client.get("/governance/quality/").content.decode()
     assert page.count("<tr>") == 1 + 5
     assert "77.8%" in page and "trend-better" in page and "trend-worse" in page
@@ -240,7 +240,7 @@ def test_the_coordinator_sees_the_dashboard(client, history):
 
 
 def test_the_page_filters_by_agency_and_dataset(client, history):
-    client.force_login(User.objects.get(username="coordinator"))
+    sign_in(client, User.objects.get(username="coordinator"))
     police = Agency.objects.get(name=POLICE)
     page = client.get("/governance/quality/", {"agency": police.pk}).content.decode()
     assert page.count("<tr>") == 1 + 3
@@ -253,7 +253,7 @@ def test_the_page_filters_by_agency_and_dataset(client, history):
 
 
 def test_a_filter_naming_nothing_there_says_so_and_shows_no_rows(client, history):
-    client.force_login(User.objects.get(username="coordinator"))
+    sign_in(client, User.objects.get(username="coordinator"))
     other = Partnership.objects.create(name="Elsewhere CSP", slug="elsewhere")
     foreign = Agency.objects.create(partnership=other, name="Far away", agency_type="police_force")
     response = client.get("/governance/quality/", {"agency": foreign.pk})
@@ -263,7 +263,7 @@ def test_a_filter_naming_nothing_there_says_so_and_shows_no_rows(client, history
 
 
 def test_the_page_reads_as_many_queries_for_many_rows_as_for_one(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     offences(month(2026, 1))
     with CaptureQueriesContext(connection) as one:
         client.get("/governance/quality/")

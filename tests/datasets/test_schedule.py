@@ -25,7 +25,7 @@ from hub.demo import DEMO_PERSONAS
 from hub.models import Agency, AuditEntry, Partnership, User
 from hub.services import membership_grant
 from sharing.models import Signature
-from tests.conftest import supply_row
+from tests.conftest import sign_in, supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -366,7 +366,7 @@ OTHER_PERSONAS = [username for username, *_ in DEMO_PERSONAS if username != "coo
 def test_the_schedule_page_is_not_there_for_anyone_but_the_coordinator(client, personas, username):
     # The page is there: the 404 is its access rule, not a missing route.
     assert resolve("/governance/schedule/").url_name == "governance-schedule"
-    client.force_login(personas[username])
+    sign_in(client, personas[username])
     assert client.get("/governance/schedule/").status_code == 404
     response = client.post(
         "/governance/schedule/",
@@ -384,7 +384,7 @@ def this_month() -> tuple[datetime.date, datetime.date]:
 
 def test_the_coordinator_sees_this_periods_status_of_every_schedule(client, personas):
     make_supply(created=timezone.now(), period=this_month())
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
 
     page = client.get("/governance/schedule/").content.decode()
 
@@ -395,7 +395,7 @@ def test_the_coordinator_sees_this_periods_status_of_every_schedule(client, pers
 
 
 def test_the_coordinator_sets_a_schedule_from_the_page(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     police = Agency.objects.get(name=POLICE)
 
     response = client.post(
@@ -413,7 +413,7 @@ def test_the_coordinator_sets_a_schedule_from_the_page(client, personas):
 
 
 def test_the_page_refuses_a_dataset_the_agency_does_not_supply_and_says_why(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     response = client.post(
         "/governance/schedule/",
         {"agency": Agency.objects.get(name=POLICE).pk, "dataset": "council_asb",

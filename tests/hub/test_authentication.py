@@ -1,7 +1,7 @@
 import pytest
 
 from hub.models import AuditEntry
-from tests.conftest import PERSONA_PASSWORD
+from tests.conftest import PERSONA_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -40,19 +40,19 @@ def test_a_failed_sign_in_is_audited_without_the_password(client, personas):
 
 
 def test_the_home_page_shows_the_users_agency_and_roles(client, personas):
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
     response = client.get("/")
     assert b"Greater Manchester Police (Wigan)" in response.content
     assert b"Designated liaison officer" in response.content
 
 
 def test_a_user_in_no_agency_is_told_how_to_get_access(client, personas):
-    client.force_login(personas["outsider"])
+    sign_in(client, personas["outsider"])
     assert b"Ask the CSP co-ordinator" in client.get("/").content
 
 
 def test_the_catalogue_page_lists_datasets_with_kind_and_tier(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     page = client.get("/catalogue/").content.decode()
     assert "Police recorded crime: the offence" in page
     assert "Prolific and other Priority Offenders" in page or "ppo" in page
@@ -60,7 +60,7 @@ def test_the_catalogue_page_lists_datasets_with_kind_and_tier(client, personas):
 
 
 def test_the_dataset_page_lists_fields_with_their_class(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     page = client.get("/catalogue/police_crime_offender/").content.decode()
     assert "date_of_birth" in page and "identifying" in page
     assert client.get("/catalogue/no_such_dataset/").status_code == 404
@@ -71,7 +71,7 @@ def test_the_audit_trail_cannot_be_changed_in_the_admin(client, personas):
     coordinator.is_staff = True
     coordinator.is_superuser = True
     coordinator.save()
-    client.force_login(coordinator)
+    sign_in(client, coordinator)
     entry = AuditEntry.objects.first()
 
     assert client.get(f"/admin/hub/auditentry/{entry.pk}/delete/").status_code == 403
@@ -81,21 +81,21 @@ def test_the_audit_trail_cannot_be_changed_in_the_admin(client, personas):
 
 
 def test_the_home_page_tells_a_withdrawn_agencys_user_why_they_get_nothing(client, personas):
-    client.force_login(personas["lapsed_analyst"])
+    sign_in(client, personas["lapsed_analyst"])
     page = client.get("/").content.decode()
     assert "Leigh Neighbourhood Watch withdrew from ISP" in page
     assert "you cannot supply or extract data through this agency" in page
 
 
 def test_the_home_page_shows_a_core_partners_standing(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     page = client.get("/").content.decode()
     assert "as a core partner" in page
     assert "you cannot supply or extract" not in page
 
 
 def test_the_dataset_page_says_which_agencies_supply_it(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     page = client.get("/catalogue/council_asb/").content.decode()
     assert "District, borough, unitary or county council" in page
     assert "Housing association / registered social landlord" in page

@@ -4,7 +4,7 @@ import csv
 
 import pytest
 
-from tests.conftest import PERSONA_PASSWORD
+from tests.conftest import browser_sign_in
 from tests.datasets.expected_catalogue import EXPECTED_CATALOGUE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,10 +22,7 @@ PERSONAS = [
 
 
 def sign_in(page, live_server, username):
-    page.goto(f"{live_server.url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PERSONA_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, live_server, username)
     page.get_by_role("heading", name="Welcome").wait_for()
 
 

@@ -2,13 +2,13 @@
 
 import pytest
 
-from tests.conftest import PERSONA_PASSWORD
+from tests.conftest import PERSONA_PASSWORD, sign_in
 
 pytestmark = pytest.mark.django_db
 
 
 def test_every_page_sends_a_policy_that_allows_only_the_hub_itself(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     policy = client.get("/")["Content-Security-Policy"]
     directives = dict(part.strip().split(" ", 1) for part in policy.split(";") if part.strip())
     assert directives["script-src"] == "'self'"

@@ -6,17 +6,14 @@ from datasets.models import Dataset
 from hub.choices import AgencyType, Role
 from hub.models import Agency, User
 from sharing.governance import request_create
-from tests.conftest import PERSONA_PASSWORD
+from tests.conftest import PERSONA_PASSWORD, browser_sign_in
 from tests.sharing.test_requests import member, signed_agency
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def sign_in(page, live_server, username, password=PERSONA_PASSWORD):
-    page.goto(f"{live_server.url}/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
+    browser_sign_in(page, live_server, username, password)
     page.get_by_role("heading", name="Welcome").wait_for()
 
 

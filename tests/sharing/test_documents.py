@@ -18,6 +18,7 @@ from hub.models import Agency, AuditEntry
 from hub.uploads import encrypted_upload
 from sharing.models import Document, DocumentVersion, InformationSharingProtocol
 from sharing.services import DocumentRefused, document_add_version, document_create
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,7 @@ def a_file(name="assessment.pdf", content=PDF):
 
 
 def post_document(client, user, *, name="assessment.pdf", content=PDF, **extra):
-    client.force_login(user)
+    sign_in(client, user)
     data = {
         "title": "Strategic assessment 2026",
         "kind": "strategic_assessment",
@@ -106,7 +107,7 @@ def body(response) -> bytes:
 def test_each_persona_sees_exactly_the_documents_addressed_to_them(
     client, library, personas, persona
 ):
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     listing = client.get("/documents/")
     assert listing.status_code == 200
     page = listing.content.decode()
@@ -122,7 +123,7 @@ def test_each_persona_sees_exactly_the_documents_addressed_to_them(
 
 
 def test_a_missing_and_a_forbidden_document_are_the_same_404(client, library, personas):
-    client.force_login(personas["associate_analyst"])
+    sign_in(client, personas["associate_analyst"])
     forbidden = client.get(f"/documents/{library['Core assessment'].pk}/")
     missing = client.get(f"/documents/{uuid.uuid4()}/")
     malformed = client.get("/documents/not-a-document/")
@@ -132,7 +133,7 @@ def test_a_missing_and_a_forbidden_document_are_the_same_404(client, library, pe
 
 
 def test_a_missing_version_is_a_404(client, library, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     document = library["Core assessment"]
     assert client.get(f"/documents/{document.pk}/versions/2/download").status_code == 404
     assert client.get(f"/documents/{document.pk}/versions/0/download").status_code == 404
@@ -142,7 +143,7 @@ def test_signatures_lapsing_at_review_take_the_documents_away(client, library, p
     isp = InformationSharingProtocol.objects.get()
     isp.review_due = timezone.localdate() - datetime.timedelta(days=1)
     isp.save()
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
 
     assert "Core assessment" not in client.get("/documents/").content.decode()
     assert client.get(f"/documents/{library['Core assessment'].pk}/").status_code == 404
@@ -154,7 +155,7 @@ def test_an_anonymous_visitor_is_sent_to_sign_in(client, library):
 
 
 def test_the_list_costs_the_same_queries_for_one_document_or_many(client, personas):
-    client.force_login(personas["associate_analyst"])
+    sign_in(client, personas["associate_analyst"])
     make_document(personas["coordinator"], "First", tiers=["associate"])
     with CaptureQueriesContext(connection) as one:
         client.get("/documents/")
@@ -210,9 +211,9 @@ def test_anyone_else_is_refused_and_nothing_is_kept(client, personas, persona):
 
 
 def test_the_upload_form_is_shown_to_uploaders_only(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     assert 'name="file"' in client.get("/documents/").content.decode()
-    client.force_login(personas["associate_analyst"])
+    sign_in(client, personas["associate_analyst"])
     assert 'name="file"' not in client.get("/documents/").content.decode()
 
 
@@ -284,7 +285,7 @@ def test_a_file_over_the_limit_is_refused_with_the_limit(client, personas, setti
 
 
 def test_only_current_signatories_are_offered_as_audience_agencies(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     page = client.get("/documents/").content.decode()
     assert POLICE in page and BUSINESS in page
     assert WITHDRAWN not in page
@@ -293,7 +294,7 @@ def test_only_current_signatories_are_offered_as_audience_agencies(client, perso
 
 def test_user_text_is_escaped(client, personas):
     make_document(personas["coordinator"], "<script>alert(1)</script>", tiers=["core"])
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     page = client.get("/documents/").content.decode()
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -304,7 +305,7 @@ def test_user_text_is_escaped(client, personas):
 
 def test_versions_count_up_and_the_latest_is_served_by_default(client, library, personas):
     document = library["Core assessment"]
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     second = PDF + b"% version two\n"
 
     response = client.post(
@@ -339,7 +340,7 @@ def test_readers_who_may_not_upload_cannot_add_a_version(client, library, person
     document = library[
         "Core assessment" if persona != "associate_analyst" else "Associate briefing"
     ]
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     before = stored_files("raw") | stored_files("documents")
 
     page = client.get(f"/documents/{document.pk}/").content.decode()
@@ -363,7 +364,7 @@ def test_a_core_analyst_cannot_add_a_version_of_a_document_they_cannot_see(libra
 
 def test_a_download_is_an_attachment_never_cached_and_audited(client, library, personas):
     document = library["Police profile"]
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
 
     response = client.get(f"/documents/{document.pk}/download")
 
@@ -379,7 +380,7 @@ def test_a_download_is_an_attachment_never_cached_and_audited(client, library, p
 
 
 def test_a_refused_download_is_not_recorded_as_a_download(client, library, personas):
-    client.force_login(personas["outsider"])
+    sign_in(client, personas["outsider"])
     assert client.get(f"/documents/{library['Core assessment'].pk}/download").status_code == 404
     assert not AuditEntry.objects.filter(action="document_downloaded").exists()
 
@@ -388,13 +389,13 @@ def test_a_crafted_file_name_cannot_break_the_header(client, personas):
     document = make_document(
         personas["coordinator"], "Quoted", tiers=["core"], name='report "final"\\x.pdf'
     )
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     response = client.get(f"/documents/{document.pk}/download")
     assert response["Content-Disposition"] == 'attachment; filename="report \\"final\\"\\\\x.pdf"'
 
 
 def test_the_page_shows_the_marking_and_the_audience(client, library, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     page = client.get(f"/documents/{library['Business profile'].pk}/").content.decode()
     assert 'id="marking">OFFICIAL-SENSITIVE<' in page
     assert BUSINESS in page

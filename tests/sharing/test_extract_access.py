@@ -11,6 +11,7 @@ from datasets.models import Dataset
 from hub.models import AuditEntry
 from sharing.models import AccessProfile, Extract, InformationSharingProtocol
 from sharing.services import access_profile_assign, access_profile_ensure
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -56,7 +57,7 @@ def test_the_extract_permission_matrix(api_client, client, personas, persona, da
     response = request_extract(api_client, personas[persona], dataset, level)
 
     assert response.status_code == (201 if allowed else 403), response.content
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     page = client.get(f"/extracts/new/{dataset}/")
     may_open = any(ALLOWED.get((persona, dataset, lvl)) for lvl in (AGG, DEP))
     assert page.status_code == (200 if may_open else 404)

@@ -16,6 +16,7 @@ from hub.models import Agency, AuditEntry, User
 from hub.services import membership_grant
 from sharing.models import FoiRequest
 from sharing.services import FoiRefused, foi_answer, foi_record, foi_release
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -50,12 +51,12 @@ def police_foi(personas):
 
 
 def answer(client, user, foi, choice, reasons=""):
-    client.force_login(user)
+    sign_in(client, user)
     return client.post(f"/foi/{foi.pk}/answer", {"answer": choice, "reasons": reasons})
 
 
 def release(client, user, foi, **extra):
-    client.force_login(user)
+    sign_in(client, user)
     data = {"released_on": timezone.localdate().isoformat(), **extra}
     return client.post(f"/foi/{foi.pk}/release", data)
 
@@ -70,7 +71,7 @@ def refresh(foi) -> FoiRequest:
 def test_the_coordinator_records_a_request_and_the_dlo_is_emailed(
     client, personas, django_capture_on_commit_callbacks
 ):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/foi/new/",
@@ -99,14 +100,14 @@ def test_the_coordinator_records_a_request_and_the_dlo_is_emailed(
 
 
 def test_the_form_asks_for_no_personal_details_of_the_requester(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     assert "No name or contact details" in client.get("/foi/new/").content.decode()
 
 
 def test_an_agency_without_a_dlo_is_recorded_with_a_warning(
     client, personas, django_capture_on_commit_callbacks
 ):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/foi/new/",
@@ -125,7 +126,7 @@ def test_an_agency_without_a_dlo_is_recorded_with_a_warning(
 
 
 def test_a_reference_is_recorded_once(client, personas, police_foi):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     response = client.post(
         "/foi/new/",
         {
@@ -142,7 +143,7 @@ def test_a_reference_is_recorded_once(client, personas, police_foi):
 
 
 def test_a_request_received_in_the_future_is_refused(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
     response = client.post("/foi/new/", {
         "reference": "FOI-8", "received_on": tomorrow.isoformat(), "requester": "Someone",
@@ -154,7 +155,7 @@ def test_a_request_received_in_the_future_is_refused(client, personas):
 
 @pytest.mark.parametrize("persona", [p for p in PERSONAS if p != "coordinator"])
 def test_nobody_else_records_a_request(client, personas, persona):
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     assert client.get("/foi/new/").status_code == 404
     response = client.post("/foi/new/", {"reference": "X", "requester": "Y"})
     assert response.status_code == 404
@@ -256,7 +257,7 @@ def test_release_over_an_objection_needs_the_acknowledgement_and_a_reason(
     client, personas, police_foi
 ):
     answer(client, personas["dlo_police"], police_foi, "object", "It would identify a victim.")
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     page = client.get(f"/foi/{police_foi.pk}/").content.decode()
     assert "objected to this release" in page and 'name="objection_acknowledged"' in page
     assert f'value="{timezone.localdate().isoformat()}"' in page  # what a date input reads
@@ -312,7 +313,7 @@ def test_only_the_coordinator_releases(client, personas, police_foi, persona):
 
 @pytest.mark.parametrize("persona", ["dlo_police", "analyst", "outsider"])
 def test_only_the_coordinator_withdraws(client, personas, police_foi, persona):
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     assert client.post(f"/foi/{police_foi.pk}/withdraw").status_code == 404
     assert refresh(police_foi).status == "consulting"
 
@@ -330,7 +331,7 @@ def test_a_released_request_takes_no_further_answer_or_release(client, personas,
 
 
 def test_a_withdrawn_request_cannot_be_released(client, personas, police_foi):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     assert client.post(f"/foi/{police_foi.pk}/withdraw").status_code == 302
     assert refresh(police_foi).status == "withdrawn"
     assert AuditEntry.objects.get(action="foi_withdrawn").actor == personas["coordinator"]
@@ -350,7 +351,7 @@ def test_every_step_is_on_the_record_and_on_the_page(client, personas, police_fo
         ("foi_answered", "dlo_police"),
         ("foi_released", "coordinator"),
     ]
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
     page = client.get(f"/foi/{police_foi.pk}/").content.decode()
     assert "Answered by the originating agency" in page and "Release recorded" in page
 
@@ -367,7 +368,7 @@ PAGES = {
 @pytest.mark.parametrize("persona", PERSONAS)
 def test_the_foi_permission_matrix(client, personas, police_foi, persona):
     expected = PAGES.get(persona, {"list": 404, "new": 404, "detail": 404})
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
 
     assert client.get("/foi/").status_code == expected["list"]
     assert client.get("/foi/new/").status_code == expected["new"]
@@ -376,7 +377,7 @@ def test_the_foi_permission_matrix(client, personas, police_foi, persona):
 
 def test_a_dlo_sees_only_requests_about_their_agencys_information(client, personas, police_foi):
     council_foi = record(personas, agency=COUNCIL, reference="FOI-COUNCIL-1")
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
 
     listing = client.get("/foi/").content.decode()
 
@@ -387,9 +388,9 @@ def test_a_dlo_sees_only_requests_about_their_agencys_information(client, person
 def test_the_answer_form_is_for_the_dlo_and_the_release_form_for_the_coordinator(
     client, personas, police_foi
 ):
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
     dlo_page = client.get(f"/foi/{police_foi.pk}/").content.decode()
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     coordinator_page = client.get(f"/foi/{police_foi.pk}/").content.decode()
 
     assert 'name="answer"' in dlo_page and 'name="released_on"' not in dlo_page
@@ -398,7 +399,7 @@ def test_the_answer_form_is_for_the_dlo_and_the_release_form_for_the_coordinator
 
 
 def test_the_list_costs_the_same_queries_for_one_request_or_many(client, personas, police_foi):
-    client.force_login(personas["dlo_police"])
+    sign_in(client, personas["dlo_police"])
     with CaptureQueriesContext(connection) as one:
         client.get("/foi/")
     for number in range(5):
@@ -411,7 +412,7 @@ def test_the_list_costs_the_same_queries_for_one_request_or_many(client, persona
 
 
 def test_a_missing_request_is_the_same_404(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     assert client.get("/foi/00000000-0000-0000-0000-000000000000/").status_code == 404
     assert client.get("/foi/not-a-request/").status_code == 404
 

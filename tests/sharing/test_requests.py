@@ -21,6 +21,7 @@ from sharing.governance import GovernanceRefused, request_create, request_decide
 from sharing.models import Extract, InformationSharingProtocol, PersonalDataRequest
 from sharing.selectors import access_decision
 from sharing.services import signature_record
+from tests.conftest import sign_in
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for, wn_postcodes
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -79,12 +80,12 @@ def test_personal_data_flow_from_request_to_destruction(api_client, client, pris
 
     data_request = ask(analyst, releases, prison_world["prison"])
 
-    client.force_login(prison_world["dlo_police"])  # another agency's DLO
+    sign_in(client, prison_world["dlo_police"])  # another agency's DLO
     assert client.get(f"/requests/{data_request.pk}/").status_code == 404
     with pytest.raises(GovernanceRefused):
         request_decide(data_request=data_request, approve=True, reason="ok",
                        acting_user=prison_world["dlo_police"])  # fmt: skip
-    client.force_login(dlo)
+    sign_in(client, dlo)
     response = client.post(f"/requests/{data_request.pk}/", {
         "decision": "approve", "reason": "Necessary and proportionate for s115 purposes.",
     })  # fmt: skip
@@ -117,7 +118,7 @@ def test_personal_data_flow_from_request_to_destruction(api_client, client, pris
     assert extract.data_request_id == data_request.pk
     path = Path(extract.file_path)
 
-    client.force_login(analyst)
+    sign_in(client, analyst)
     client.post(f"/requests/{data_request.pk}/", {"action": "end"})
 
     data_request.refresh_from_db()

@@ -10,6 +10,7 @@ from hub.choices import Role
 from hub.models import Agency, AuditEntry, User
 from hub.services import membership_grant
 from sharing.models import SavedQuery
+from tests.conftest import sign_in
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -21,12 +22,12 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
      ("police_supplier", 404), ("coordinator", 404), ("outsider", 404)],
 )  # fmt: skip
 def test_the_workspace_is_for_analysts_with_access(client, personas, persona, status):
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     assert client.get("/workspace/").status_code == status
 
 
 def test_the_explorer_shows_supplies_quality_caveats_and_months(client, supplied):
-    client.force_login(supplied["analyst"])
+    sign_in(client, supplied["analyst"])
     page = client.get("/workspace/datasets/police_crime_offence/").content.decode()
     assert "Greater Manchester Police (Wigan)" in page
     assert "SYNTHETIC demo data" in page  # the supplier's caveats
@@ -50,22 +51,22 @@ def test_small_monthly_counts_are_suppressed_in_the_explorer(client, api_client,
     assert wait_for(api_client, supply_id)["status"] == "completed"
     assert Membership.objects.filter(user=user).exists()
 
-    client.force_login(supplied["analyst"])
+    sign_in(client, supplied["analyst"])
     page = client.get("/workspace/datasets/fire_incident/").content.decode().replace("\n", "")
     assert f"{start:%B %Y}</td><td>&lt;10</td>" in page
     assert f"{start:%B %Y}</td><td>3</td>" not in page
 
 
 def test_an_unseen_dataset_cannot_be_explored(client, personas):
-    client.force_login(personas["associate_analyst"])
+    sign_in(client, personas["associate_analyst"])
     assert client.get("/workspace/datasets/prison_release/").status_code == 404
-    client.force_login(personas["outsider"])
+    sign_in(client, personas["outsider"])
     assert client.get("/workspace/datasets/police_crime_offence/").status_code == 404
 
 
 def test_a_saved_query_runs_again_over_last_month_and_is_shared_with_colleagues(client, personas):
     analyst = personas["analyst"]
-    client.force_login(analyst)
+    sign_in(client, analyst)
     client.post("/workspace/saved/", {
         "name": "Night-time violence", "view": "counts", "months": "1", "shared": "on",
         "dataset": "police_crime_offence", "hour_from": "21", "hour_to": "4",
@@ -85,21 +86,21 @@ def test_a_saved_query_runs_again_over_last_month_and_is_shared_with_colleagues(
     colleague = User.objects.create_user("colleague", email="c@wigan.example")
     council = Agency.objects.get(name="Wigan Council")
     membership_grant(user=colleague, agency=council, roles=[Role.ANALYST], acting_user=None)
-    client.force_login(colleague)
+    sign_in(client, colleague)
     assert client.get(f"/workspace/saved/{saved.pk}/").status_code == 302
     client.post(f"/workspace/saved/{saved.pk}/delete/")
     assert SavedQuery.objects.filter(pk=saved.pk).exists()  # only its owner deletes it
 
-    client.force_login(personas["associate_analyst"])  # another agency
+    sign_in(client, personas["associate_analyst"])  # another agency
     assert client.get(f"/workspace/saved/{saved.pk}/").status_code == 404
 
-    client.force_login(analyst)
+    sign_in(client, analyst)
     client.post(f"/workspace/saved/{saved.pk}/delete/")
     assert not SavedQuery.objects.exists()
 
 
 def test_saved_dates_stay_as_saved_without_a_rolling_period(client, personas):
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     client.post("/workspace/saved/", {
         "name": "Summer 2025", "view": "map", "dataset": "council_asb",
         "period_start": "2025-06-01", "period_end": "2025-08-31",

@@ -13,6 +13,7 @@ from datasets.models import Record
 from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
 from sharing.workspace_map import count_classes, hex_bin, hex_polygons, intensity_classes
+from tests.conftest import sign_in
 
 MAP = "/api/v1/workspace/map/"
 PAGE = "/workspace/map/"
@@ -301,14 +302,14 @@ def test_every_map_view_is_audited_with_its_filters(supplied, api_client):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_the_page_is_for_analysts_only(supplied, client):
-    client.force_login(supplied["analyst"])
+    sign_in(client, supplied["analyst"])
     page = client.get(PAGE)
     assert page.status_code == 200
     assert b'data-api-url="/api/v1/workspace/map/"' in page.content
     assert b"vendor/leaflet/leaflet.js" in page.content and b"hub/map.js" in page.content
     assert b"<script>" not in page.content  # the page must run under a CSP without inline script
     for username in ("lapsed_analyst", "outsider", "police_supplier"):
-        client.force_login(supplied[username])
+        sign_in(client, supplied[username])
         assert client.get(PAGE).status_code == 404
     client.logout()
     assert client.get(PAGE).status_code == 302
@@ -320,7 +321,7 @@ def test_the_page_is_for_analysts_only(supplied, client):
 def test_the_page_marks_aggregate_datasets_and_passes_the_chosen_days_as_one_filter(
     supplied, client
 ):
-    client.force_login(supplied["associate_analyst"])
+    sign_in(client, supplied["associate_analyst"])
     page = client.get(
         PAGE, {"dataset": "ae_assault", "weekdays": ["6", "7"], "hex": "800", "values": "x"}
     )

@@ -16,6 +16,7 @@ from django.test import Client
 from datasets.demo import last_month
 from datasets.models import Dataset, Record
 from hub.models import AuditEntry
+from tests.conftest import sign_in
 from tests.datasets.test_pipeline import OFFENCE_HEADER, csv_bytes, supply, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
@@ -38,7 +39,7 @@ def period() -> dict:
 
 def client_for(user) -> Client:
     client = Client()
-    client.force_login(user)
+    sign_in(client, user)
     return client
 
 

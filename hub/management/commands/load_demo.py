@@ -23,5 +23,6 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"  {persona.username:<20} {persona.password:<22} {persona.summary}"
                 )
+            self.stdout.write("Co-ordinators and DLOs then type a code: the sign-in page shows it.")
         else:
             self.stdout.write("Not in demo mode: the personas have no password; use a reset.")
