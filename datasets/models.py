@@ -35,6 +35,21 @@ class Dataset(models.Model):
     # A schema file removed from the catalogue retires its dataset; supplies keep pointing at it.
     is_active = models.BooleanField(default=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # Retention overrides (guidance §2.4: kept no longer than needed); empty = the default.
+    records_retention_months = models.PositiveIntegerField(
+        blank=True,
+        null=True,
+        validators=[MinValueValidator(1)],
+        help_text="Months records are kept after their event date (or period); "
+        "empty uses HUB_RECORDS_RETENTION_MONTHS.",
+    )
+    identifying_retention_days = models.PositiveIntegerField(
+        blank=True,
+        null=True,
+        validators=[MinValueValidator(1)],
+        help_text="Days identifying fields are kept after their event date (or period); "
+        "empty uses HUB_IDENTIFYING_RETENTION_DAYS.",
+    )
 
     class Meta:
         ordering = ["tier", "name"]
@@ -50,6 +65,16 @@ class Dataset(models.Model):
 
     def supplier_labels(self) -> list[str]:
         return [AgencyType(agency_type).label for agency_type in self.supplier_types]
+
+    @property
+    def records_retention(self) -> int:
+        """Months its records are kept: the dataset's own retention, or the hub's default."""
+        return self.records_retention_months or settings.HUB_RECORDS_RETENTION_MONTHS
+
+    @property
+    def identifying_retention(self) -> int:
+        """Days its identifying fields are kept: the dataset's own, or the hub's default."""
+        return self.identifying_retention_days or settings.HUB_IDENTIFYING_RETENTION_DAYS
 
     @cached_property
     def schema(self) -> DatasetSchema:
@@ -188,7 +213,13 @@ class Record(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["dataset", "event_date"]),
+            # Covering: the workspace's counts and map read a dataset's period from the index
+            # alone (an index-only scan), never the records' JSON.
+            models.Index(
+                fields=["dataset", "event_date"],
+                include=["partnership", "supply", "postcode", "easting", "northing"],
+                name="record_dataset_date_cover",
+            ),
             models.Index(fields=["supply"]),
             # Offender, victim and detection records find their offence by crime_ref.
             models.Index("dataset", KeyTextTransform("crime_ref", "data"), name="record_crime_ref"),
@@ -210,3 +241,43 @@ class IdentifyingRecord(models.Model):
 
     def __str__(self):
         return f"identifying fields of record {self.record_id}"
+
+
+class RecordMonthlyCount(models.Model):
+    """How many records a supply holds per event month and postcode district.
+
+    The workspace's counts over years read these few rows rather than millions of records.
+    Kept exactly in step with the records by ``datasets.summary``, in the transactions that
+    change them (a supply's load, the retention purge), and deleted with the supply. Superseded
+    supplies keep theirs, as they keep their records: readers take current supplies only.
+    Records with no event date are not counted, as no period holds them.
+    """
+
+    supply = models.ForeignKey(Supply, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+", db_index=False)
+    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
+    month = models.DateField(help_text="The first day of the records' event month.")
+    district = models.CharField(
+        max_length=8, blank=True, help_text="The postcode district; empty for unlocated records."
+    )
+    count = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            # Led by the supply: a load's recount and the supply's deletion find its rows here.
+            models.UniqueConstraint(
+                fields=["supply", "dataset", "partnership", "month", "district"],
+                name="record_monthly_count_unique",
+            )
+        ]
+        indexes = [
+            # Covering: a dataset's counts over a period come from the index alone.
+            models.Index(
+                fields=["dataset", "partnership", "month"],
+                include=["supply", "district", "count"],
+                name="record_monthly_count_read",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.count} records of {self.supply_id} in {self.month:%Y-%m} {self.district}"

@@ -2,26 +2,37 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime
 import hashlib
 import json
 import logging
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
 from datasets.catalogue import SCHEMA_DIR, read_catalogue
 from datasets.choices import ScheduleStatus, SupplyFrequency, SupplyStatus
-from datasets.models import LAST_DUE_DAY, Dataset, Supply, SupplySchedule
+from datasets.models import (
+    LAST_DUE_DAY,
+    Dataset,
+    IdentifyingRecord,
+    Record,
+    Supply,
+    SupplySchedule,
+)
 from datasets.readers import UnreadableFile, format_from_name
 from datasets.selectors import ScheduleRow, schedule_status
+from datasets.summary import counts_forget
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
 from hub.models import Agency, Membership, Partnership, User
@@ -258,47 +269,86 @@ def supply_retry(*, supply: Supply, acting_user: User) -> Supply:
 
 def supplies_reap(*, now: datetime.datetime | None = None) -> list[str]:
     """Queue again the stages whose worker died (lease expired) or whose task was lost
-    (waiting, unqueued for a while); returns the ids queued."""
-    from datasets.pipeline import STAGES
+    (waiting, unqueued for a while); returns the ids queued.
+
+    A stage already tried ``HUB_STAGE_MAX_ATTEMPTS`` times fails instead, with a message for
+    the supplier (audited), so that a file that kills its worker is not retried for ever.
+    """
+    from datasets.pipeline import STAGES, fail
 
     now = now or timezone.now()
     waiting_since = now - datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)
-    stuck = Supply.objects.filter(
-        Q(status__in=STAGES, lease_until__lt=now)
-        | Q(status__in=[SupplyStatus.QUEUED, *STAGES], lease_until__isnull=True)
-        & (Q(queued_at__isnull=True) | Q(queued_at__lt=waiting_since))
-    ).values_list("pk", "status")
+    stuck = Q(status__in=STAGES, lease_until__lt=now) | Q(
+        status__in=[SupplyStatus.QUEUED, *STAGES], lease_until__isnull=True
+    ) & (Q(queued_at__isnull=True) | Q(queued_at__lt=waiting_since))
     reaped = []
-    for supply_id, status in stuck:
-        stage = SupplyStatus.VALIDATING if status == SupplyStatus.QUEUED else status
-        supply_enqueue(supply_id=supply_id, stage=stage)
+    for supply_id in Supply.objects.filter(stuck).values_list("pk", flat=True):
+        with transaction.atomic():
+            # Locked and checked again: a worker may have taken the stage meanwhile.
+            supply = (
+                Supply.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("agency", "dataset")
+                .filter(stuck, pk=supply_id)
+                .first()
+            )
+            if supply is None:
+                continue
+            stage = supply.status
+            if stage == SupplyStatus.QUEUED:
+                stage = SupplyStatus.VALIDATING
+            if supply.attempts >= settings.HUB_STAGE_MAX_ATTEMPTS:
+                fail(supply, stage, _attempts_used_up(stage=stage, attempts=supply.attempts))
+                continue
+            # The lost worker's lease is given up, so that the next worker may claim the stage;
+            # the task goes once the lock is released.
+            Supply.objects.filter(pk=supply.pk).update(lease_until=None)
+            transaction.on_commit(partial(supply_enqueue, supply_id=supply.pk, stage=stage))
         reaped.append(str(supply_id))
     return reaped
 
 
+def _attempts_used_up(*, stage: str, attempts: int) -> str:
+    return (
+        f"Processing stopped during “{SupplyStatus(stage).label}”: it was interrupted "
+        f"{attempts} times without finishing, so the hub will not try it again by itself. "
+        "A file can stop the processing if it is very large or damaged: check it, then retry "
+        "this supply or supply the file again."
+    )
+
+
 def raw_files_purge(*, now: datetime.datetime | None = None) -> int:
-    """Delete raw files and rejected-row files whose retention has ended; audited."""
+    """Delete raw files, rejected-row files and the staged work a failed supply kept for its
+    retry, once their retention has ended; one audit entry per agency and dataset that had
+    files purged (by agency, so that each partnership's trail shows only its own)."""
     from datasets.pipeline import rejected_rows_path
+    from datasets.staging import stage_clear
 
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.HUB_RAW_RETENTION_DAYS)
     expired = Supply.objects.filter(finished_at__lt=cutoff, raw_deleted_at__isnull=True)
-    purged = 0
-    for supply in expired.select_related("agency", "dataset"):
+    purged: dict[tuple[Agency, Dataset], list[str]] = {}
+    for supply in expired.select_related("agency", "dataset").order_by("created_at"):
         Path(supply.raw_path).unlink(missing_ok=True)
         rejected_rows_path(supply).unlink(missing_ok=True)
+        stage_clear(supply.pk)
         Supply.objects.filter(pk=supply.pk).update(raw_deleted_at=now)
+        purged.setdefault((supply.agency, supply.dataset), []).append(str(supply.pk))
+    for (agency, dataset), supply_ids in purged.items():
         audit_record(
             actor=None,
             action="supply_raw_purged",
-            agency=supply.agency,
-            dataset_slug=supply.dataset.slug,
-            target=supply,
-            detail={"retention_days": settings.HUB_RAW_RETENTION_DAYS},
+            agency=agency,
+            dataset_slug=dataset.slug,
+            target=dataset,
+            detail={
+                "files": len(supply_ids),
+                "supplies": supply_ids,
+                "boundary": cutoff.isoformat(),
+                "retention_days": settings.HUB_RAW_RETENTION_DAYS,
+            },
             system="retention",
         )
-        purged += 1
-    return purged
+    return sum(len(supply_ids) for supply_ids in purged.values())
 
 
 def orphan_uploads_purge(*, now: datetime.datetime | None = None) -> int:
@@ -454,3 +504,147 @@ def _supply_reminder_send(*, row: ScheduleRow) -> int:
         recipient_list=[user.email for user in suppliers],
     )
     return 1
+
+
+# -- retention --------------------------------------------------------------------------------
+
+RETENTION_BATCH_ROWS = 5000  # rows deleted per transaction, so that a purge never holds long locks
+
+
+class RetentionInvalid(ValueError):
+    """The retention asked for cannot be set; the message says why."""
+
+
+def months_before(day: datetime.date, months: int) -> datetime.date:
+    """The same day ``months`` calendar months earlier (the month's last day if it is short)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return datetime.date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _dated_before(boundary: datetime.date, *, prefix: str = "") -> Q:
+    """Rows whose record happened before ``boundary``: by event date, or by the end of its
+    supply's period when the record has no event date."""
+    return Q(**{f"{prefix}event_date__lt": boundary}) | Q(
+        **{f"{prefix}event_date__isnull": True, "supply__period_end__lt": boundary}
+    )
+
+
+def records_purge(
+    *, today: datetime.date | None = None, batch_rows: int = RETENTION_BATCH_ROWS
+) -> dict[str, int]:
+    """Delete records older than their dataset's records retention, with their identifying
+    fields, in batches; one audit entry per supplying agency and dataset that lost records.
+    Returns the counts by dataset slug."""
+    today = today or timezone.localdate()
+    purged = {}
+    for dataset in Dataset.objects.order_by("slug"):
+        boundary = months_before(today, dataset.records_retention)
+        expired = Record.objects.filter(_dated_before(boundary), dataset=dataset)
+        records, identifying = Counter(), Counter()
+        while batch := list(expired.values_list("pk", "supply__agency_id")[:batch_rows]):
+            record_ids = [record_id for record_id, _agency_id in batch]
+            with transaction.atomic():
+                counts_forget(record_ids=record_ids)
+                held = IdentifyingRecord.objects.filter(record_id__in=record_ids)
+                identifying.update(held.values_list("record__supply__agency_id", flat=True))
+                held.delete()
+                Record.objects.filter(pk__in=record_ids).only("pk").delete()
+            records.update(agency_id for _record_id, agency_id in batch)
+        for agency_id, count in records.items():
+            _retention_audit(
+                action="records_purged",
+                agency_id=agency_id,
+                dataset=dataset,
+                boundary=boundary,
+                detail={
+                    "records": count,
+                    "identifying": identifying[agency_id],
+                    "retention_months": dataset.records_retention,
+                },
+            )
+        if records:
+            purged[dataset.slug] = records.total()
+    return purged
+
+
+def identifying_purge(
+    *, today: datetime.date | None = None, batch_rows: int = RETENTION_BATCH_ROWS
+) -> dict[str, int]:
+    """Delete identifying fields older than their dataset's identifying retention (the
+    depersonalised records stay until their own retention ends), in batches; one audit entry
+    per supplying agency and dataset. Returns the counts by dataset slug."""
+    today = today or timezone.localdate()
+    purged = {}
+    for dataset in Dataset.objects.order_by("slug"):
+        boundary = today - datetime.timedelta(days=dataset.identifying_retention)
+        expired: QuerySet = IdentifyingRecord.objects.filter(
+            _dated_before(boundary, prefix="record__"), record__dataset=dataset
+        )
+        counts = Counter()
+        while batch := list(expired.values_list("pk", "record__supply__agency_id")[:batch_rows]):
+            with transaction.atomic():
+                IdentifyingRecord.objects.filter(pk__in=[pk for pk, _agency_id in batch]).delete()
+            counts.update(agency_id for _pk, agency_id in batch)
+        for agency_id, count in counts.items():
+            _retention_audit(
+                action="identifying_purged",
+                agency_id=agency_id,
+                dataset=dataset,
+                boundary=boundary,
+                detail={"identifying": count, "retention_days": dataset.identifying_retention},
+            )
+        if counts:
+            purged[dataset.slug] = counts.total()
+    return purged
+
+
+def _retention_audit(
+    *, action: str, agency_id: int, dataset: Dataset, boundary: datetime.date, detail: dict
+):
+    audit_record(
+        actor=None,
+        action=action,
+        agency=Agency.objects.get(pk=agency_id),
+        dataset_slug=dataset.slug,
+        target=dataset,
+        detail={**detail, "boundary": boundary.isoformat()},
+        system="retention",
+    )
+
+
+def dataset_retention_set(
+    *,
+    dataset: Dataset,
+    records_retention_months: int | None,
+    identifying_retention_days: int | None,
+    operator: str,
+) -> Dataset:
+    """Set a dataset's own retention (None: the hub's default); audited with the old and new
+    values. ``operator`` names who asked for the change."""
+    for name, value in (
+        ("records_retention_months", records_retention_months),
+        ("identifying_retention_days", identifying_retention_days),
+    ):
+        if value is not None and value < 1:
+            raise RetentionInvalid(f"{name} must be at least 1, or empty for the default.")
+    before = {
+        "records_retention_months": dataset.records_retention_months,
+        "identifying_retention_days": dataset.identifying_retention_days,
+    }
+    after = {
+        "records_retention_months": records_retention_months,
+        "identifying_retention_days": identifying_retention_days,
+    }
+    with transaction.atomic():
+        Dataset.objects.filter(pk=dataset.pk).update(**after)
+        audit_record(
+            actor=None,
+            action="dataset_retention_set",
+            dataset_slug=dataset.slug,
+            target=dataset,
+            detail={"before": before, "after": after, "operator": operator},
+            system="retention",
+        )
+    dataset.refresh_from_db()
+    return dataset

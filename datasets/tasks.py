@@ -3,7 +3,9 @@ from celery import shared_task
 from datasets import pipeline, services
 
 
-@shared_task(name="datasets.run_supply_stage", acks_late=True)
+# No result is kept: sending a task that keeps one waits on the result store, and with Redis
+# down that wait would outlast the upload request instead of failing fast.
+@shared_task(name="datasets.run_supply_stage", acks_late=True, ignore_result=True)
 def run_supply_stage(supply_id: str, stage: str) -> None:
     following = pipeline.run_stage(supply_id, stage)
     if following:
@@ -24,3 +26,13 @@ def purge_expired_files() -> None:
 @shared_task(name="datasets.remind_late_supplies", acks_late=True)
 def remind_late_supplies() -> None:
     services.supply_reminders_send()
+
+
+@shared_task(name="datasets.purge_expired_records")
+def purge_expired_records() -> None:
+    services.records_purge()
+
+
+@shared_task(name="datasets.purge_expired_identifying")
+def purge_expired_identifying() -> None:
+    services.identifying_purge()

@@ -2,9 +2,12 @@
 
 Every stored file gets its own random data key. The data key is kept only wrapped (encrypted)
 by the master key from ``HUB_MASTER_KEY``, so rotating the master key means re-wrapping keys,
-not re-encrypting files. Files are encrypted as a stream of authenticated segments, so a file
-of any size is written and read without holding it whole, and a truncated, reordered or
-altered file fails to decrypt instead of yielding partial data.
+not re-encrypting files: a wrapped key names the master key that wrapped it, keys named in
+``HUB_PREVIOUS_MASTER_KEYS`` still unwrap, and ``rotate_master_key`` re-wraps them.
+
+Files are encrypted as a stream of authenticated segments, so a file of any size is written
+and read without holding it whole, and a truncated, reordered or altered file fails to decrypt
+instead of yielding partial data.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import os
 import struct
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from django.conf import settings
 
@@ -31,13 +35,38 @@ class DecryptionError(ValueError):
     """The ciphertext is not intact or was not made with this key."""
 
 
+class MasterKeyUnavailable(DecryptionError):
+    """The data key was wrapped by a master key this process is not configured with."""
+
+
+# A wrapped key: version byte, the wrapping master key's id, nonce, AES-GCM(data key). The
+# header is authenticated with the key, so a wrapped key cannot be relabelled.
+_WRAP_VERSION = b"\x01"
+_KEY_ID_BYTES = 8
+_WRAP_CONTEXT = b"hub-data-key"
+_WRAPPED_SIZE = 1 + _KEY_ID_BYTES + 12 + 32 + 16
+
+
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(key).hexdigest()[: 2 * _KEY_ID_BYTES]
+
+
 def master_key() -> bytes:
     return base64.b64decode(check_key("HUB_MASTER_KEY", settings.HUB_MASTER_KEY))
 
 
 def master_key_id() -> str:
     """A short fingerprint of the master key, stored beside wrapped keys for rotation."""
-    return hashlib.sha256(master_key()).hexdigest()[:16]
+    return _key_id(master_key())
+
+
+def master_keys() -> dict[str, bytes]:
+    """Every configured master key by id: the current one first, then the previous ones."""
+    keys = {master_key_id(): master_key()}
+    for value in settings.HUB_PREVIOUS_MASTER_KEYS:
+        key = base64.b64decode(check_key("HUB_PREVIOUS_MASTER_KEYS", value))
+        keys.setdefault(_key_id(key), key)
+    return keys
 
 
 def new_data_key() -> bytes:
@@ -45,17 +74,68 @@ def new_data_key() -> bytes:
 
 
 def wrap_key(data_key: bytes) -> bytes:
+    """``data_key`` wrapped by the current master key, always."""
+    key = master_key()
+    header = _WRAP_VERSION + bytes.fromhex(_key_id(key))
     nonce = os.urandom(12)
-    return nonce + AESGCM(master_key()).encrypt(nonce, data_key, b"hub-data-key")
+    return header + nonce + AESGCM(key).encrypt(nonce, data_key, _WRAP_CONTEXT + header)
+
+
+def wrapped_key_id(wrapped: bytes) -> str | None:
+    """The id of the master key a wrapped key names; None for keys wrapped before wrapped
+    keys named their master key."""
+    wrapped = bytes(wrapped)
+    if len(wrapped) == _WRAPPED_SIZE and wrapped[:1] == _WRAP_VERSION:
+        return wrapped[1 : 1 + _KEY_ID_BYTES].hex()
+    return None
 
 
 def unwrap_key(wrapped: bytes) -> bytes:
-    try:
-        return AESGCM(master_key()).decrypt(
-            bytes(wrapped[:12]), bytes(wrapped[12:]), b"hub-data-key"
-        )
-    except Exception as error:  # InvalidTag: another master key, or a damaged wrapped key
-        raise DecryptionError("The data key cannot be unwrapped with this master key") from error
+    """The data key, unwrapped by the master key it names, whether current or previous.
+
+    MasterKeyUnavailable names the key when it is not configured."""
+    wrapped = bytes(wrapped)
+    keys = master_keys()
+    key_id = wrapped_key_id(wrapped)
+    if key_id is not None:
+        if key_id not in keys:
+            raise MasterKeyUnavailable(
+                f"The data key was wrapped by master key {key_id}, which is not configured: "
+                "set it in HUB_PREVIOUS_MASTER_KEYS until rotate_master_key has re-wrapped it"
+            )
+        header = wrapped[: 1 + _KEY_ID_BYTES]
+        attempts = [(keys[key_id], header, wrapped[len(header) :])]
+    else:
+        # An unlabelled key: whichever configured master key authenticates it wrapped it.
+        attempts = [(key, b"", wrapped) for key in keys.values()]
+    for key, header, sealed in attempts:
+        try:
+            return AESGCM(key).decrypt(sealed[:12], sealed[12:], _WRAP_CONTEXT + header)
+        except (InvalidTag, ValueError):  # another master key, or a damaged wrapped key
+            continue
+    raise DecryptionError("The data key cannot be unwrapped with the configured master keys")
+
+
+def unwrapping_key_id(wrapped: bytes) -> str | None:
+    """The id of the master key that wrapped ``wrapped``: the one it names, or for an
+    unlabelled key the configured key that unwraps it; None if no configured key does."""
+    key_id = wrapped_key_id(wrapped)
+    if key_id is not None:
+        return key_id
+    for candidate, key in master_keys().items():
+        try:
+            AESGCM(key).decrypt(bytes(wrapped[:12]), bytes(wrapped[12:]), _WRAP_CONTEXT)
+        except (InvalidTag, ValueError):
+            continue
+        return candidate
+    return None
+
+
+def rewrap_key(wrapped: bytes) -> bytes | None:
+    """``wrapped`` wrapped again by the current master key; None if it already is."""
+    if wrapped_key_id(wrapped) == master_key_id():
+        return None
+    return wrap_key(unwrap_key(wrapped))
 
 
 def encrypt_bytes(data: bytes, data_key: bytes, *, context: bytes = b"") -> bytes:

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from django.db.models import Q, QuerySet
+from dataclasses import dataclass
 
-from datasets.models import Supply
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from datasets.models import Supply, SupplySchedule
 from hub.access import coordinated_partnership, dlo_agencies
-from hub.models import Agency, AuditEntry, User
+from hub.choices import Role
+from hub.models import Agency, ApiToken, AuditEntry, User
+from sharing.choices import RequestStatus
+from sharing.models import PersonalDataRequest
+
+# Roles whose holders decide who sees what, or see much: their accounts need a second factor.
+TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DLO, Role.CALDICOTT)
 
 
 def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
@@ -24,9 +35,19 @@ def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
     if not agencies.exists():
         return AuditEntry.objects.none()
     supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
-    return AuditEntry.objects.filter(
-        Q(agency__in=agencies) | Q(dataset_slug__in=supplied)
-    ).distinct()
+    partnerships = agencies.values("partnership")
+    # What others did with a dataset the agency supplies, within its own partnerships only:
+    # another partnership's staff handle the same datasets, and none of that is the DLO's.
+    # Another agency's own supplies of the same dataset are that agency's business.
+    handled = (
+        Q(dataset_slug__in=supplied)
+        & (
+            Q(agency__partnership__in=partnerships)
+            | Q(actor__memberships__agency__partnership__in=partnerships)
+        )
+        & ~Q(object_type__in=[Supply._meta.label, SupplySchedule._meta.label])
+    )
+    return AuditEntry.objects.filter(Q(agency__in=agencies) | handled).distinct()
 
 
 def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:
@@ -42,3 +63,59 @@ def partnership_users(*, partnership) -> QuerySet[User]:
         .distinct()
         .prefetch_related("memberships__agency")
     )
+
+
+def two_factor_required(*, user: User) -> bool:
+    """Whether the user must sign in with a second factor: co-ordinators, DLOs and Caldicott
+    Guardians at any agency, and anyone holding personal-level access (an approved,
+    unexpired personal-data request). The one place this is decided."""
+    if not user.is_authenticated:
+        return False
+    if user.memberships.filter(roles__overlap=list(TWO_FACTOR_ROLES)).exists():
+        return True
+    return PersonalDataRequest.objects.filter(
+        requester=user, status=RequestStatus.APPROVED, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def totp_device(*, user: User) -> TOTPDevice | None:
+    """The user's authenticator app, once its set-up was confirmed with a code."""
+    return TOTPDevice.objects.filter(user=user, confirmed=True).first()
+
+
+def backup_device(*, user: User) -> StaticDevice | None:
+    return StaticDevice.objects.filter(user=user, confirmed=True).first()
+
+
+@dataclass(frozen=True)
+class TwoFactorStatus:
+    required: bool
+    enrolled: bool
+    backup_codes_left: int
+
+
+def two_factor_status(*, user: User) -> TwoFactorStatus:
+    backup = backup_device(user=user)
+    return TwoFactorStatus(
+        required=two_factor_required(user=user),
+        enrolled=totp_device(user=user) is not None,
+        backup_codes_left=backup.token_set.count() if backup is not None else 0,
+    )
+
+
+def api_token_of(*, user: User) -> ApiToken | None:
+    """The user's API token (its record: the key itself is never kept)."""
+    return ApiToken.objects.filter(user=user).first()
+
+
+def second_factor_owed(*, user) -> bool:
+    """Whether this signed-in session must pass a code step before anything else: it has not
+    been verified by a device (django-otp's middleware sets ``is_verified``), and the user
+    has set up an authenticator or must have one."""
+    if not user.is_authenticated:
+        return False
+    # A request that never passed through the middleware counts as unverified.
+    is_verified = getattr(user, "is_verified", None)
+    if is_verified is not None and is_verified():
+        return False
+    return totp_device(user=user) is not None or two_factor_required(user=user)

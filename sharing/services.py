@@ -14,7 +14,7 @@ from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Max
 from django.urls import reverse
 from django.utils import timezone
@@ -65,6 +65,7 @@ from sharing.extracts import (
     record_fields,
     stream_rows,
     suppress_counts,
+    write_csv_copy,
     write_csv_zip,
     write_geojson,
     write_xlsx,
@@ -487,20 +488,51 @@ def _extract_metadata(extract: Extract, query: ExtractQuery, supplies: list[dict
     }
 
 
-def extract_run(extract_id) -> None:
-    """Build the extract's file, encrypted, if it is still queued; safe to call twice."""
+class ExtractInterrupted(Exception):
+    """The database connection was lost while the extract was made; it is queued again."""
+
+
+def extract_run(extract_id, *, last_attempt: bool = True) -> None:
+    """Build the extract's file, encrypted, if it is still queued; safe to call twice.
+
+    If the database connection drops part-way (PostgreSQL restarting), the part written is
+    deleted and the extract is queued again (ExtractInterrupted, for the task to retry) or,
+    on the last attempt, failed with a message: it is never completed with part of its rows.
+    """
+    # Read before the claim, so that from the claim on every failure is handled below.
+    extract = (
+        Extract.objects.select_related(
+            "dataset", "linked_dataset", "agency__partnership", "created_by"
+        )
+        .filter(pk=extract_id, status=ExtractStatus.QUEUED)
+        .first()
+    )
+    if extract is None:
+        return
     claimed = Extract.objects.filter(pk=extract_id, status=ExtractStatus.QUEUED).update(
         status=ExtractStatus.RUNNING, lease_until=timezone.now() + _lease()
     )
     if not claimed:
         return
-    extract = Extract.objects.select_related(
-        "dataset", "linked_dataset", "agency__partnership", "created_by"
-    ).get(pk=extract_id)
     try:
         _extract_build(extract)
     except ExtractRefused as refusal:
         _extract_fail(extract, str(refusal))
+    except (OperationalError, InterfaceError) as error:
+        logger.warning("Extract %s lost its database connection: %s", extract_id, error)
+        connection.close()  # the next query opens a new one
+        if last_attempt:
+            _extract_fail(
+                extract,
+                "The connection to the database was lost while the extract was made; "
+                "request it again.",
+            )
+            return
+        _extract_path(extract.pk).unlink(missing_ok=True)
+        Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
+            status=ExtractStatus.QUEUED, lease_until=None, progress=0
+        )
+        raise ExtractInterrupted(str(extract_id)) from error
     except Exception:
         logger.exception("Extract %s failed", extract_id)
         _extract_fail(extract, "An internal error stopped the extract; request it again.")
@@ -510,15 +542,25 @@ def _lease() -> datetime.timedelta:
     return datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)
 
 
+def _extract_path(extract_id) -> Path:
+    return Path(settings.HUB_FILES_DIR) / "extracts" / f"{extract_id}.enc"
+
+
 def _extract_fail(extract: Extract, message: str) -> None:
-    Extract.objects.filter(pk=extract.pk).update(
-        status=ExtractStatus.FAILED, failure=message, finished_at=timezone.now(), lease_until=None
-    )
-    audit_record(
-        actor=None, action="extract_failed", agency=extract.agency,
-        dataset_slug=extract.dataset.slug, target=extract, detail={"failure": message},
-        system="extracts",
-    )  # fmt: skip
+    # Whatever was written before the failure is only part of the file.
+    _extract_path(extract.pk).unlink(missing_ok=True)
+    with transaction.atomic():
+        Extract.objects.filter(pk=extract.pk).update(
+            status=ExtractStatus.FAILED,
+            failure=message,
+            finished_at=timezone.now(),
+            lease_until=None,
+        )
+        audit_record(
+            actor=None, action="extract_failed", agency=extract.agency,
+            dataset_slug=extract.dataset.slug, target=extract, detail={"failure": message},
+            system="extracts",
+        )  # fmt: skip
 
 
 def _extract_build(extract: Extract) -> None:
@@ -550,9 +592,10 @@ def _extract_build(extract: Extract) -> None:
     metadata = _extract_metadata(extract, query, supplies)
     base_name = f"{extract.dataset.slug}_{extract.period_start:%Y%m%d}_{extract.pk.hex[:8]}"
     data_key = new_data_key()
-    path = Path(settings.HUB_FILES_DIR) / "extracts" / f"{extract.pk}.enc"
+    path = _extract_path(extract.pk)
     path.unlink(missing_ok=True)
 
+    copied = False
     if extract.level == AccessLevel.AGGREGATE:
         threshold = settings.HUB_EXTRACT_SMALL_NUMBER
         table = suppress_counts(query.counts(extract.category or None), threshold)
@@ -565,6 +608,11 @@ def _extract_build(extract: Extract) -> None:
         frames = iter([neutralise_formulas(table)])
     else:
         select, params, columns = query.records()
+        agency_tier = agency_standing(agency=extract.agency).tier
+        quasi = _quasi_columns(extract, columns) if agency_tier == IspTier.ASSOCIATE else []
+        # Rows that need no work in Python: PostgreSQL writes their CSV (write_csv_copy).
+        copied = extract.file_format == ExtractFormat.CSV and not query.identifying and not quasi
+    if extract.level != AccessLevel.AGGREGATE and not copied:
         rows = stream_rows(select, params, columns)
         if query.identifying:
             revealer = IdentifyingFields(query.identifying)
@@ -575,39 +623,43 @@ def _extract_build(extract: Extract) -> None:
         frames = _with_progress(
             extract, query.count(), (neutralise_formulas(chunk) for chunk in rows)
         )
-        agency_tier = agency_standing(agency=extract.agency).tier
-        if agency_tier == IspTier.ASSOCIATE:
-            quasi = _quasi_columns(extract, columns)
-            if quasi:
-                check = KAnonymity(quasi=quasi, k=settings.HUB_EXTRACT_K)
-                check.learn(stream_rows(select, params, columns))
-                frames = (check.apply(chunk) for chunk in frames)
-                frames = _then(frames, lambda: metadata.update(disclosure=_k_text(check)))
+        if quasi:
+            check = KAnonymity(quasi=quasi, k=settings.HUB_EXTRACT_K)
+            check.learn(stream_rows(select, params, columns))
+            frames = (check.apply(chunk) for chunk in frames)
+            frames = _then(frames, lambda: metadata.update(disclosure=_k_text(check)))
     suffix = {"csv": "zip", "xlsx": "xlsx", "geojson": "geojson"}[extract.file_format]
     with EncryptingWriter(path, data_key) as out:
-        if extract.file_format == ExtractFormat.CSV:
+        if copied:
+            rows = write_csv_copy(
+                out, base_name, query, columns, metadata,
+                progress=lambda done, total: _record_progress(extract, done, total),
+            )  # fmt: skip
+        elif extract.file_format == ExtractFormat.CSV:
             rows = write_csv_zip(out, base_name, frames, columns, metadata)
         elif extract.file_format == ExtractFormat.XLSX:
             rows = write_xlsx(out, frames, columns, metadata)
         else:
             rows = write_geojson(out, frames, metadata)
-    Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
-        status=ExtractStatus.COMPLETED,
-        progress=100,
-        row_count=rows,
-        file_path=str(path),
-        file_name=f"{base_name}.{suffix}",
-        data_key_wrapped=wrap_key(data_key),
-        metadata=metadata,
-        finished_at=timezone.now(),
-        expires_at=expires_at,
-        lease_until=None,
-    )
-    audit_record(
-        actor=None, action="extract_created", agency=extract.agency,
-        dataset_slug=extract.dataset.slug, target=extract,
-        detail={"rows": rows, "for": extract.created_by.get_username()}, system="extracts",
-    )  # fmt: skip
+    # Ready and on record together: a connection lost in between leaves neither.
+    with transaction.atomic():
+        Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
+            status=ExtractStatus.COMPLETED,
+            progress=100,
+            row_count=rows,
+            file_path=str(path),
+            file_name=f"{base_name}.{suffix}",
+            data_key_wrapped=wrap_key(data_key),
+            metadata=metadata,
+            finished_at=timezone.now(),
+            expires_at=expires_at,
+            lease_until=None,
+        )
+        audit_record(
+            actor=None, action="extract_created", agency=extract.agency,
+            dataset_slug=extract.dataset.slug, target=extract,
+            detail={"rows": rows, "for": extract.created_by.get_username()}, system="extracts",
+        )  # fmt: skip
 
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:
@@ -630,10 +682,15 @@ def _with_progress(extract: Extract, total: int, frames):
     for frame in frames:
         yield frame
         done += len(frame)
-        Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
-            progress=min(99, int(100 * done / max(total, 1))),
-            lease_until=timezone.now() + _lease(),
-        )
+        _record_progress(extract, done, total)
+
+
+def _record_progress(extract: Extract, done: int, total: int) -> None:
+    """Record how far the extract is, and renew its lease."""
+    Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
+        progress=min(99, int(100 * done / max(total, 1))),
+        lease_until=timezone.now() + _lease(),
+    )
 
 
 def _then(frames, callback):
@@ -654,11 +711,15 @@ def extract_download(*, extract: Extract, acting_user: User, ip_address: str | N
     return iter_decrypted(Path(extract.file_path), unwrap_key(bytes(extract.data_key_wrapped)))
 
 
-def extract_delete(*, extract: Extract, reason: str) -> None:
-    """Delete an extract's file now (its request ended, or its time is up); audited."""
+def _extract_file_delete(extract: Extract) -> None:
     if extract.file_path:
         Path(extract.file_path).unlink(missing_ok=True)
     Extract.objects.filter(pk=extract.pk).update(status=ExtractStatus.EXPIRED, file_path="")
+
+
+def extract_delete(*, extract: Extract, reason: str) -> None:
+    """Delete an extract's file now (its request ended); audited."""
+    _extract_file_delete(extract)
     audit_record(
         actor=None, action="extract_deleted", agency=extract.agency,
         dataset_slug=extract.dataset.slug, target=extract, detail={"reason": reason},
@@ -667,17 +728,39 @@ def extract_delete(*, extract: Extract, reason: str) -> None:
 
 
 def extracts_expire(*, now: datetime.datetime | None = None) -> int:
-    """Delete extract files whose time is up; audited."""
+    """Delete extract files whose time is up (``HUB_EXTRACT_RETENTION_DAYS`` after they were
+    made); one audit entry per analysts' agency and dataset that had extracts deleted."""
     now = now or timezone.now()
     expired = Extract.objects.filter(status=ExtractStatus.COMPLETED, expires_at__lt=now)
-    count = 0
-    for extract in expired.select_related("dataset", "agency"):
-        extract_delete(extract=extract, reason="its retention ended")
-        count += 1
+    deleted: dict[tuple[Agency, Dataset], list[str]] = {}
+    for extract in expired.select_related("agency", "dataset").order_by("created_at"):
+        _extract_file_delete(extract)
+        deleted.setdefault((extract.agency, extract.dataset), []).append(str(extract.pk))
+    for (agency, dataset), extract_ids in deleted.items():
+        audit_record(
+            actor=None, action="extracts_expired", agency=agency, dataset_slug=dataset.slug,
+            target=dataset,
+            detail={"extracts": len(extract_ids), "ids": extract_ids, "boundary": now.isoformat(),
+                    "retention_days": settings.HUB_EXTRACT_RETENTION_DAYS},
+            system="retention",
+        )  # fmt: skip
     stale = Extract.objects.filter(status=ExtractStatus.RUNNING, lease_until__lt=now)
     for extract in stale.select_related("dataset", "agency"):
         _extract_fail(extract, "The extract stopped part-way; request it again.")
-    return count
+    return sum(len(extract_ids) for extract_ids in deleted.values())
+
+
+def extracts_reap(*, now: datetime.datetime | None = None) -> list[str]:
+    """Queue again the extracts still waiting a lease's length after they were requested: their
+    task was lost (the broker was down when they were requested). Returns the ids queued; a
+    second delivery is harmless, since a run claims the extract first."""
+    now = now or timezone.now()
+    waiting_since = now - datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)
+    lost = Extract.objects.filter(status=ExtractStatus.QUEUED, created_at__lt=waiting_since)
+    reaped = [str(extract_id) for extract_id in lost.values_list("pk", flat=True)]
+    for extract_id in reaped:
+        _extract_enqueue(extract_id)
+    return reaped
 
 
 # -- document library -------------------------------------------------------------------------

@@ -1,16 +1,29 @@
 from celery import shared_task
+from django.db import InterfaceError, OperationalError
 
 from sharing import services
 
 
-@shared_task(name="sharing.run_extract", acks_late=True)
-def run_extract(extract_id: str) -> None:
-    services.extract_run(extract_id)
+# A dropped database connection (PostgreSQL restarting) is retried after 1, 2 and 4 seconds;
+# then the extract fails. No result is kept, so sending never waits on the result store.
+@shared_task(
+    bind=True, name="sharing.run_extract", acks_late=True, ignore_result=True, max_retries=3
+)
+def run_extract(self, extract_id: str) -> None:
+    try:
+        services.extract_run(extract_id, last_attempt=self.request.retries >= self.max_retries)
+    except (services.ExtractInterrupted, OperationalError, InterfaceError) as error:
+        raise self.retry(countdown=2**self.request.retries) from error
 
 
 @shared_task(name="sharing.expire_extracts")
 def expire_extracts() -> None:
     services.extracts_expire()
+
+
+@shared_task(name="sharing.reap_extracts")
+def reap_extracts() -> None:
+    services.extracts_reap()
 
 
 @shared_task(name="sharing.end_expired_requests")

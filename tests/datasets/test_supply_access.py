@@ -15,6 +15,7 @@ from datasets.services import raw_files_purge
 from hub.choices import Role
 from hub.models import Agency, AuditEntry
 from hub.services import membership_grant
+from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -155,7 +156,7 @@ def test_a_supply_is_seen_by_its_agency_and_the_coordinator_only(
 ):
     supply_id = post_supply(api_client, personas["police_supplier"]).json()["id"]
     api_client.force_authenticate(personas[username])
-    client.force_login(personas[username])
+    sign_in(client, personas[username])
 
     urls = [f"/api/v1/supplies/{supply_id}/", f"/api/v1/supplies/{supply_id}/report/"]
     for url in urls:
@@ -172,7 +173,7 @@ def test_a_missing_or_malformed_supply_id_is_the_same_404(api_client, personas):
 
 
 def test_the_upload_page_offers_only_the_suppliers_agency_and_datasets(client, personas):
-    client.force_login(personas["health_supplier"])
+    sign_in(client, personas["health_supplier"])
     page = client.get("/supplies/new/").content.decode()
     assert "Wrightington, Wigan and Leigh NHS Foundation Trust" in page
     assert 'value="ae_assault"' in page
@@ -182,12 +183,12 @@ def test_the_upload_page_offers_only_the_suppliers_agency_and_datasets(client, p
 
 @pytest.mark.parametrize("username", ["analyst", "outsider", "coordinator"])
 def test_the_upload_page_is_not_there_for_non_suppliers(client, personas, username):
-    client.force_login(personas[username])
+    sign_in(client, personas[username])
     assert client.get("/supplies/new/").status_code == 404
 
 
 def test_the_upload_page_refuses_a_period_that_has_not_ended(client, personas):
-    client.force_login(personas["police_supplier"])
+    sign_in(client, personas["police_supplier"])
     upload = io.BytesIO(CSV)
     upload.name = "x.csv"
     tomorrow = timezone.localdate() + datetime.timedelta(days=1)
@@ -219,7 +220,7 @@ def test_raw_files_are_purged_when_their_retention_ends_and_the_purge_is_audited
     old.refresh_from_db()
     assert old.raw_deleted_at is not None and not Path(old.raw_path).exists()
     assert Path(new.raw_path).exists()
-    assert AuditEntry.objects.filter(action="supply_raw_purged", object_id=str(old.pk)).exists()
+    assert AuditEntry.objects.filter(action="supply_raw_purged", detail__supplies=[str(old.pk)])
     assert raw_files_purge(now=now) == 0
 
 
@@ -237,7 +238,7 @@ def test_a_supplier_naming_another_agency_is_refused_and_audited(api_client, per
      ("analyst", False), ("outsider", False)],
 )  # fmt: skip
 def test_the_supplies_link_is_shown_to_those_who_see_supplies(client, personas, username, shown):
-    client.force_login(personas[username])
+    sign_in(client, personas[username])
     assert ('href="/supplies/"' in client.get("/").content.decode()) is shown
 
 
