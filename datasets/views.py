@@ -52,7 +52,11 @@ def supply_list(request):
 def supply_new(request):
     if not selectors.supplier_agencies(user=request.user).exists():
         raise Http404("You do not supply data for any agency.")
-    form = SupplyForm(request.POST or None, request.FILES or None, user=request.user)
+    # Bound on every POST: one refused for its declared size arrives with no fields at all.
+    posted = request.method == "POST"
+    form = SupplyForm(
+        request.POST if posted else None, request.FILES if posted else None, user=request.user
+    )
     refused = getattr(request, "upload_refused", None)
     if refused:
         form.add_error("file", refused)

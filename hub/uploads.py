@@ -8,6 +8,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.core.files.uploadhandler import FileUploadHandler, StopUpload
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
 from hub.crypto import EncryptingWriter, new_data_key, wrap_key
 
@@ -30,8 +32,29 @@ class EncryptedUpload(UploadedFile):
         self.path.unlink(missing_ok=True)
 
 
+# Room in a request for the form's other fields and the multipart framing, beyond the file.
+_FRAMING_BYTES = 64 * 1024
+
+
+def _refusal(limit: int) -> str:
+    return (
+        f"The file is larger than the {limit // (1024 * 1024)} MB limit. "
+        "Split it into smaller periods, or zip it (a CSV inside a ZIP)."
+    )
+
+
 class EncryptingUploadHandler(FileUploadHandler):
     """Streams each uploaded file through AES-GCM to the raw folder, refusing oversize files."""
+
+    def handle_raw_input(self, input_data, META, content_length, boundary, encoding=None):
+        """Refuse a request that declares more than a file at the limit could need, before
+        reading any of it: nothing is written, and the body is never read."""
+        limit = settings.HUB_MAX_UPLOAD_BYTES
+        fields = settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0
+        if content_length > limit + fields + _FRAMING_BYTES:
+            self.request.upload_refused = _refusal(limit)
+            return QueryDict(), MultiValueDict()
+        return None
 
     def new_file(self, *args, **kwargs):
         super().new_file(*args, **kwargs)
@@ -43,10 +66,7 @@ class EncryptingUploadHandler(FileUploadHandler):
         limit = settings.HUB_MAX_UPLOAD_BYTES
         if self.writer.plaintext_size + len(raw_data) > limit:
             self.upload_interrupted()
-            self.request.upload_refused = (
-                f"The file is larger than the {limit // (1024 * 1024)} MB limit. "
-                "Split it into smaller periods, or zip it (a CSV inside a ZIP)."
-            )
+            self.request.upload_refused = _refusal(limit)
             raise StopUpload(connection_reset=False)
         self.writer.write(raw_data)
 

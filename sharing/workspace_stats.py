@@ -5,13 +5,15 @@ Every number leaves here through the aggregate extracts' disclosure control: sup
 where a table has totals, and the same marker for any single count from 1 to
 HUB_EXTRACT_SMALL_NUMBER − 1 elsewhere. Records are counted in SQL (psycopg2.sql over the
 workspace query's WHERE, so current supplies of the analyst's partnership only); pandas
-shapes the aggregated rows.
+shapes the aggregated rows. Counts by month and district over whole months come from the
+records' monthly counts (datasets.summary) when no other filter applies: the same numbers
+from thousands of rows instead of millions.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +23,7 @@ from django.http import QueryDict
 from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
-from datasets.models import Dataset, Record
+from datasets.models import Dataset, Record, RecordMonthlyCount
 from hub.models import User
 from sharing.choices import AccessLevel
 from sharing.extracts import (
@@ -29,6 +31,7 @@ from sharing.extracts import (
     ExtractQuery,
     category_fields,
     linkable,
+    neutralise_cell,
     neutralise_formulas,
     suppress_counts,
 )
@@ -146,6 +149,88 @@ def age_bands(ages: pd.Series) -> pd.Series:
 
 # -- counts over time and by area -------------------------------------------------------------
 
+DAY = datetime.timedelta(days=1)
+
+
+def _next_month(day: datetime.date) -> datetime.date:
+    return (day.replace(day=28) + 4 * DAY).replace(day=1)
+
+
+def _whole_months(
+    period: tuple[datetime.date, datetime.date],
+) -> tuple[datetime.date, datetime.date] | None:
+    """The first days of the first and last whole months within the period, if any."""
+    start, end = period
+    first = start if start.day == 1 else _next_month(start)
+    last = end.replace(day=1)
+    if _next_month(end) != end + DAY:
+        last = (last - DAY).replace(day=1)
+    return (first, last) if first <= last else None
+
+
+def summary_answers(query: ExtractQuery) -> bool:
+    """Whether the monthly counts hold the query's answer: a dataset, a period and postcode
+    districts, nothing else. Hours, days, category values, a box, or any filter ExtractQuery
+    gains later, make the query differ from its answerable part and go to the records."""
+    districts = query.area.get("districts")
+    answerable = ExtractQuery(
+        partnership_id=query.partnership_id,
+        dataset=query.dataset,
+        period=query.period,
+        fields=query.fields,
+        area={"districts": districts} if districts else {},
+        linked=query.linked,
+        linked_fields=query.linked_fields,
+        identifying=query.identifying,
+    )
+    return query == answerable
+
+
+def summary_counts(
+    *, query: ExtractQuery, months: tuple[datetime.date, datetime.date]
+) -> pd.DataFrame:
+    """Records by month and postcode district over whole ``months``, from the monthly counts
+    of the query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
+    _, params = query._where()
+    clauses = [
+        sql.SQL("c.dataset_id = %(dataset)s"),
+        sql.SQL("c.partnership_id = %(partnership)s"),
+        sql.SQL("c.month BETWEEN %(first)s AND %(last)s"),
+        query._current("c"),
+    ]
+    if "districts" in params:
+        clauses.append(sql.SQL("c.district = ANY(%(districts)s)"))
+    return _fetch(
+        sql.SQL(
+            "SELECT to_char(c.month, 'YYYY-MM'), "
+            "COALESCE(NULLIF(c.district, ''), '(not located)'), 'All', sum(c.count) "
+            "FROM {summary} c WHERE {where} GROUP BY 1, 2"
+        ).format(
+            summary=sql.Identifier(RecordMonthlyCount._meta.db_table),
+            where=sql.SQL(" AND ").join(clauses),
+        ),
+        {**params, "first": months[0], "last": months[1]},
+        ["month", "area", "category", "count"],
+    )
+
+
+def counts_frame(query: ExtractQuery, breakdown: str | None) -> pd.DataFrame:
+    """Records by month, postcode district and the breakdown's values (or "All"): the whole
+    months from the monthly counts when they can answer, a part month at either end and
+    everything else from the records."""
+    months = _whole_months(query.period)
+    if breakdown or months is None or not summary_answers(query):
+        return query.counts(breakdown or None)
+    start, end = query.period
+    following = _next_month(months[1])
+    parts = [summary_counts(query=query, months=months)]
+    if start < months[0]:
+        parts.append(replace(query, period=(start, months[0] - DAY)).counts(None))
+    if end >= following:
+        parts.append(replace(query, period=(following, end)).counts(None))
+    found = [part for part in parts if not part.empty]
+    return pd.concat(found, ignore_index=True) if found else parts[0]
+
 
 @dataclass
 class CountsResult:
@@ -160,7 +245,7 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
     if breakdown and breakdown not in category_fields(workspace.dataset.schema):
         raise FilterInvalid(f"{workspace.dataset.name} cannot be broken down by {breakdown!r}.")
     limit = threshold()
-    shown = suppress_counts(workspace.query.counts(breakdown or None), limit)
+    shown = suppress_counts(counts_frame(workspace.query, breakdown), limit)
     months = months_of(workspace.query.period)
     if shown.empty:
         return CountsResult(breakdown, Table([TOTAL], []), [(month, 0) for month in months])
@@ -179,8 +264,10 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
 
 
 def counts_csv(*, result: CountsResult) -> str:
-    """The shown table as CSV, cells a spreadsheet would run as formulas neutralised."""
+    """The shown table as CSV, cells a spreadsheet would run as formulas neutralised, the
+    header's too (its columns are the breakdown's supplied values)."""
     frame = result.table.frame(["month", "postcode_district"])
+    frame.columns = [neutralise_cell(column) for column in frame.columns]
     return neutralise_formulas(frame.astype(object)).to_csv(index=False, lineterminator="\r\n")
 
 

@@ -90,7 +90,11 @@ class SupplyListCreateApi(APIView):
         try:
             agency = None
             if agency_id is not None:
-                agency = Agency.objects.filter(pk=agency_id).first()
+                # An agency of a partnership the user is not in reads as one that does not
+                # exist, so that a refusal naming it cannot be used to look agencies up.
+                agency = Agency.objects.filter(
+                    pk=agency_id, partnership__agencies__memberships__user=request.user
+                ).first()
                 if agency is None:
                     raise ValidationError({"agency": ["No such agency."]})
             dataset = selectors.dataset_get(slug=data.pop("dataset"))
