@@ -17,6 +17,7 @@ from django.utils import timezone
 from datasets import selectors as dataset_selectors
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, Supply
+from hub.choices import Role
 from hub.models import Membership, User
 from hub.services import audit_record
 from sharing.choices import AccessLevel, WorkspaceView
@@ -149,8 +150,9 @@ def saved_query_delete(*, saved: SavedQuery, acting_user: User) -> None:
 
 
 def saved_query_restrict(*, user: User):
-    """The user's own saved queries and those colleagues of their agencies shared."""
-    agencies = Membership.objects.filter(user=user).values("agency")
+    """The user's own saved queries and those analyst colleagues shared with the agencies
+    where the user is an analyst too: a shared query is work in progress, not for suppliers."""
+    agencies = Membership.objects.filter(user=user, roles__contains=[Role.ANALYST]).values("agency")
     return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True, agency__in=agencies))
 
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from hub.models import Agency, AuditEntry, User
 from sharing.models import InformationSharingProtocol, Signature
 from sharing.selectors import access_decision, agency_standing
-from tests.conftest import PERSONA_PASSWORD, supply_row
+from tests.conftest import PERSONA_PASSWORD, sign_in, supply_row
 
 pytestmark = pytest.mark.django_db
 
@@ -37,7 +37,7 @@ def locmem(settings):
 def test_governance_pages_are_for_the_coordinator_and_the_audit_for_dlos_too(
     client, personas, persona
 ):
-    client.force_login(personas[persona])
+    sign_in(client, personas[persona])
     for url in COORDINATOR_ONLY:
         url = url.format(analyst=personas["analyst"].pk)
         assert client.get(url).status_code == (200 if persona == "coordinator" else 404), url
@@ -47,7 +47,7 @@ def test_governance_pages_are_for_the_coordinator_and_the_audit_for_dlos_too(
 
 
 def test_a_new_isp_version_cuts_everyone_off_until_they_sign_it(client, personas, locmem):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     today = timezone.localdate()
     response = client.post("/governance/isp/", {
         "action": "adopt", "version": "2027.1", "adopted_on": today.isoformat(),
@@ -73,19 +73,19 @@ def test_a_new_isp_version_cuts_everyone_off_until_they_sign_it(client, personas
 
 
 def test_recording_a_withdrawal_ends_the_agencys_access_at_once(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     council = Agency.objects.get(name="Wigan Council")
     signature = Signature.objects.get(agency=council, isp=InformationSharingProtocol.objects.get())
 
     client.post("/governance/isp/", {"action": "withdraw", "signature": signature.pk})
 
     assert agency_standing(agency=council).tier == "none"
-    client.force_login(personas["analyst"])
+    sign_in(client, personas["analyst"])
     assert "Wigan Council withdrew from ISP" in client.get("/").content.decode()
 
 
 def test_the_signatories_page_shows_tier_signature_dlo_and_status(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     page = client.get("/governance/isp/").content.decode()
     police = Agency.objects.get(name="Greater Manchester Police (Wigan)")
     row = re.search(rf'<tr id="agency-{police.pk}">(.*?)</tr>', page, re.S).group(1)
@@ -95,7 +95,7 @@ def test_the_signatories_page_shows_tier_signature_dlo_and_status(client, person
 
 
 def test_a_partner_is_admitted_only_with_every_responsible_authoritys_consent(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     authorities = Agency.objects.filter(
         name__in=[
             "Wigan Council",
@@ -125,7 +125,7 @@ def test_a_partner_is_admitted_only_with_every_responsible_authoritys_consent(cl
 def test_an_invited_user_sets_a_password_from_the_mail_and_signs_in(
     client, personas, locmem, django_capture_on_commit_callbacks, settings
 ):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     council = Agency.objects.get(name="Wigan Council")
     with django_capture_on_commit_callbacks(execute=True):
         client.post("/governance/users/", {
@@ -152,24 +152,24 @@ def test_an_invited_user_sets_a_password_from_the_mail_and_signs_in(
 
 def test_a_deactivated_user_is_out_at_once_in_the_browser_and_the_api(client, api_client, personas):
     analyst = personas["analyst"]
-    from rest_framework.authtoken.models import Token
+    from hub.services import token_issue
 
-    token = Token.objects.create(user=analyst)
+    token = token_issue(user=analyst, acting_user=analyst)
     analyst_client = type(client)()
     analyst_client.post("/login/", {"username": "analyst", "password": PERSONA_PASSWORD})
     assert analyst_client.get("/extracts/").status_code == 200
 
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     client.post(f"/governance/users/{analyst.pk}/", {"action": "deactivate"})
 
     assert analyst_client.get("/extracts/").status_code == 302  # back to sign in
-    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    api_client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
     assert api_client.get("/api/v1/datasets/").status_code == 401
     assert AuditEntry.objects.filter(action="user_deactivated").exists()
 
 
 def test_the_user_page_says_what_they_can_extract_by_field_class_and_why(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     page = client.get(f"/governance/users/{personas['associate_analyst'].pk}/").content.decode()
     row = re.search(r'<tr id="access-fire_incident">(.*?)</tr>', page, re.S).group(1)
     assert "aggregate" in row and "Your access profile grants aggregate" in row
@@ -179,7 +179,7 @@ def test_the_user_page_says_what_they_can_extract_by_field_class_and_why(client,
 
 
 def test_roles_and_profiles_are_set_from_the_user_page(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     supplier = personas["council_supplier"]
     council = Agency.objects.get(name="Wigan Council")
     from sharing.models import AccessProfile
@@ -215,15 +215,27 @@ def test_a_dlo_sees_who_took_what_of_their_agencys_data_and_nothing_else(
                  dataset_slug="police_crime_offence")  # fmt: skip
     audit_record(actor=personas["analyst"], action="extract_downloaded", dataset_slug="council_asb")
 
-    client.force_login(personas["dlo_police"])
+    # Another agency supplying a dataset the police supply too: its upload is not the DLO's.
+    council = Agency.objects.get(name="Wigan Council")
+    theirs = supply_row(
+        dataset=Dataset.objects.get(slug="police_crime_offence"), agency=council,
+        uploaded_by=personas["council_supplier"], period_start=datetime.date(2026, 9, 1),
+        period_end=datetime.date(2026, 9, 30),
+    )  # fmt: skip
+    audit_record(actor=personas["council_supplier"], action="supply_uploaded", agency=council,
+                 dataset_slug="police_crime_offence", target=theirs)  # fmt: skip
+
+    sign_in(client, personas["dlo_police"])
     page = client.get("/governance/audit/?action=extract").content.decode()
     assert "police_crime_offence" in page and "council_asb" not in page
+    uploads = client.get("/governance/audit/?action=supply_uploaded").content.decode()
+    assert str(theirs.pk) not in uploads and personas["council_supplier"].username not in uploads
     export = b"".join(client.get("/governance/audit/export.csv").streaming_content).decode()
     assert "police_crime_offence" in export and "council_asb" not in export
 
 
 def test_the_audit_trail_cannot_be_changed_through_any_page(client, personas):
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     entry = AuditEntry.objects.first()
     for url in ["/governance/audit/", "/governance/audit/export.csv"]:
         assert client.post(url, {"id": entry.pk, "action": "edited"}).status_code == 405
@@ -238,7 +250,7 @@ def test_an_exported_cell_cannot_run_as_a_formula(client, personas):
     audit_record(
         actor=personas["analyst"], action="extract_refused", dataset_slug="=cmd|'/C calc'!A0"
     )
-    client.force_login(personas["coordinator"])
+    sign_in(client, personas["coordinator"])
     export = b"".join(client.get("/governance/audit/export.csv").streaming_content).decode()
     assert ",'=cmd|'/C calc'!A0," in export
     assert ",=cmd" not in export
