@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell sha1sum pyproject.toml | cut -c1-12)
 TEST_SETTINGS := DJANGO_SETTINGS_MODULE=tests.settings
 
-.PHONY: install demo test lint chromium services stop
+.PHONY: install demo test lint chromium services stop bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,14 @@ demo: services
 	$(BIN)/celery -A hub worker --beat --loglevel=INFO & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/gunicorn hub.wsgi --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+
+# The benchmark (manage.py bench; ROWS=… for another size): on the embedded services, or on
+# those DATABASE_URL and REDIS_URL name. Prints its figures as JSON.
+ROWS ?= 1000000
+bench: install
+	@if [ -z "$$DATABASE_URL" ]; then $(BIN)/python -m hub.embedded start; fi
+	$(BIN)/python manage.py migrate --noinput --verbosity 0
+	$(BIN)/python manage.py bench --rows $(ROWS)
 
 chromium:
 	@test -x /usr/bin/chromium || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \

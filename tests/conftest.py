@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
@@ -21,6 +19,7 @@ from datasets.models import Supply
 from hub.demo import demo_load
 from hub.models import User
 from hub.selectors import totp_device, two_factor_required
+from hub.workers import worker_start, worker_stop
 
 CHROMIUM = Path("/usr/bin/chromium")
 PERSONA_PASSWORD = "correct-horse-battery-staple"
@@ -86,62 +85,14 @@ def browser_sign_in(page, live_server, username: str, password: str = PERSONA_PA
         page.get_by_role("button", name="Verify").click()
 
 
-def _database_url(database: dict) -> str:
-    host = quote(database["HOST"] or "", safe="") if database["HOST"] else ""
-    port = f":{database['PORT']}" if database.get("PORT") else ""
-    password = f":{quote(database['PASSWORD'])}" if database.get("PASSWORD") else ""
-    return f"postgres://{quote(database['USER'])}{password}@{host}{port}/{database['NAME']}"
-
-
 def start_worker(queue: str, log_path: Path) -> subprocess.Popen:
     """A real Celery worker process on the test database, taking ``queue``; waits until it
     answers a probe sent to that queue."""
-    from django.db import connection
-
-    from hub.tasks import probe
-
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": _database_url(connection.settings_dict),
-        "REDIS_URL": settings.REDIS_URL,
-        "DJANGO_SECRET_KEY": settings.SECRET_KEY,
-        "HUB_MASTER_KEY": settings.HUB_MASTER_KEY,
-        "HUB_FILES_DIR": str(settings.HUB_FILES_DIR),
-        "HUB_CELERY_QUEUE": queue,
-    }
-    log = log_path.open("a")
-    process = subprocess.Popen(
-        [
-            sys.executable, "-m", "celery", "-A", "hub", "worker",
-            "--pool=solo", "--loglevel=INFO", "-Q", queue,
-            "--without-gossip", "--without-mingle", "--without-heartbeat",
-        ],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    log.close()
-    deadline = time.monotonic() + 60
-    while True:
-        if process.poll() is not None:
-            raise RuntimeError(f"The Celery worker exited:\n{log_path.read_text()}")
-        try:
-            if probe.apply_async(args=["ready"], queue=queue).get(timeout=2) == "ready":
-                return process
-        except Exception:  # noqa: BLE001 - not ready yet; keep asking until the deadline
-            if time.monotonic() > deadline:
-                log_text = log_path.read_text()
-                raise RuntimeError(f"The Celery worker never answered:\n{log_text}") from None
+    return worker_start(queue=queue, log_path=log_path)
 
 
 def stop_worker(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    worker_stop(process)
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,33 @@
+from django.core.management.base import BaseCommand, CommandError
+
+from datasets import bench
+
+
+class Command(BaseCommand):
+    help = (
+        "Benchmark the pipeline on a synthetic police offence supply (a real worker, real "
+        "PostgreSQL) beside raw COPY and Frictionless, and the extract beside COPY TO; or, "
+        "with --scale, the workspace and extracts over what bench_fill put in. Prints JSON."
+    )
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the file")
+        parser.add_argument("--seed", type=int, default=bench.SEED)
+        parser.add_argument(
+            "--keep", action="store_true", help="keep the supply, its records and the extract"
+        )
+        parser.add_argument("--scale", action="store_true", help="time queries at scale instead")
+        parser.add_argument("--runs", type=int, default=20, help="--scale: runs of each query")
+        parser.add_argument(
+            "--extract-runs", type=int, default=5, help="--scale: one-month extracts to time"
+        )
+
+    def handle(self, *args, rows, seed, keep, scale, runs, extract_runs, **options):
+        try:
+            if scale:
+                figures = bench.bench_scale(runs=runs, extract_runs=extract_runs)
+            else:
+                figures = bench.bench_run(rows=rows, seed=seed, keep=keep)
+        except bench.BenchFailed as failure:
+            raise CommandError(str(failure)) from failure
+        self.stdout.write(bench.as_json(figures))
