@@ -1,0 +1,285 @@
+"""Record-level CSV extracts written by PostgreSQL (COPY) rather than by pandas: the file is
+the same, byte for byte, hostile values and all; only rows needing work in Python go the
+slow way."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+import zipfile
+
+import pandas as pd
+import pytest
+from django.db import connection
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from psycopg2 import sql
+
+from datasets.models import Dataset, Record
+from sharing import extracts, services
+from sharing.choices import ExtractFormat
+from sharing.extracts import (
+    FORMULA_STARTS,
+    ExtractQuery,
+    csv_text,
+    neutralise_cell,
+    neutralise_formulas,
+    neutralise_sql,
+    record_fields,
+    stream_rows,
+    write_csv_copy,
+    write_csv_zip,
+)
+from tests.conftest import supply_row
+
+PERIOD = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+HOSTILE = [
+    "=1+1", "+44 161 000", "-12", "@SUM(A1)", "\tindented", "\rreturned", "'quoted",
+    'say "hi"', "a,b", "line one\nline two", "mid\rcarriage", "crlf\r\nend",
+    "Zoë – 中文 😀", "", " leading space", "\\.", "NULL", "=", "-", None, 12, -3.5, True,
+]  # fmt: skip
+METADATA = {
+    "marking": extracts.MARKING, "conditions": ["CSP use only."], "extract_id": "test",
+    "dataset": "police_crime_offence", "level": "depersonalised", "period": "October 2026",
+    "area": "all", "extracted_by": "analyst", "extracted_at": "01/11/2026 09:00",
+    "fields": [], "supplies": [], "attribution": "Contains OS data.",
+}  # fmt: skip
+# PostgreSQL's text cannot hold NUL; nor can UTF-8 hold lone surrogates.
+TEXT = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+RISKY_TEXT = st.one_of(
+    TEXT, st.tuples(st.sampled_from(FORMULA_STARTS), TEXT).map("".join), st.just("")
+)
+
+
+def hostile(number: int):
+    return HOSTILE[number % len(HOSTILE)]
+
+
+@pytest.fixture
+def offences(personas):
+    """Offences (and victims for some of them) whose every text field is hostile, several
+    to a day, stored out of date order."""
+    police = personas["police_supplier"].memberships.get().agency
+    made = {}
+    for slug in ("police_crime_offence", "police_crime_victim"):
+        dataset = Dataset.objects.get(slug=slug)
+        supply = supply_row(
+            dataset=dataset, agency=police, uploaded_by=personas["police_supplier"],
+            period_start=PERIOD[0], period_end=PERIOD[1], status="completed",
+            record_count=0, accepted_count=0, rejected_count=0,
+        )  # fmt: skip
+        made[slug] = (dataset, supply)
+    dataset, supply = made["police_crime_offence"]
+    fields = record_fields(dataset.schema)
+    records = []
+    for number in range(60):
+        data = {name: hostile(number + offset) for offset, name in enumerate(fields)}
+        data["crime_ref"] = f"CR{number}"
+        data = {name: value for name, value in data.items() if value is not None}
+        records.append(
+            Record(
+                partnership_id=police.partnership_id,
+                dataset=dataset,
+                supply=supply,
+                row_number=number,
+                event_date=PERIOD[1] - datetime.timedelta(days=number % 7),
+                easting=None if number % 5 == 0 else 358000 + number - (number == 7) * 400000,
+                northing=None if number % 5 == 0 else 405000 + number,
+                postcode=["WN1 1AA", "", "=WN1", "-WN2 2BB"][number % 4],
+                location_method=["centroid", "", "@place"][number % 3],
+                data=data,
+            )  # fmt: skip
+        )
+    victims, victim_supply = made["police_crime_victim"]
+    for number in range(0, 60, 3):  # none for most offences, two for some
+        for second in range(1 + (number % 2)):
+            records.append(
+                Record(
+                    partnership_id=police.partnership_id,
+                    dataset=victims,
+                    supply=victim_supply,
+                    row_number=number * 2 + second,
+                    event_date=PERIOD[0],
+                    location_method="centroid",
+                    data={
+                        "crime_ref": f"CR{number}",
+                        "gender": hostile(number + second),
+                        "age": hostile(number + 5),
+                        "occupation": hostile(number + 9),
+                    },
+                )  # fmt: skip
+            )
+    Record.objects.bulk_create(records)
+    return {"partnership": police.partnership_id, "offence": dataset, "victim": victims}
+
+
+def query_for(offences, *, linked: bool) -> ExtractQuery:
+    victim = offences["victim"]
+    return ExtractQuery(
+        partnership_id=offences["partnership"],
+        dataset=offences["offence"],
+        period=PERIOD,
+        fields=record_fields(offences["offence"].schema),
+        linked=victim if linked else None,
+        linked_fields=["gender", "age", "occupation"] if linked else [],
+    )
+
+
+def archive_members(data: bytes) -> dict[str, bytes]:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    return {name: archive.read(name) for name in archive.namelist()}
+
+
+def frames_csv(query: ExtractQuery) -> dict[str, bytes]:
+    """The extract as the pandas path writes it."""
+    select, params, columns = query.records()
+    frames = (neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns))
+    out = io.BytesIO()
+    write_csv_zip(out, "extract", frames, columns, METADATA)
+    return archive_members(out.getvalue())
+
+
+def copied_csv(query: ExtractQuery, progress: list | None = None) -> dict[str, bytes]:
+    """The extract as PostgreSQL writes it."""
+    _, _, columns = query.records()
+    out = io.BytesIO()
+    told = progress if progress is not None else []
+    rows = write_csv_copy(
+        out, "extract", query, columns, METADATA, lambda done, total: told.append((done, total))
+    )
+    members = archive_members(out.getvalue())
+    assert rows == len(list(csv.reader(io.StringIO(members["extract.csv"].decode())))) - 1
+    return members
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("linked", [False, True], ids=["offences", "with victims"])
+@pytest.mark.parametrize("chunk_rows", [50_000, 7], ids=["one chunk", "chunks of 7"])
+def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, linked, chunk_rows):
+    monkeypatch.setattr(extracts, "CHUNK_ROWS", chunk_rows)
+    query = query_for(offences, linked=linked)
+
+    progress = []
+    copied = copied_csv(query, progress)
+
+    assert copied == frames_csv(query)
+    assert copied["extract.csv"].count(b"\n") > 60
+    # Progress after every chunk, in records: 60 offences, chunk by chunk.
+    chunks = -(-60 // chunk_rows)
+    assert len(progress) == chunks
+    assert progress[-1] == (60, 60)
+
+
+@pytest.mark.django_db
+def test_hostile_values_come_out_neutralised_and_whole(offences):
+    members = copied_csv(query_for(offences, linked=True))
+    rows = list(csv.DictReader(io.StringIO(members["extract.csv"].decode(), newline="")))
+
+    cells = {value for row in rows for value in row.values()}
+    for value in ("=1+1", "+44 161 000", "-12", "@SUM(A1)", "\tindented", "\rreturned", "=", "-"):
+        assert "'" + value in cells
+        assert value not in cells
+    assert {"'-3.5", "'=WN1", "'-WN2 2BB", "'@place", "'-41993"} <= cells  # numbers too
+    kept = ["'quoted", 'say "hi"', "a,b", "line one\nline two", "mid\rcarriage", "crlf\r\nend",
+            "Zoë – 中文 😀", " leading space", "\\.", "NULL", "12", "true"]  # fmt: skip
+    assert set(kept) <= cells
+    assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
+    # Rows in the extract's order: by date, then as stored.
+    dates = [row["event_date"] for row in rows]
+    assert dates == sorted(dates)
+    # A record with two victims comes twice, once with each.
+    assert {row["victim_gender"] for row in rows if row["crime_ref"] == "CR3"} == {
+        "'@SUM(A1)",
+        "'\tindented",
+    }
+
+
+@pytest.mark.django_db
+def test_a_superseded_supply_s_records_stay_out_of_a_copied_extract(offences, personas):
+    dataset = offences["offence"]
+    old = Record.objects.filter(dataset=dataset).first().supply
+    newer = supply_row(
+        dataset=dataset, agency=old.agency, uploaded_by=personas["police_supplier"],
+        period_start=PERIOD[0], period_end=PERIOD[1], status="completed",
+        record_count=0, accepted_count=0, rejected_count=0,
+    )  # fmt: skip
+    Record.objects.create(
+        partnership_id=offences["partnership"], dataset=dataset, supply=newer, row_number=1,
+        event_date=PERIOD[0], location_method="centroid", data={"crime_ref": "NEW1"},
+    )  # fmt: skip
+    old.superseded_by = newer
+    old.save(update_fields=["superseded_by"])
+
+    members = copied_csv(query_for(offences, linked=False))
+
+    rows = list(csv.DictReader(io.StringIO(members["extract.csv"].decode(), newline="")))
+    assert [row["crime_ref"] for row in rows] == ["NEW1"]
+
+
+@pytest.mark.django_db
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(values=st.lists(RISKY_TEXT, max_size=30))
+def test_the_sql_neutralising_agrees_with_neutralise_cell(values):
+    select = sql.SQL("SELECT {} FROM unnest(%s::text[]) WITH ORDINALITY AS v(value, n) ORDER BY n")
+    with connection.cursor() as cursor:
+        cursor.execute(select.format(neutralise_sql(sql.SQL("v.value"))), [values])
+        neutralised = [value for (value,) in cursor.fetchall()]
+
+    # Empty text comes back as NULL: both are an empty field in the CSV.
+    assert neutralised == [neutralise_cell(value) if value else None for value in values]
+
+
+@settings(max_examples=200, deadline=None)
+@given(rows=st.lists(st.tuples(st.none() | TEXT, st.none() | TEXT, st.none() | TEXT), min_size=1))
+def test_the_frames_csv_is_pandas_csv_but_for_carriage_returns_which_it_quotes(rows):
+    frame = pd.DataFrame(rows, columns=["a", "b", "c"], dtype=object)
+
+    text = csv_text(frame)
+
+    if not any("\r" in (value or "") for row in rows for value in row):
+        assert text == frame.to_csv(index=False, header=False)
+    parsed = list(csv.reader(io.StringIO(text, newline="")))
+    assert parsed == [[value or "" for value in row] for row in rows]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("user", "file_format", "streamed"),
+    [
+        ("analyst", ExtractFormat.CSV, False),
+        ("analyst", ExtractFormat.XLSX, True),
+        ("associate_analyst", ExtractFormat.CSV, True),  # k-anonymity works on the rows
+    ],
+)
+def test_only_rows_needing_work_in_python_are_streamed_through_it(
+    offences, personas, monkeypatch, user, file_format, streamed
+):
+    from django.conf import settings as django_settings
+    from redis import Redis
+
+    from hub import celery_app
+    from sharing.models import Extract
+
+    # Queued where no worker takes it: this test runs it.
+    idle_queue = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-fast-path-idle"
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)
+    calls = []
+    real_stream_rows = services.stream_rows
+    monkeypatch.setattr(
+        services, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
+    )
+    extract = services.extract_request(
+        acting_user=personas[user], dataset=offences["offence"], period_start=PERIOD[0],
+        period_end=PERIOD[1], file_format=file_format,
+    )  # fmt: skip
+    Redis.from_url(django_settings.REDIS_URL).delete(idle_queue)
+
+    services.extract_run(extract.pk)
+
+    extract = Extract.objects.get(pk=extract.pk)
+    assert extract.status == "completed", extract.failure
+    assert extract.row_count == 60
+    assert bool(calls) is streamed
