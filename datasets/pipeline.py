@@ -16,10 +16,14 @@ import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from itertools import chain
 from pathlib import Path
+from typing import TypeVar
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import F, Q
@@ -27,11 +31,19 @@ from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from psycopg2 import sql
 
+from datasets import copytext
 from datasets.catalogue import DatasetSchema, LocationGroup
 from datasets.choices import DatasetKind, LocationMethod, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.readers import SuppliedFile, UnreadableFile, read_chunks
-from datasets.staging import StageWriter, stage_chunk_count, stage_clear, stage_read
+from datasets.staging import (
+    StageWriter,
+    read_ahead,
+    stage_chunk_count,
+    stage_clear,
+    stage_read,
+)
+from datasets.summary import counts_load
 from datasets.validation import ERROR_COLUMNS, DuplicateTracker, map_header, validate_chunk
 from hub.crypto import EncryptingWriter, encrypt_bytes, unwrap_key
 from hub.services import audit_record
@@ -56,11 +68,13 @@ PROGRESS_SPAN = {
 # Errors and warnings kept in the report itself; all of them are counted, and every rejected
 # row is in the downloadable rejected-rows file.
 REPORT_LIST_LIMIT = 1000
-MAX_STAGE_ATTEMPTS = 3
 LATITUDE, LONGITUDE = "_latitude", "_longitude"
 EVENT_DATE, EVENT_TIME = "_event_date", "_event_time"
 # A supply's records are in the warehouse from the moment its load commits.
 LOADED_STATUSES = (SupplyStatus.REPORTING, SupplyStatus.COMPLETED)
+# Bytes handed to libpq per call while a COPY streams: few calls, each one releasing the GIL.
+COPY_BLOCK = 4 * 2**20
+T = TypeVar("T")
 
 
 class SupplyRejected(Exception):
@@ -104,7 +118,7 @@ def claim(supply_id, stage: str) -> Claim | None:
     if not taken:
         return None
     supply = Supply.objects.select_related("dataset", "agency__partnership").get(pk=supply_id)
-    if supply.attempts > MAX_STAGE_ATTEMPTS:
+    if supply.attempts > settings.HUB_STAGE_MAX_ATTEMPTS:
         fail(supply, stage, "Processing stopped after repeated attempts at this stage.")
         return None
     key = unwrap_key(bytes(supply.data_key_wrapped))
@@ -126,16 +140,18 @@ def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None
         values["report"] = report
     if following is None:
         values["finished_at"] = timezone.now()
-    Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(**values)
-    audit_record(
-        actor=None,
-        action="supply_stage_done",
-        agency=claim.supply.agency,
-        dataset_slug=claim.supply.dataset.slug,
-        target=claim.supply,
-        detail={"stage": claim.stage, "next": following or SupplyStatus.COMPLETED},
-        system="pipeline",
-    )
+    # The hand-over and its audit entry together: no one sees one without the other.
+    with transaction.atomic():
+        Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(**values)
+        audit_record(
+            actor=None,
+            action="supply_stage_done",
+            agency=claim.supply.agency,
+            dataset_slug=claim.supply.dataset.slug,
+            target=claim.supply,
+            detail={"stage": claim.stage, "next": following or SupplyStatus.COMPLETED},
+            system="pipeline",
+        )
     return following
 
 
@@ -212,7 +228,8 @@ def validate(claim: Claim) -> None:
         file_format=supply.file_format,
         max_bytes=settings.HUB_MAX_UPLOAD_BYTES,
     )
-    chunks = read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS)
+    # The next chunk is read and parsed while this one is validated.
+    chunks = read_ahead(read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS))
     try:
         first = next(chunks)
     except UnreadableFile as error:
@@ -260,6 +277,14 @@ def validate(claim: Claim) -> None:
         except UnreadableFile as error:
             raise SupplyRejected([str(error)], dropped_columns=mapping.dropped) from error
         text_out.detach()
+    if not received:
+        # An empty supply would supersede the period's records with none.
+        raise SupplyRejected(
+            ["The file has its header row but no rows of data, so there is nothing to load. "
+             "Supply the file with its rows; if the period had no records, tell the "
+             "co-ordinator rather than supplying an empty file."],
+            dropped_columns=mapping.dropped,
+        )  # fmt: skip
     writer.commit()
 
     errors_listed, error_counts = _counted(error_frames)
@@ -319,9 +344,17 @@ def primary_group(schema: DatasetSchema) -> LocationGroup | None:
     return by_role.get("event") or by_role.get("home") or by_role.get("site")
 
 
-def _chunks_with_progress(claim: Claim, stage_in: str) -> Iterator[pd.DataFrame]:
+def _chunks_with_progress(
+    claim: Claim, stage_in: str, prepare: Callable[[pd.DataFrame], T] | None = None
+) -> Iterator[pd.DataFrame | T]:
+    """The stage's input chunks, each passed through ``prepare`` if given, made one chunk
+    ahead in a thread (which must not touch the database) while the caller works on the last;
+    progress is recorded, and the lease renewed, after each."""
     total = max(stage_chunk_count(claim.supply.pk, stage_in), 1)
-    for number, chunk in enumerate(stage_read(claim.supply.pk, stage_in, claim.data_key), 1):
+    chunks = stage_read(claim.supply.pk, stage_in, claim.data_key)
+    if prepare is not None:
+        chunks = map(prepare, chunks)
+    for number, chunk in enumerate(read_ahead(chunks), 1):
         yield chunk
         claim.progress(number / total)
 
@@ -454,21 +487,8 @@ RECORD_COLUMNS = [
 ]
 
 
-def _json_lines(frame: pd.DataFrame) -> pd.Series:
-    """Each row as a JSON object, built by pandas in C rather than row by row in Python."""
-    if frame.columns.empty:
-        return pd.Series("{}", index=frame.index)
-    ready = frame.copy()
-    for column in ready.columns:
-        if pd.api.types.is_datetime64_any_dtype(ready[column]):
-            ready[column] = ready[column].dt.strftime("%Y-%m-%d")
-    text = ready.to_json(orient="records", lines=True, force_ascii=False)
-    # JSON escapes newlines inside strings, so "\n" separates records; splitlines() would also
-    # split at characters such as U+2028 that JSON leaves as they are.
-    return pd.Series(text.rstrip("\n").split("\n"), index=frame.index)
-
-
-def _copy_frame(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
+def _record_table(claim: Claim, records: pd.DataFrame) -> pa.Table:
+    """One chunk of sanitised records as the warehouse table's columns (RECORD_COLUMNS)."""
     primary = primary_group(claim.schema)
     role = primary.role if primary else None
     typed = {
@@ -477,42 +497,55 @@ def _copy_frame(claim: Claim, records: pd.DataFrame) -> pd.DataFrame:
         "postcode": f"{role}_postcode",
         "location_method": f"{role}_location_method",
     }
-    out = pd.DataFrame(index=records.index)
-    out["partnership_id"] = claim.supply.agency.partnership_id
-    out["dataset_id"] = claim.supply.dataset_id
-    out["supply_id"] = str(claim.supply.pk)
-    out["row_number"] = records.index
-    out["event_date"] = pd.to_datetime(records[EVENT_DATE]).dt.strftime("%Y-%m-%d")
-    out["event_time"] = records[EVENT_TIME]
-    for column, source in typed.items():
-        out[column] = records[source] if role and source in records else None
-    out["easting"] = pd.to_numeric(out["easting"]).round().astype("Int64")
-    out["northing"] = pd.to_numeric(out["northing"]).round().astype("Int64")
-    out["postcode"] = out["postcode"].fillna("")
-    out["location_method"] = out["location_method"].fillna(LocationMethod.UNLOCATED)
+    count = len(records)
+
+    def located(column: str) -> pd.Series:
+        source = typed[column]
+        if role and source in records:
+            return records[source]
+        return pd.Series(None, index=records.index, dtype=object)
+
+    def metres(column: str) -> pa.Array:
+        rounded = pd.to_numeric(located(column)).round().astype("Int64")
+        return pa.array(rounded, type=pa.int64(), from_pandas=True)
+
+    def text(values: pd.Series, missing: str | None = None) -> pa.Array:
+        array = pa.array(values, type=pa.string(), from_pandas=True)
+        return array if missing is None else pc.fill_null(array, missing)
+
+    event_dates = pa.array(pd.to_datetime(records[EVENT_DATE]), from_pandas=True)
     rest = records.drop(
         columns=[EVENT_DATE, EVENT_TIME, *(c for c in typed.values() if c in records)]
     )
-    out["data"] = _json_lines(rest)
-    return out
+    columns = {
+        "partnership_id": pa.repeat(claim.supply.agency.partnership_id, count),
+        "dataset_id": pa.repeat(claim.supply.dataset_id, count),
+        "supply_id": pa.repeat(str(claim.supply.pk), count),
+        "row_number": pa.array(records.index, type=pa.int64()),
+        "event_date": pc.cast(event_dates, options=copytext.TO_DATE),
+        "event_time": text(records[EVENT_TIME]),
+        "easting": metres("easting"),
+        "northing": metres("northing"),
+        "postcode": text(located("postcode"), ""),
+        "location_method": text(located("location_method"), LocationMethod.UNLOCATED),
+        "data": copytext.json_objects(rest),
+    }
+    return pa.table([columns[name] for name in RECORD_COLUMNS], names=RECORD_COLUMNS)
 
 
-def _copy(
-    cursor, table: str, columns: list[str], frame: pd.DataFrame, not_null: tuple[str, ...] = ()
-) -> None:
-    buffer = io.StringIO()
-    frame[columns].to_csv(buffer, index=False, header=False)
-    buffer.seek(0)
-    options = sql.SQL("FORMAT csv")
-    if not_null:
-        # An empty text is an empty text, not NULL, in these columns.
-        options += sql.SQL(", FORCE_NOT_NULL ({})").format(
-            sql.SQL(", ").join(map(sql.Identifier, not_null))
-        )
-    statement = sql.SQL("COPY {} ({}) FROM STDIN WITH ({})").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)), options
+def _copy_payload(claim: Claim, records: pd.DataFrame) -> tuple[int, pa.Buffer]:
+    """A chunk's row count and its COPY text (nothing when it is empty)."""
+    if records.empty:
+        return 0, pa.py_buffer(b"")
+    return len(records), copytext.copy_text(_record_table(claim, records))
+
+
+def _copy(cursor, table: str, columns: list[str], payload: pa.Buffer) -> None:
+    """COPY text made by ``copytext.copy_text`` into ``table``."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
     )
-    cursor.copy_expert(statement.as_string(cursor.connection), buffer)
+    cursor.copy_expert(statement.as_string(cursor.connection), pa.BufferReader(payload), COPY_BLOCK)
 
 
 def load(claim: Claim) -> None:
@@ -533,15 +566,18 @@ def load(claim: Claim) -> None:
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
-            for chunk in _chunks_with_progress(claim, "sanitised"):
-                if chunk.empty:
-                    continue
-                frame = _copy_frame(claim, chunk)
-                _copy(cursor, record_table, RECORD_COLUMNS, frame, not_null=("postcode",))
-                loaded += len(chunk)
+            # The next chunk's COPY text is made (in a thread) while PostgreSQL takes this one.
+            payloads = _chunks_with_progress(
+                claim, "sanitised", prepare=partial(_copy_payload, claim)
+            )
+            for rows, payload in payloads:
+                if rows:
+                    _copy(cursor, record_table, RECORD_COLUMNS, payload)
+                    loaded += rows
             if personal:
                 _load_identifying(claim, cursor, record_table, identifying_table)
             _date_linked_records(cursor, claim)
+            counts_load(supply=supply)
         superseded = list(
             Supply.objects.filter(
                 agency=supply.agency,
@@ -569,20 +605,16 @@ def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table
     for chunk in stage_read(claim.supply.pk, "identifying", claim.data_key):
         if chunk.empty:
             continue
-        lines = _json_lines(chunk)
+        lines = copytext.json_objects(chunk).to_pylist()
         ciphertexts = [
             "\\x"
             + encrypt_bytes(
                 line.encode(), claim.data_key, context=f"{supply_id}:{row}".encode()
             ).hex()
-            for row, line in lines.items()
+            for row, line in zip(chunk.index, lines, strict=True)
         ]
-        _copy(
-            cursor,
-            "identifying_load",
-            ["row_number", "ciphertext"],
-            pd.DataFrame({"row_number": lines.index, "ciphertext": ciphertexts}),
-        )
+        table = pa.table({"row_number": pa.array(chunk.index), "ciphertext": ciphertexts})
+        _copy(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
     cursor.execute(
         sql.SQL(
             "INSERT INTO {identifying} (record_id, supply_id, ciphertext) "
@@ -617,6 +649,15 @@ def _date_linked_records(cursor, claim: Claim) -> None:
             # This supply's records are the linked ones, or the ones linked to: one selective
             # statement for each (an OR of the two defeats the planner).
             own = "r" if slug == dataset.slug else "o"
+            # With nothing on the other side of the link yet (offences arrive before their
+            # victims), there is nothing to date: skip a statement that reads every record of
+            # this supply.
+            other_side = Record.objects.filter(
+                partnership_id=claim.supply.agency.partnership_id,
+                dataset_id=ids[target] if own == "r" else dataset.pk,
+            )
+            if not other_side.exists():
+                continue
             cursor.execute(
                 sql.SQL(
                     "UPDATE {records} r SET event_date = o.event_date, event_time = o.event_time "

@@ -9,9 +9,13 @@ read raises UnreadableFile with a message the supplier can act on.
 from __future__ import annotations
 
 import codecs
+import csv
 import datetime
 import io
+import re
+import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,9 +27,22 @@ from datasets.choices import FileFormat
 from hub.crypto import open_encrypted
 
 # Bytes that Windows-1252 leaves undefined: a file that has them is Latin-1 (ISO 8859-1).
-_CP1252_UNDEFINED = frozenset(b"\x81\x8d\x8f\x90\x9d")
+_CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
 # A ZIP member may expand to at most this multiple of the upload limit (a ZIP bomb does more).
 _MAX_EXPANSION = 4
+# Real spreadsheets and CSVs deflate at most some tens of times; a bomb deflates a thousandfold.
+_MAX_RATIO = 200
+_RATIO_FLOOR = 16 * 1024 * 1024
+# No dataset has a hundred fields; a header far wider, or a header cell far longer, is not one.
+MAX_COLUMNS = 1000
+MAX_HEADER_LENGTH = 500
+_MAX_HEADER_CHARS = MAX_COLUMNS * (MAX_HEADER_LENGTH + 3)
+# A chunk holds at most this many cells, however wide its rows.
+_MAX_CHUNK_CELLS = 10_000_000
+# A UTF-8 encoded character of two, three or four bytes.
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
 
 
 class UnreadableFile(ValueError):
@@ -58,17 +75,30 @@ def format_from_name(filename: str) -> str:
 
 def detect_encoding(chunks: Iterator[bytes]) -> str:
     """UTF-8 (with or without a byte-order mark) if every byte decodes as UTF-8; else
-    Windows-1252, Excel's "CSV" encoding; Latin-1 if a byte undefined in Windows-1252 occurs."""
+    Windows-1252, Excel's "CSV" encoding; Latin-1 if a byte undefined in Windows-1252 occurs.
+
+    UnreadableFile for what no encoding makes a CSV of: NUL bytes (binary, or UTF-16), or
+    UTF-8 mixed with another encoding (either reading would garble part of it)."""
     decoder = codecs.getincrementaldecoder("utf-8")()
-    seen = set()
+    seen = False
     utf8 = True
     first = True
     bom = False
+    multibyte = False
     for chunk in chunks:
         if first:
             bom = chunk.startswith(codecs.BOM_UTF8)
             first = False
-        seen.update(_CP1252_UNDEFINED.intersection(chunk))
+        if b"\x00" in chunk:
+            raise UnreadableFile(
+                "The file is not a CSV: it holds NUL bytes, as binary files (and text saved as "
+                'UTF-16 or "Unicode text") do. Save it from your system or Excel as "CSV UTF-8" '
+                "and supply that file."
+            )
+        # Both searches look for bytes above 127: a plain ASCII block (the usual) has none.
+        if not chunk.isascii():
+            multibyte = multibyte or _UTF8_MULTIBYTE.search(chunk) is not None
+            seen = seen or _CP1252_UNDEFINED.search(chunk) is not None
         if utf8:
             try:
                 decoder.decode(chunk)
@@ -81,12 +111,38 @@ def detect_encoding(chunks: Iterator[bytes]) -> str:
             utf8 = False
     if utf8:
         return "utf-8-sig" if bom else "utf-8"
+    if multibyte:
+        raise UnreadableFile(
+            "The file mixes character encodings: some of it is UTF-8 and some is not, so "
+            "accented letters and symbols such as £ would be garbled. Save the whole file again "
+            'as "CSV UTF-8" and supply that file.'
+        )
     return "latin-1" if seen else "cp1252"
 
 
 def _iter_bytes(stream, size: int = 1024 * 1024) -> Iterator[bytes]:
     while block := stream.read(size):
         yield block
+
+
+def _check_expansion(archive: zipfile.ZipFile, *, max_bytes: int, what: str) -> None:
+    """Refuse an archive whose members declare more than the hub will inflate, before any is
+    read. zipfile never inflates a member past its declared size (it fails the CRC instead),
+    so the declared sizes bound what reading can cost."""
+    members = archive.infolist()
+    total = sum(info.file_size for info in members)
+    if total > max_bytes * _MAX_EXPANSION:
+        raise UnreadableFile(
+            f"{what} would expand to {total // 2**20:,} MB, more than the hub accepts. "
+            "Supply it in smaller periods."
+        )
+    for info in members:
+        if info.file_size > _RATIO_FLOOR and info.file_size > _MAX_RATIO * info.compress_size:
+            raise UnreadableFile(
+                f"{what} is compressed {info.file_size // max(info.compress_size, 1):,}-fold "
+                f"({info.filename} expands to {info.file_size // 2**20:,} MB), as only a "
+                "deliberately crafted file is. Export the data again from your system."
+            )
 
 
 @contextmanager
@@ -99,6 +155,7 @@ def _zip_member(supplied: SuppliedFile):
     except zipfile.BadZipFile as error:
         raise UnreadableFile("The ZIP file is damaged or is not a ZIP file.") from error
     with archive:
+        _check_expansion(archive, max_bytes=supplied.max_bytes, what="The ZIP file")
         members = [
             info
             for info in archive.infolist()
@@ -147,9 +204,61 @@ def _bounded(stream, limit: int) -> io.BufferedReader:
     return io.BufferedReader(_Bounded(stream, limit))
 
 
+def _check_header(names: list[str]) -> None:
+    """UnreadableFile for a header no dataset could have: too wide, or a name too long."""
+    if len(names) > MAX_COLUMNS:
+        raise UnreadableFile(
+            f"The header row has {len(names):,} columns; the hub reads at most {MAX_COLUMNS:,}. "
+            "Remove the columns the dataset does not have (its CSV template lists those it has)."
+        )
+    longest = max(names, key=len, default="")
+    if len(longest) > MAX_HEADER_LENGTH:
+        raise UnreadableFile(
+            f"Column {names.index(longest) + 1} of the header row is {len(longest):,} characters "
+            "long, too long to be a column name: is the first row the header? Put the column "
+            "names (as in the dataset's CSV template) in the first row."
+        )
+
+
+def _csv_width(open_bytes, encoding: str) -> int:
+    """The header's number of columns, checked before any rows are parsed. The first row
+    alone, by the csv module: pandas takes seconds over a header a hundred thousand wide."""
+    with open_bytes() as stream:
+        start = io.TextIOWrapper(stream, encoding=encoding, newline="").read(_MAX_HEADER_CHARS)
+    lines = io.StringIO(start)
+    try:
+        header = next(csv.reader(lines), [])
+        unfinished = len(start) == _MAX_HEADER_CHARS and lines.tell() == len(start)
+    except csv.Error:  # a cell longer than the csv module takes
+        header, unfinished = [], True
+    if unfinished:
+        raise UnreadableFile(
+            f"The first row is over {_MAX_HEADER_CHARS:,} characters long, too long to be a "
+            "header. Put the column names (as in the dataset's CSV template) in the first row, "
+            "and check that every quote is closed."
+        )
+    _check_header(header)
+    return max(len(header), 1)
+
+
+def _next_chunk(reader, width: int) -> pd.DataFrame | None:
+    """The reader's next chunk, or None at the end. A first data row longer than the header
+    is an error: with index_col=False pandas would only warn and drop its surplus cells."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", pd.errors.ParserWarning)
+        try:
+            return next(reader, None)
+        except pd.errors.ParserWarning as warning:
+            raise pd.errors.ParserError(
+                f"Expected {width} fields in line 2 (the first data row) but saw more"
+            ) from warning
+
+
 def _csv_chunks(open_bytes, chunk_rows: int) -> Iterator[pd.DataFrame]:
     with open_bytes() as stream:
         encoding = detect_encoding(_iter_bytes(stream))
+    width = _csv_width(open_bytes, encoding)
+    chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // width))
     with open_bytes() as stream:
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         try:
@@ -161,14 +270,9 @@ def _csv_chunks(open_bytes, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 chunksize=chunk_rows,
                 skipinitialspace=False,
                 on_bad_lines="error",
+                index_col=False,  # surplus leading cells are never an index
             )
-            for chunk in reader:
-                if not isinstance(chunk.index, pd.RangeIndex):
-                    # pandas takes surplus leading cells as an index instead of failing.
-                    raise pd.errors.ParserError(
-                        f"Expected {len(chunk.columns)} fields in line 2 (the first data row) "
-                        "but saw more"
-                    )
+            while (chunk := _next_chunk(reader, width)) is not None:
                 chunk.index = chunk.index + 2
                 yield chunk
         except pd.errors.EmptyDataError as error:
@@ -202,34 +306,56 @@ def _first_filled_row(rows) -> tuple[int, list[str]]:
     raise UnreadableFile("The first worksheet is empty: it has no header row.")
 
 
+# What openpyxl and zipfile raise on a damaged or malformed workbook (XML errors are
+# SyntaxErrors; expat refuses entity expansion bombs with one).
+_XLSX_ERRORS = (
+    zipfile.BadZipFile, zlib.error, EOFError, OSError, KeyError, IndexError, TypeError,
+    ValueError, SyntaxError,
+)  # fmt: skip
+
+
 def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import openpyxl
 
     with open_encrypted(supplied.path, supplied.data_key) as stream:
         workbook_bytes = io.BytesIO(stream.read())  # openpyxl needs to seek; still compressed
+    damaged = "The Excel workbook is damaged or is not an .xlsx file."
     try:
+        with zipfile.ZipFile(workbook_bytes) as archive:
+            _check_expansion(archive, max_bytes=supplied.max_bytes, what="The Excel workbook")
         workbook = openpyxl.load_workbook(workbook_bytes, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError) as error:
-        raise UnreadableFile("The Excel workbook is damaged or is not an .xlsx file.") from error
+    except UnreadableFile:
+        raise
+    except _XLSX_ERRORS as error:
+        raise UnreadableFile(damaged) from error
     try:
         sheet = workbook.worksheets[0]
+        # The rows actually there, not the sheet's declared size (which can claim millions).
+        sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header_row_number, header = _first_filled_row(rows)
         while header and header[-1] == "":
             header.pop()
+        _check_header(header)
         width = len(header)
-        batch, first_row = [], header_row_number + 1
+        chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // max(width, 1)))
+        batch, numbers = [], []
         for row_number, values in enumerate(rows, start=header_row_number + 1):
             cells = [_cell_text(value) for value in values[:width]]
+            if not any(cells):
+                continue  # blank rows are skipped, as in a CSV
             cells += [""] * (width - len(cells))
             batch.append(cells)
+            numbers.append(row_number)
             if len(batch) == chunk_rows:
-                yield pd.DataFrame(batch, columns=header, index=range(first_row, row_number + 1))
-                batch, first_row = [], row_number + 1
+                yield pd.DataFrame(batch, columns=header, index=numbers)
+                batch, numbers = [], []
         if batch:
-            yield pd.DataFrame(
-                batch, columns=header, index=range(first_row, first_row + len(batch))
-            )
+            yield pd.DataFrame(batch, columns=header, index=numbers)
+    except UnreadableFile:
+        raise
+    except _XLSX_ERRORS as error:
+        raise UnreadableFile(damaged) from error
     finally:
         workbook.close()
 

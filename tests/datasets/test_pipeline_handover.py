@@ -1,0 +1,84 @@
+"""Handing a supply from one stage to the next, and dating linked records, inside the worker."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from datasets import pipeline
+from datasets.choices import SupplyStatus
+from datasets.models import Dataset, Supply
+from hub.crypto import new_data_key
+from hub.models import AuditEntry
+from tests.conftest import supply_row
+
+pytestmark = pytest.mark.django_db
+
+
+def claimed(personas, slug: str, stage: str) -> pipeline.Claim:
+    agency = personas["police_supplier"].memberships.get().agency
+    dataset = Dataset.objects.get(slug=slug)
+    supply = supply_row(
+        dataset=dataset,
+        agency=agency,
+        uploaded_by=personas["police_supplier"],
+        period_start=datetime.date(2026, 4, 1),
+        period_end=datetime.date(2026, 4, 30),
+        status=stage,
+    )
+    return pipeline.Claim(
+        supply=supply, schema=dataset.schema, data_key=new_data_key(), stage=stage
+    )
+
+
+def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(personas, monkeypatch):
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.GEOCODING)
+
+    def broken(**kwargs):
+        raise RuntimeError("the audit trail is unavailable")
+
+    monkeypatch.setattr(pipeline, "audit_record", broken)
+    with pytest.raises(RuntimeError):
+        pipeline.advance(claim)
+
+    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.GEOCODING
+
+
+def test_a_hand_over_is_audited(personas):
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.GEOCODING)
+
+    assert pipeline.advance(claim) == SupplyStatus.SANITISING
+
+    entry = AuditEntry.objects.filter(action="supply_stage_done").latest("id")
+    assert entry.detail == {"stage": "geocoding", "next": "sanitising"}
+    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.SANITISING
+
+
+def dating_statements(claim: pipeline.Claim) -> list[str]:
+    with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
+        pipeline._date_linked_records(cursor, claim)
+    return [query["sql"] for query in captured if query["sql"].startswith("UPDATE")]
+
+
+def test_offences_with_no_victims_or_offenders_yet_run_no_dating_statement(personas):
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.LOADING)
+
+    assert dating_statements(claim) == []
+
+
+def test_offences_date_the_victims_already_loaded(personas):
+    offences = claimed(personas, "police_crime_offence", SupplyStatus.LOADING)
+    victims = claimed(personas, "police_crime_victim", SupplyStatus.COMPLETED)
+    victims.supply.records.create(
+        partnership=victims.supply.agency.partnership,
+        dataset=victims.supply.dataset,
+        row_number=2,
+        location_method="unlocated",
+        data={"crime_ref": "CR1"},
+    )
+
+    # Victims are on the other side of the link; offenders, of whom there are none, are not.
+    assert len(dating_statements(offences)) == 1
