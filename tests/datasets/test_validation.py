@@ -167,3 +167,14 @@ def test_yes_values_read_as_true(value):
         },
     )
     assert bool(result.accepted.loc[2, "flag_domestic"]) is True
+
+
+@pytest.mark.parametrize("value", ["01/01/0001", "0001-01-01", "31/12/9999", "01/01/2500"])
+def test_a_date_beyond_any_real_one_rejects_its_row_not_the_supply(value):
+    result = check(
+        "police_crime_offence",
+        {"crime_ref": ["CR1", "CR2"], "ho_offence_code": ["28E", "28E"],
+         "committed_from_date": [value, "02/10/2026"]},
+    )  # fmt: skip
+    assert errors_of(result) == [(2, "committed_from_date", "not_a_date")]
+    assert list(result.accepted.index) == [3]
