@@ -199,8 +199,16 @@ class Record(models.Model):
     """
 
     id = models.BigAutoField(primary_key=True)
-    partnership = models.ForeignKey(Partnership, on_delete=models.PROTECT, related_name="+")
-    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="+")
+    # Copies of the supply's partnership and dataset, so that queries need not join supplies.
+    # The supply's own foreign keys guard them; checking them again for every record cost a
+    # third of a load's time, and the covering index below serves every query that uses them.
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, related_name="+", db_index=False,
+        db_constraint=False,
+    )  # fmt: skip
+    dataset = models.ForeignKey(
+        Dataset, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
+    )
     supply = models.ForeignKey(Supply, on_delete=models.CASCADE, related_name="records")
     row_number = models.PositiveIntegerField(help_text="The record's row in the supplied file.")
     event_date = models.DateField(null=True)
@@ -220,7 +228,6 @@ class Record(models.Model):
                 include=["partnership", "supply", "postcode", "easting", "northing"],
                 name="record_dataset_date_cover",
             ),
-            models.Index(fields=["supply"]),
             # Offender, victim and detection records find their offence by crime_ref.
             models.Index("dataset", KeyTextTransform("crime_ref", "data"), name="record_crime_ref"),
         ]
