@@ -572,16 +572,9 @@ def extract_timed(*, world: BenchWorld, dataset: Dataset, period) -> tuple[objec
 
 def extract_copy_to(extract) -> float:
     """Seconds for a raw COPY TO of the rows the extract holds (the same SELECT)."""
-    from sharing.extracts import ExtractQuery, record_fields
+    from sharing.services import extract_query
 
-    query = ExtractQuery(
-        partnership_id=extract.agency.partnership_id,
-        dataset=extract.dataset,
-        period=(extract.period_start, extract.period_end),
-        fields=[name for name in extract.fields if name in record_fields(extract.dataset.schema)],
-        area=extract.area,
-    )
-    select, params, _ = query.records()
+    select, params, _ = extract_query(extract).records()
     return copy_to_devnull(select, params)
 
 

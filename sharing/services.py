@@ -563,10 +563,10 @@ def _extract_fail(extract: Extract, message: str) -> None:
         )  # fmt: skip
 
 
-def _extract_build(extract: Extract) -> None:
-    expires_at = timezone.now() + datetime.timedelta(days=settings.HUB_EXTRACT_RETENTION_DAYS)
-    extract.expires_at = expires_at
-    query = ExtractQuery(
+def extract_query(extract: Extract) -> ExtractQuery:
+    """The query an extract's file is made from: its dataset, period, area and fields, the
+    linked dataset's fields, and identifying fields only at personal level."""
+    return ExtractQuery(
         partnership_id=extract.agency.partnership_id,
         dataset=extract.dataset,
         period=(extract.period_start, extract.period_end),
@@ -588,6 +588,12 @@ def _extract_build(extract: Extract) -> None:
             else []
         ),
     )
+
+
+def _extract_build(extract: Extract) -> None:
+    expires_at = timezone.now() + datetime.timedelta(days=settings.HUB_EXTRACT_RETENTION_DAYS)
+    extract.expires_at = expires_at
+    query = extract_query(extract)
     supplies = query.supplies()
     metadata = _extract_metadata(extract, query, supplies)
     base_name = f"{extract.dataset.slug}_{extract.period_start:%Y%m%d}_{extract.pk.hex[:8]}"

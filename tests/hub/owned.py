@@ -7,6 +7,7 @@ a test can check that a refused request gives none of it away.
 from __future__ import annotations
 
 import datetime
+import io
 from pathlib import Path
 
 from django.conf import settings
@@ -30,6 +31,12 @@ from tests.conftest import sign_in, supply_row
 POLICE = "Greater Manchester Police (Wigan)"
 COUNCIL = "Wigan Council"
 LAST_MONTH = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+
+
+def named_file(name: str, content: bytes) -> io.BytesIO:
+    upload = io.BytesIO(content)
+    upload.name = name
+    return upload
 
 
 def login(client, user: User) -> None:

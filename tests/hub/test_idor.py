@@ -4,7 +4,6 @@ does not exist; nothing of the object is in the answer, and nothing of it change
 
 from __future__ import annotations
 
-import io
 import uuid
 
 import pytest
@@ -79,7 +78,7 @@ EXTRA_ARGUMENTS = {"document-version-download": {"number": 1}}
 # What a POST carries: enough to do its work, were it let through.
 BODIES = {
     "supply-retry": dict,
-    "document-detail": lambda: {"file": named_file("new.pdf", b"%PDF-1.7 new"), "note": "v2"},
+    "document-detail": lambda: {"file": owned.named_file("new.pdf", b"%PDF-1.7 new"), "note": "v2"},
     "request-detail": lambda: {"decision": "approve", "reason": "Proportionate."},
     "foi-answer": lambda: {"answer": "agree", "reasons": ""},
     "foi-release": lambda: {"released_on": timezone.localdate().isoformat()},
@@ -98,12 +97,6 @@ MISSING_IDS = {
     "query": [2**31 - 1],
     "user": [2**31 - 1],
 }
-
-
-def named_file(name: str, content: bytes) -> io.BytesIO:
-    upload = io.BytesIO(content)
-    upload.name = name
-    return upload
 
 
 @pytest.fixture
@@ -285,7 +278,7 @@ def test_a_supplier_naming_another_partnerships_agency_learns_nothing_of_it(worl
         response = client.post(
             "/api/v1/supplies/",
             {
-                "file": named_file("october.csv", b"crime_ref\r\nX1\r\n"),
+                "file": owned.named_file("october.csv", b"crime_ref\r\nX1\r\n"),
                 "dataset": "police_crime_offence",
                 "agency": agency_id,
                 "period_start": "2026-10-01",

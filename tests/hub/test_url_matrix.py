@@ -6,7 +6,6 @@ The rows are the policy, written out: change one only with the access rule it re
 
 from __future__ import annotations
 
-import io
 from urllib.parse import urlparse
 
 import pytest
@@ -172,7 +171,7 @@ QUERIES = {"api-workspace-map": {"dataset": "police_crime_offence"}}
 # before anyone's access is looked at.
 BODIES = {
     ("api-supply-list", POST): lambda: {
-        "file": named_file("october.csv", b"crime_ref,offence_code\r\nX1,28E\r\n"),
+        "file": owned.named_file("october.csv", b"crime_ref,offence_code\r\nX1,28E\r\n"),
         "dataset": "police_crime_offence",
         "period_start": "2026-10-01",
         "period_end": "2026-10-31",
@@ -188,12 +187,6 @@ BODIES = {
     },
 }
 JSON_BODIES = {("api-extract-list", POST)}
-
-
-def named_file(name: str, content: bytes) -> io.BytesIO:
-    upload = io.BytesIO(content)
-    upload.name = name
-    return upload
 
 
 @pytest.fixture
