@@ -563,6 +563,9 @@ def load(claim: Claim) -> None:
             # One load at a time per partnership: linked records (a victim and its offence)
             # loading at once would each miss the other's uncommitted rows.
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
+            # Foreign keys checked as each row arrives, not queued (a million queued checks
+            # hold memory) and run at commit, after the stage has recorded its end.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
