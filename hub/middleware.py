@@ -2,6 +2,7 @@
 
 from urllib.parse import urlencode
 
+from django.http import HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect
 from rest_framework.views import APIView
 
@@ -47,3 +48,33 @@ class TwoFactorMiddleware:
         target = redirect(step)
         target["Location"] += "?" + urlencode({"next": request.get_full_path()})
         return target
+
+
+class RefuseNulCharacters:
+    """A 400 for any request whose query or form fields hold a NUL character: no value the hub
+    takes has one, and PostgreSQL text cannot hold it, so it would otherwise reach the
+    database (a filter, an audit entry) and fail there as a server error."""
+
+    MESSAGE = "A value in the request holds a NUL character; remove it and try again."
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        # Only urlencoded forms are read here: reading a multipart body now would parse its
+        # files before the upload views set their encrypting handlers. Forms refuse NUL in
+        # their own fields.
+        form = request.content_type == "application/x-www-form-urlencoded"
+        if _holds_nul(request.GET) or (
+            request.method == "POST" and form and _holds_nul(request.POST)
+        ):
+            if request.path.startswith("/api/"):
+                return JsonResponse({"detail": self.MESSAGE}, status=400)
+            return HttpResponseBadRequest(self.MESSAGE, content_type="text/plain; charset=utf-8")
+        return self.get_response(request)
+
+
+def _holds_nul(fields) -> bool:
+    return any(
+        "\x00" in key or "\x00" in value for key, values in fields.lists() for value in values
+    )
