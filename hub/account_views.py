@@ -183,9 +183,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
     def form_valid(self, form):
         email = form.cleaned_data["email"]
-        services.password_reset_requested(
+        allowed = services.password_reset_requested(
             email=email, known=any(form.get_users(email)), ip_address=_ip(self.request)
         )
+        if not allowed:
+            return redirect(self.success_url)  # as if sent: the answer never differs
         self.extra_email_context = {"site_url": settings.HUB_SITE_URL}
         return super().form_valid(form)
 

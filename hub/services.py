@@ -306,13 +306,30 @@ def two_factor_remove(*, user: User, acting_user: User, ip_address: str | None =
 # -- passwords ---------------------------------------------------------------------------------
 
 
-def password_reset_requested(*, email: str, known: bool, ip_address: str | None = None) -> None:
-    """Record a request for a password-reset e-mail, whether or not the address is known."""
+def password_reset_requested(*, email: str, known: bool, ip_address: str | None = None) -> bool:
+    """Record a request for a password-reset e-mail, whether or not the address is known, and
+    say whether the e-mail may go: at most HUB_PASSWORD_RESETS_PER_HOUR for one address in the
+    hour, and ten times as many from one network address. A refused one is audited as
+    throttled; the person asking is told nothing different either way."""
+    from django.conf import settings
+    from django.core.cache import cache
+
+    limit = settings.HUB_PASSWORD_RESETS_PER_HOUR
+    hour = int(timezone.now().timestamp() // 3600)
+    address = hashlib.sha256(email.strip().lower().encode()).hexdigest()
+    counters = {f"password-reset:{hour}:address:{address}": limit}
+    if ip_address:
+        counters[f"password-reset:{hour}:ip:{ip_address}"] = limit * 10
+    allowed = True
+    for key, most in counters.items():
+        cache.add(key, 0, timeout=3600)
+        allowed = cache.incr(key) <= most and allowed
     audit_record(
         actor=None, action=AuditAction.PASSWORD_RESET_REQUESTED,
-        detail={"email": email[:254], "known": known}, ip_address=ip_address,
-        system="password_reset",
+        detail={"email": email[:254], "known": known, **({} if allowed else {"throttled": True})},
+        ip_address=ip_address, system="password_reset",
     )  # fmt: skip
+    return allowed
 
 
 def password_set(*, user: User, ip_address: str | None = None) -> None:

@@ -147,6 +147,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("HUB_LOCKOUT_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+# Reset e-mails an hour for one address (and ten times as many from one network address), so
+# that the form can flood no mailbox and probe no list of addresses.
+HUB_PASSWORD_RESETS_PER_HOUR = env_int("HUB_PASSWORD_RESETS_PER_HOUR", 3)
 
 # Argon2 first: new and re-entered passwords are stored with it (guidance §4.3.6).
 PASSWORD_HASHERS = [

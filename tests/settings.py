@@ -29,6 +29,8 @@ DATABASES["default"]["TEST"] = {  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
 EMAIL_FILE_PATH = HUB_FILES_DIR / "mail"  # noqa: F405
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Counters kept in the cache (password-reset limits) start afresh with each run.
+CACHES["default"]["KEY_PREFIX"] = os.environ["HUB_CELERY_QUEUE"]  # noqa: F405
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},

@@ -98,3 +98,20 @@ def test_a_reset_password_still_needs_the_second_factor(client, personas, outbox
     client.post("/login/", {"username": "coordinator", "password": NEW_PASSWORD})
 
     assert client.get("/")["Location"].startswith("/login/code/")
+
+
+def test_resets_for_one_address_are_limited_in_the_hour_without_saying_so(
+    client, personas, outbox, settings
+):
+    settings.HUB_PASSWORD_RESETS_PER_HOUR = 2
+    answers = [ask(client, "health_supplier@demo.invalid") for _ in range(3)]
+
+    assert {(a.status_code, a["Location"]) for a in answers} == {(302, "/password/reset/sent/")}
+    assert len(outbox) == 2  # the third went nowhere
+    entries = AuditEntry.objects.filter(
+        action="password_reset_requested", detail__email="health_supplier@demo.invalid"
+    ).order_by("id")
+    assert [entry.detail.get("throttled", False) for entry in entries] == [False, False, True]
+    # Another address is counted apart.
+    ask(client, "police_supplier@demo.invalid")
+    assert len(outbox) == 3
