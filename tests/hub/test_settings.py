@@ -102,3 +102,58 @@ def test_production_settings_refuse_to_start_without_the_sites_address():
     )
     assert result.returncode != 0
     assert "HUB_SITE_URL must be set" in result.stderr
+
+
+# Run in a process of its own with production settings: headers as a browser receives them.
+_PRODUCTION_REQUESTS = """
+import json, django
+from django.conf import settings
+# The manifest of hashed static files is made by collectstatic at deployment, not here.
+settings.STORAGES["staticfiles"] = {
+    "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
+}
+django.setup()
+from django.test import Client
+client = Client(HTTP_HOST="hub.example.gov.uk")
+secure = client.get("/login/", secure=True)
+plain = client.get("/login/")
+print(json.dumps({
+    "headers": dict(secure.headers),
+    "cookies": {name: dict(morsel) for name, morsel in secure.cookies.items()},
+    "plain": [plain.status_code, plain.headers.get("Location")],
+}))
+"""
+
+
+@pytest.mark.django_db
+def test_production_pages_carry_hsts_no_framing_the_csp_and_secure_cookies():
+    import json
+
+    from django.db import connection
+
+    from hub.workers import database_url
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DJANGO_"))}
+    env.update(
+        DATABASE_URL=database_url(connection.settings_dict),
+        REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+        DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
+        HUB_MASTER_KEY=VALID_KEY,
+        ALLOWED_HOSTS="hub.example.gov.uk",
+        HUB_SITE_URL="https://hub.example.gov.uk",
+        DJANGO_SETTINGS_MODULE="hub.settings",
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", _PRODUCTION_REQUESTS], env=env, capture_output=True, text=True,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout.strip().splitlines()[-1])
+    headers = seen["headers"]
+    assert headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+    assert headers["X-Frame-Options"] == "DENY"
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert seen["cookies"]["csrftoken"]["secure"] is True
+    assert seen["plain"] == [301, "https://hub.example.gov.uk/login/"]
