@@ -11,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 # The shape of a UK postcode (BS 7666): outward code, optional space, inward code.
 POSTCODE_PATTERN = r"[A-Z]{1,2}[0-9][A-Z0-9]?\s*[0-9][A-Z]{2}"
@@ -77,6 +79,20 @@ _SAINT_ST = re.compile(r"\bst\b")
 _STREET_PART = re.compile(rf"^((?:[^,]*,)*?[^,]*\b(?:{_STREET_TYPES_ALT})\b)")
 _FLAT_PREFIX = re.compile(r"^flat [a-z0-9]+ ?,? ?")
 
+# The same rules for Arrow's RE2 kernels, which are many times faster than ``re`` but are used
+# on ASCII text only: there RE2's ``\b`` matches ``re``'s, whereas ``re`` also treats accented
+# letters as word characters and folds some non-ASCII letters into [A-Z]. ``re``'s ``\s`` is
+# spelt out because RE2's leaves out \v and \x1c-\x1f.
+_ASCII_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+_RE2_SPACE = r"[\t\n\x0b\x0c\r\x1c-\x1f ]"
+_RE2_POSTCODE = rf"\b[A-Za-z]{{1,2}}[0-9][A-Za-z0-9]?{_RE2_SPACE}*[0-9][A-Za-z]{{2}}\b"
+_RE2_POSTCODE_LOWER = rf"\b[a-z]{{1,2}}[0-9][a-z0-9]?{_RE2_SPACE}*[0-9][a-z]{{2}}\b"
+_RE2_ABBREVIATIONS = tuple(
+    (rf"\b(?:{'|'.join(k for k, v in STREET_ABBREVIATIONS.items() if v == word)})\b", word)
+    for word in dict.fromkeys(STREET_ABBREVIATIONS.values())
+)
+_RE2_STREET_PART = rf"^(?P<street>(?:[^,]*,)*?[^,]*\b(?:{_STREET_TYPES_ALT})\b)"
+
 
 def on_uniques(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -> pd.Series:
     """Apply a vectorised ``transform`` to the distinct values only and spread the result back.
@@ -90,6 +106,29 @@ def on_uniques(values: pd.Series, transform: Callable[[pd.Series], pd.Series]) -
     transformed = transform(pd.Series([*texts, ""], dtype=object))
     result = np.asarray(transformed, dtype=object)[codes]
     return pd.Series(result, index=values.index, dtype=object)
+
+
+def _by_arrow(
+    s: pd.Series,
+    fast: Callable[[pa.StringArray], pa.Array],
+    slow: Callable[[pd.Series], pd.Series],
+) -> pd.Series:
+    """``fast`` on the ASCII strings of ``s``, ``slow`` (the ``re`` rules) on the others.
+
+    Both must give the same result for ASCII text; the result is an object Series.
+    """
+    try:
+        array = pa.array(np.asarray(s, dtype=object), type=pa.string())
+    except UnicodeEncodeError:
+        # Lone surrogates cannot be written as UTF-8 for Arrow.
+        return slow(s).astype(object)
+    ascii_text = pc.string_is_ascii(array).to_numpy(zero_copy_only=False)
+    if ascii_text.all():
+        return pd.Series(fast(array).to_numpy(zero_copy_only=False), index=s.index, dtype=object)
+    result = np.empty(len(s), dtype=object)
+    result[ascii_text] = fast(array.filter(ascii_text)).to_numpy(zero_copy_only=False)
+    result[~ascii_text] = np.asarray(slow(s[~ascii_text]), dtype=object)
+    return pd.Series(result, index=s.index, dtype=object)
 
 
 def postcode_compact(values: pd.Series) -> pd.Series:
@@ -129,19 +168,28 @@ def extract_postcode(addresses: pd.Series) -> pd.Series:
         found = s.str.extract(f"({_POSTCODE_IN_TEXT.pattern})", flags=re.IGNORECASE)[0]
         return postcode_compact(found.fillna(""))
 
-    return on_uniques(addresses, extract)
+    def extract_ascii(array: pa.StringArray) -> pa.Array:
+        found = pc.struct_field(
+            pc.extract_regex(array, f"(?P<postcode>{_RE2_POSTCODE})"), "postcode"
+        )
+        upper = pc.ascii_upper(found.fill_null(""))
+        return pc.replace_substring_regex(upper, "[^A-Z0-9]", "")
+
+    return on_uniques(addresses, lambda s: _by_arrow(s, extract_ascii, extract))
 
 
 def remove_postcodes(addresses: pd.Series) -> pd.Series:
     """The address strings with any postcode in them taken out."""
-    return on_uniques(
-        addresses,
-        lambda s: (
-            s.str.replace(_POSTCODE_IN_TEXT, "", regex=True)
-            .str.replace(r"[\s,]+$", "", regex=True)
-            .astype(object)
-        ),
-    )
+
+    def remove(s: pd.Series) -> pd.Series:
+        removed = s.str.replace(_POSTCODE_IN_TEXT, "", regex=True)
+        return removed.str.replace(r"[\s,]+$", "", regex=True)
+
+    def remove_ascii(array: pa.StringArray) -> pa.Array:
+        removed = pc.replace_substring_regex(array, _RE2_POSTCODE, "")
+        return pc.ascii_rtrim(removed, _ASCII_SPACE + ",")
+
+    return on_uniques(addresses, lambda s: _by_arrow(s, remove_ascii, remove))
 
 
 def _normalise(s: pd.Series) -> pd.Series:
@@ -156,12 +204,32 @@ def _normalise(s: pd.Series) -> pd.Series:
     return s.str.replace(r"\s+", " ", regex=True).str.replace(",", ", ", regex=False).str.strip()
 
 
+def _normalise_ascii(array: pa.StringArray) -> pa.Array:
+    """``_normalise`` for ASCII text.
+
+    After the punctuation and comma steps the text is only [a-z0-9, ], single spaces, no space
+    next to a comma and none at either end, so "st" followed by optional spaces and a comma or
+    the end is "st" followed by a comma or the end, and the final whitespace tidying in
+    ``_normalise`` has nothing left to do.
+    """
+    a = pc.replace_substring_regex(pc.ascii_lower(array), _RE2_POSTCODE_LOWER, " ")
+    a = pc.replace_substring(pc.replace_substring(a, "&", " and "), "'", "")
+    a = pc.replace_substring_regex(a, "[^a-z0-9,]+", " ")
+    a = pc.ascii_trim(pc.replace_substring_regex(a, " *,[ ,]*", ","), " ,")
+    a = pc.replace_substring_regex(a, r"\bst(,|$)", r"street\1")
+    a = pc.replace_substring_regex(a, r"\bst\b", "saint")
+    for pattern, word in _RE2_ABBREVIATIONS:
+        a = pc.replace_substring_regex(a, pattern, word)
+    a = pc.replace_substring_regex(a, _FLAT_WORD.pattern, "flat")
+    return pc.replace_substring(a, ",", ", ")
+
+
 def address_key(addresses: pd.Series) -> pd.Series:
     """Lower case, punctuation and postcode removed, street types and flat words spelt out.
 
     "Flat 2, 5 Acacia Ave., WIGAN  WN1 1AA" → "flat 2, 5 acacia avenue, wigan".
     """
-    return on_uniques(addresses, lambda s: _normalise(s).astype(object))
+    return on_uniques(addresses, lambda s: _by_arrow(s, _normalise_ascii, _normalise))
 
 
 def street_key(keys: pd.Series) -> pd.Series:
@@ -173,9 +241,14 @@ def street_key(keys: pd.Series) -> pd.Series:
 
     def street(s: pd.Series) -> pd.Series:
         part = s.str.extract(_STREET_PART)[0].fillna(s)
-        return part.str.replace(",", "", regex=False).str.strip().astype(object)
+        return part.str.replace(",", "", regex=False).str.strip()
 
-    return on_uniques(keys, street)
+    def street_ascii(array: pa.StringArray) -> pa.Array:
+        part = pc.struct_field(pc.extract_regex(array, _RE2_STREET_PART), "street")
+        part = pc.coalesce(part, array)
+        return pc.ascii_trim(pc.replace_substring(part, ",", ""), _ASCII_SPACE)
+
+    return on_uniques(keys, lambda s: _by_arrow(s, street_ascii, street))
 
 
 def building_key(keys: pd.Series) -> pd.Series:
