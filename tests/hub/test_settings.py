@@ -60,20 +60,26 @@ def test_only_postgresql_is_accepted_as_the_database():
     assert "must point at PostgreSQL" in result.stderr
 
 
+def _production_env(**env) -> dict[str, str]:
+    """This process's environment with the hub's own variables replaced by a production set."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DJANGO_"))}
+    return {
+        **clean,
+        "DATABASE_URL": "postgres://u@127.0.0.1:5432/hub",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
+        "DJANGO_SECRET_KEY": "kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
+        "HUB_MASTER_KEY": VALID_KEY,
+        "ALLOWED_HOSTS": "hub.example.gov.uk",
+        "HUB_SITE_URL": "https://hub.example.gov.uk",
+        "DJANGO_SETTINGS_MODULE": "hub.settings",
+        **env,
+    }
+
+
 def test_production_settings_pass_the_deployment_checklist():
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DJANGO_"))}
-    env.update(
-        DATABASE_URL="postgres://u@127.0.0.1:5432/hub",
-        REDIS_URL="redis://127.0.0.1:6379/0",
-        DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
-        HUB_MASTER_KEY=VALID_KEY,
-        ALLOWED_HOSTS="hub.example.gov.uk",
-        HUB_SITE_URL="https://hub.example.gov.uk",
-        DJANGO_SETTINGS_MODULE="hub.settings",
-    )
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
-        env=env,
+        env=_production_env(),
         capture_output=True,
         text=True,
         check=False,
@@ -133,15 +139,9 @@ def test_production_pages_carry_hsts_no_framing_the_csp_and_secure_cookies():
 
     from hub.workers import database_url
 
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("HUB_", "DJANGO_"))}
-    env.update(
+    env = _production_env(
         DATABASE_URL=database_url(connection.settings_dict),
         REDIS_URL=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-        DJANGO_SECRET_KEY="kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
-        HUB_MASTER_KEY=VALID_KEY,
-        ALLOWED_HOSTS="hub.example.gov.uk",
-        HUB_SITE_URL="https://hub.example.gov.uk",
-        DJANGO_SETTINGS_MODULE="hub.settings",
     )
     result = subprocess.run(
         [sys.executable, "-c", _PRODUCTION_REQUESTS], env=env, capture_output=True, text=True,
