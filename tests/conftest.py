@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import subprocess
 import time
+import uuid
 from pathlib import Path
 
 import pytest
@@ -93,6 +96,34 @@ def start_worker(queue: str, log_path: Path) -> subprocess.Popen:
 
 def stop_worker(process: subprocess.Popen) -> None:
     worker_stop(process)
+
+
+@pytest.fixture
+def own_queue(settings, monkeypatch):
+    """This test's tasks go to a queue of its own, which only workers it starts take; the
+    queue is emptied afterwards."""
+    from redis import Redis
+
+    from hub import celery_app
+
+    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{uuid.uuid4().hex[:6]}"
+    redis_url = settings.REDIS_URL
+    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
+    yield queue
+    Redis.from_url(redis_url).delete(queue)
+
+
+def queued_task_args(queue: str, task: str) -> list[tuple]:
+    """The arguments of each ``task`` waiting in ``queue``, oldest first."""
+    from redis import Redis
+
+    found = []
+    for raw in reversed(Redis.from_url(settings.REDIS_URL).lrange(queue, 0, -1)):
+        message = json.loads(raw)
+        assert message["headers"]["task"] == task
+        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
+        found.append(tuple(args))
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -4,11 +4,9 @@ the same stage, and stuck supplies reaped."""
 
 from __future__ import annotations
 
-import base64
 import csv
 import datetime
 import io
-import json
 import shutil
 import signal
 import socket
@@ -37,7 +35,7 @@ from hub.crypto import MAGIC, read_encrypted, unwrap_key
 from hub.models import AuditEntry
 from sanitise.demo import demo_gazetteer_load
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
-from tests.conftest import start_worker, stop_worker, supply_row
+from tests.conftest import queued_task_args, start_worker, stop_worker, supply_row
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -125,18 +123,6 @@ def assert_loaded_once(supply: Supply, rows: int) -> None:
         action="supply_stage_done", object_id=str(supply.pk), detail__stage="loading"
     )
     assert loads.count() == 1
-
-
-@pytest.fixture
-def own_queue(settings, monkeypatch):
-    """This test's tasks go to a queue of its own, which only its own workers take."""
-    from hub import celery_app
-
-    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-faults-{uuid.uuid4().hex[:6]}"
-    redis_url = settings.REDIS_URL
-    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
-    yield queue
-    Redis.from_url(redis_url).delete(queue)
 
 
 @pytest.fixture
@@ -395,19 +381,6 @@ def test_two_workers_given_the_same_stage_at_once_process_it_once(
 # -- stuck supplies reaped --------------------------------------------------------------------
 
 
-def queued_stages(queue: str) -> set[tuple[str, str]]:
-    """(supply id, stage) of each pipeline task waiting in ``queue``."""
-    from django.conf import settings
-
-    found = set()
-    for raw in Redis.from_url(settings.REDIS_URL).lrange(queue, 0, -1):
-        message = json.loads(raw)
-        assert message["headers"]["task"] == "datasets.run_supply_stage"
-        args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
-        found.add(tuple(args))
-    return found
-
-
 def test_stuck_supplies_are_queued_again_and_the_others_left_alone(personas, own_queue, settings):
     dataset = Dataset.objects.get(slug="police_crime_offence")
     police = personas["police_supplier"].memberships.get().agency
@@ -445,7 +418,7 @@ def test_stuck_supplies_are_queued_again_and_the_others_left_alone(personas, own
         (never_queued, SupplyStatus.VALIDATING),
     }
     assert sorted(reaped) == sorted(supply_id for supply_id, _ in expected)
-    assert queued_stages(own_queue) == expected
+    assert set(queued_task_args(own_queue, "datasets.run_supply_stage")) == expected
     assert list(Supply.objects.filter(pk__in=fine).order_by("pk").values()) == before
 
 
@@ -475,4 +448,6 @@ def test_the_reaper_fails_a_stuck_supply_whose_attempts_are_used_up(personas, ow
     assert used_up.report == {"failed_stage": "sanitising", "failure": used_up.failure}
     assert used_up.finished_at is not None and used_up.lease_until is None
     assert AuditEntry.objects.filter(action="supply_failed", object_id=str(used_up.pk)).exists()
-    assert queued_stages(own_queue) == {(str(one_left.pk), SupplyStatus.SANITISING)}
+    assert set(queued_task_args(own_queue, "datasets.run_supply_stage")) == {
+        (str(one_left.pk), SupplyStatus.SANITISING)
+    }

@@ -7,7 +7,6 @@ import datetime
 import io
 import signal
 import time
-import uuid
 
 import openpyxl
 import psycopg2
@@ -325,16 +324,6 @@ def test_the_supplier_is_mailed_when_processing_ends(api_client, world, settings
     assert "To: police_supplier@demo.invalid" in mail
     assert f"/supplies/{supply_id}/" in mail
     assert "2 records accepted, 0 rejected" in mail
-
-
-@pytest.fixture
-def own_queue(settings, monkeypatch):
-    """Send this test's tasks to a queue of its own, away from the suite's worker."""
-    from hub import celery_app
-
-    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{uuid.uuid4().hex[:6]}"
-    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
-    return queue
 
 
 def test_a_worker_killed_during_load_leaves_no_records_and_the_supply_completes(

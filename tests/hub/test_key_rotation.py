@@ -340,16 +340,6 @@ def test_rows_another_transaction_holds_are_skipped_and_rewrapped_next_run(
         assert wrapped_key_id(extract.data_key_wrapped) == key_id(key_b)
 
 
-@pytest.fixture
-def own_queue(settings, monkeypatch):
-    """Send this test's tasks to a queue of its own, away from the suite's worker."""
-    from hub import celery_app
-
-    queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-{uuid.uuid4().hex[:6]}"
-    monkeypatch.setitem(celery_app.conf, "task_default_queue", queue)
-    return queue
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_worker_with_the_new_key_processes_a_supply_uploaded_under_the_old_one_mid_rotation(
