@@ -32,7 +32,6 @@ from tests.datasets.test_pipeline import (
     OFFENCE_HEADER,
     csv_bytes,
     offence_rows,
-    own_queue,  # noqa: F401 - a fixture
     supply,
     wait_for,
 )
@@ -158,7 +157,7 @@ def test_a_rejected_supply_has_no_counts(api_client, world):
 def test_a_load_that_fails_leaves_neither_records_nor_counts(
     api_client,
     personas,
-    own_queue,  # noqa: F811 - the fixture imported above
+    own_queue,
     monkeypatch,
 ):
     demo_gazetteer_load()
