@@ -53,12 +53,6 @@ class Dataset(models.Model):
 
     class Meta:
         ordering = ["tier", "name"]
-        # Object permissions (django-guardian) that access profiles grant per dataset.
-        permissions = [
-            ("extract_aggregate", "Extract aggregate counts"),
-            ("extract_depersonalised", "Extract depersonalised records"),
-            ("extract_personal", "Extract personal data"),
-        ]
 
     def __str__(self):
         return self.name

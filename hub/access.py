@@ -41,3 +41,16 @@ def dlo_agencies(*, user: User) -> QuerySet[Agency]:
     return Agency.objects.filter(
         memberships__user=user, memberships__roles__contains=[Role.DLO]
     ).distinct()
+
+
+def agencies_with_role(*, user: User, role: str) -> QuerySet[Agency]:
+    """The agencies where the user holds ``role``."""
+    if not user.is_authenticated or not user.is_active:
+        return Agency.objects.none()
+    return Agency.objects.filter(
+        memberships__user=user, memberships__roles__contains=[role]
+    ).distinct()
+
+
+def holds_role(*, user: User, agency: Agency, role: str) -> bool:
+    return agencies_with_role(user=user, role=role).filter(pk=agency.pk).exists()

@@ -16,7 +16,7 @@ from hub.access import dlo_agencies, require_coordinator
 from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from hub.models import Agency, User
 from hub.services import two_factor_remove
-from sharing import selectors as sharing_selectors
+from sharing import access as sharing_access
 from sharing.choices import AccessLevel
 from sharing.extracts import neutralise_cell
 from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
@@ -91,7 +91,9 @@ def user_detail(request, user_id):
             messages.error(request, str(refusal))
         return redirect("console-user", user_id=user.pk)
     datasets = list(dataset_selectors.dataset_list())
-    decisions = sharing_selectors.access_decisions(user=user, datasets=datasets)
+    decisions = sharing_access.access_decisions(
+        user=user, datasets=datasets, partnership=partnership
+    )
     access = [
         (
             dataset,

@@ -23,11 +23,12 @@ LEVEL_ORDER = [
     AccessLevel.DEPERSONALISED,
     AccessLevel.PERSONAL,
 ]
-# The django-guardian object permission on a Dataset that grants each level.
+# The django-guardian object permission on a SharedDataset (a dataset in one partnership)
+# that grants each level.
 LEVEL_PERMISSIONS = {
-    AccessLevel.AGGREGATE: "datasets.extract_aggregate",
-    AccessLevel.DEPERSONALISED: "datasets.extract_depersonalised",
-    AccessLevel.PERSONAL: "datasets.extract_personal",
+    AccessLevel.AGGREGATE: "extract_aggregate",
+    AccessLevel.DEPERSONALISED: "extract_depersonalised",
+    AccessLevel.PERSONAL: "extract_personal",
 }
 
 

@@ -10,6 +10,7 @@ use; cells that a spreadsheet would run as a formula are neutralised.
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import re
@@ -20,6 +21,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 from django.db import connection
+from django.utils import timezone
 from psycopg2 import sql
 
 from datasets.catalogue import DatasetSchema
@@ -47,6 +49,26 @@ COPY_BUFFER = 1 << 20
 
 class ExtractRefused(Exception):
     """The request cannot be met; the message says why, for the analyst."""
+
+
+# A period any query may cover: no record is older, and a longer one is a mistake or a
+# scrape (and would be a table of thousands of months).
+EARLIEST_DAY = datetime.date(1900, 1, 1)
+LONGEST_PERIOD_YEARS = 10
+
+
+def period_invalid(
+    start: datetime.date, end: datetime.date, *, today: datetime.date | None = None
+) -> str:
+    """Why ``start`` to ``end`` cannot be a query's period, or "" if it can."""
+    latest = datetime.date((today or timezone.localdate()).year + 1, 12, 31)
+    if end < start:
+        return "The period ends before it starts."
+    if start < EARLIEST_DAY or end > latest:
+        return f"A period lies between {EARLIEST_DAY:%d/%m/%Y} and {latest:%d/%m/%Y}."
+    if (end.year - start.year, end.month, end.day) > (LONGEST_PERIOD_YEARS, start.month, start.day):
+        return f"A period is at most {LONGEST_PERIOD_YEARS} years: ask for a longer one in parts."
+    return ""
 
 
 # -- what may be asked for --------------------------------------------------------------------
@@ -125,6 +147,8 @@ class ExtractQuery:
     weekdays: list[int] = field(default_factory=list)
     hours: tuple[int, int] | None = None
     category: tuple[str, list[str]] | None = None
+    # Only the records these agencies supplied (a personal-data request's scope); None: all.
+    supplying_agency_ids: list[int] | None = None
     # The current supplies, fixed once (see current_supplies) so that an extract made in
     # several queries takes every chunk from the same supplies.
     supply_ids: list | None = None
@@ -139,11 +163,16 @@ class ExtractQuery:
             return sql.SQL("{}.supply_id = ANY(%(supplies)s)").format(sql.Identifier(alias))
         return sql.SQL(
             "EXISTS (SELECT 1 FROM {supplies} s WHERE s.id = {a}.supply_id "
-            "AND s.status = {completed} AND s.superseded_by_id IS NULL)"
+            "AND s.status = {completed} AND s.superseded_by_id IS NULL{agencies})"
         ).format(
             supplies=sql.Identifier(Supply._meta.db_table),
             a=sql.Identifier(alias),
             completed=sql.Literal(SupplyStatus.COMPLETED.value),
+            agencies=(
+                sql.SQL(" AND s.agency_id = ANY(%(supplying_agencies)s)")
+                if self.supplying_agency_ids is not None
+                else sql.SQL("")
+            ),
         )
 
     def _where(self) -> tuple[sql.Composable, dict]:
@@ -161,6 +190,8 @@ class ExtractQuery:
         }
         if self.supply_ids is not None:
             params["supplies"] = list(self.supply_ids)
+        if self.supplying_agency_ids is not None:
+            params["supplying_agencies"] = list(self.supplying_agency_ids)
         if self.after is not None:
             clauses.append(sql.SQL("(r.event_date, r.id) > (%(after_date)s, %(after_id)s)"))
             params.update(after_date=self.after[0], after_id=self.after[1])
@@ -271,12 +302,22 @@ class ExtractQuery:
         )
         return select, params, names
 
-    def current_supplies(self) -> ExtractQuery:
-        """This query with the current supplies fixed as they are now."""
+    def current_supply_list(self):
+        """The current supplies the query's records come from, whatever their period."""
         datasets = [self.dataset] + ([self.linked] if self.linked else [])
         current = Supply.objects.filter(
-            dataset__in=datasets, status=SupplyStatus.COMPLETED, superseded_by__isnull=True
+            dataset__in=datasets,
+            agency__partnership_id=self.partnership_id,
+            status=SupplyStatus.COMPLETED,
+            superseded_by__isnull=True,
         )
+        if self.supplying_agency_ids is not None:
+            current = current.filter(agency_id__in=self.supplying_agency_ids)
+        return current
+
+    def current_supplies(self) -> ExtractQuery:
+        """This query with the current supplies fixed as they are now."""
+        current = self.current_supply_list()
         return replace(self, supply_ids=list(current.values_list("pk", flat=True)))
 
     def chunks(self, rows: int) -> tuple[list[ExtractQuery], int]:
@@ -329,15 +370,11 @@ class ExtractQuery:
 
     def supplies(self) -> list[dict]:
         """The supplies the rows come from, for the metadata."""
-        datasets = [self.dataset] + ([self.linked] if self.linked else [])
-        current = Supply.objects.filter(
-            dataset__in=datasets,
-            agency__partnership_id=self.partnership_id,
-            status=SupplyStatus.COMPLETED,
-            superseded_by__isnull=True,
-            period_end__gte=self.period[0],
-            period_start__lte=self.period[1],
-        ).select_related("agency", "dataset")
+        current = (
+            self.current_supply_list()
+            .filter(period_end__gte=self.period[0], period_start__lte=self.period[1])
+            .select_related("agency", "dataset")
+        )
         return [
             {
                 "dataset": supply.dataset.slug,

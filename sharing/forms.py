@@ -13,7 +13,7 @@ from sharing.choices import (
     FoiAnswer,
     ProtectiveMarking,
 )
-from sharing.extracts import category_fields, linkable, record_fields
+from sharing.extracts import category_fields, linkable, personal_fields, record_fields
 
 
 class ExtractForm(forms.Form):
@@ -37,15 +37,30 @@ class ExtractForm(forms.Form):
         label="Break counts down by", required=False, help_text="Aggregate counts only."
     )
     file_format = forms.ChoiceField(label="Format", choices=ExtractFormat.choices)
+    data_request = forms.ModelChoiceField(
+        label="Under the personal-data request", queryset=None, required=False,
+        help_text="Personal data only: the extract holds exactly what the request's approval "
+        "covers (its agency, period, fields and area).",
+    )  # fmt: skip
 
-    def __init__(self, *args, dataset, decision, **kwargs):
+    def __init__(self, *args, dataset, decision, data_requests=(), **kwargs):
         super().__init__(*args, **kwargs)
         levels = [AccessLevel.AGGREGATE] + (
             [AccessLevel.DEPERSONALISED] if decision.allows(AccessLevel.DEPERSONALISED) else []
         )
+        names = record_fields(dataset.schema)
+        if data_requests:
+            levels.append(AccessLevel.PERSONAL)
+            names += [name for name in personal_fields(dataset.schema) if name not in names]
+            self.fields["data_request"].queryset = data_requests
+            self.fields["data_request"].initial = (
+                data_requests[0] if len(data_requests) == 1 else None
+            )
+        else:
+            del self.fields["data_request"]
         self.fields["level"].choices = [(level, AccessLevel(level).label) for level in levels]
-        self.fields["level"].initial = levels[-1]
-        self.fields["fields"].choices = [(name, name) for name in record_fields(dataset.schema)]
+        self.fields["level"].initial = levels[-1] if not data_requests else levels[-2]
+        self.fields["fields"].choices = [(name, name) for name in names]
         self.fields["linked_dataset"].choices = [("", "Nothing")] + [
             (linked.slug, f"{linked.name} (by its link to this dataset)")
             for linked in linkable(dataset)

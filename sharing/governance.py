@@ -24,9 +24,11 @@ from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
 from hub.models import Agency, ApiToken, Membership, Partnership, User
 from hub.selectors import role_holders
 from hub.services import agency_ensure, audit_record, membership_grant
+from sharing.access import analyst_standing, request_decider_role
 from sharing.choices import ExtractStatus, RequestStatus
+from sharing.extracts import LOCATION_COLUMNS, period_invalid, personal_fields, record_fields
 from sharing.models import InformationSharingProtocol, PersonalDataRequest
-from sharing.selectors import analyst_standing, responsible_authorities
+from sharing.selectors import responsible_authorities
 from sharing.services import isp_ensure
 
 
@@ -220,14 +222,19 @@ def request_create(
     period_start: datetime.date,
     period_end: datetime.date,
     days_needed: int,
+    fields: list[str] | None = None,
+    districts: list[str] | None = None,
 ) -> PersonalDataRequest:
-    """An analyst at a core-tier agency asks for personal data of a personalised dataset."""
+    """An analyst at a core-tier agency asks for personal data of a personalised dataset
+    supplied by one agency of their partnership: its records of one period, these fields
+    (all it holds if none are named) and, if named, only these postcode districts. An
+    approval grants exactly that."""
     try:
         return _request_create(
             requester=requester, dataset=dataset, supplying_agency=supplying_agency,
             purpose=purpose, legal_basis=legal_basis, legal_basis_detail=legal_basis_detail,
             records_needed=records_needed, period_start=period_start, period_end=period_end,
-            days_needed=days_needed,
+            days_needed=days_needed, fields=fields, districts=districts,
         )  # fmt: skip
     except GovernanceRefused as refusal:
         audit_record(
@@ -247,9 +254,11 @@ def _request_create(
     days_needed,
     period_start,
     period_end,
-    **fields,
+    fields,
+    districts,
+    **details,
 ) -> PersonalDataRequest:
-    agency, standing = analyst_standing(user=requester)
+    agency, standing = analyst_standing(user=requester, partnership=supplying_agency.partnership)
     if agency is None or standing.tier != IspTier.CORE:
         raise GovernanceRefused(
             "Only analysts of core-tier agencies may ask for personal data (guidance §2.2.4)."
@@ -258,14 +267,21 @@ def _request_create(
         raise GovernanceRefused(f"{dataset.name} is depersonalised: it holds no personal data.")
     if supplying_agency.agency_type not in dataset.supplier_types:
         raise GovernanceRefused(f"{supplying_agency} does not supply {dataset.name}.")
-    if not Membership.objects.filter(agency=supplying_agency, roles__contains=[Role.DLO]):
+    if not role_holders(agency=supplying_agency, role=Role.DLO).exists():
         raise GovernanceRefused(f"{supplying_agency} has no DLO to decide the request.")
     if legal_basis == "other" and not legal_basis_detail.strip():
         raise GovernanceRefused("Say which legal basis applies.")
     if not 1 <= days_needed <= settings.HUB_REQUEST_MAX_DAYS:
         raise GovernanceRefused(f"Ask for 1 to {settings.HUB_REQUEST_MAX_DAYS} days.")
-    if period_end < period_start:
-        raise GovernanceRefused("The period ends before it starts.")
+    problem = period_invalid(period_start, period_end)
+    if problem:
+        raise GovernanceRefused(problem)
+    held = record_fields(dataset.schema) + personal_fields(dataset.schema)
+    fields = [name for name in (fields or held) if name not in LOCATION_COLUMNS]
+    unknown = [name for name in fields if name not in held]
+    if unknown:
+        raise GovernanceRefused(f"{dataset.name} has no field {', '.join(unknown)} to ask for.")
+    districts = sorted({d.strip().upper() for d in districts or [] if d.strip()})
     with transaction.atomic():
         data_request = PersonalDataRequest.objects.create(
             requester=requester,
@@ -277,16 +293,18 @@ def _request_create(
             period_start=period_start,
             period_end=period_end,
             days_needed=days_needed,
+            fields=fields,
+            area={"districts": districts} if districts else {},
             caldicott_needed=supplying_agency.agency_type in HEALTH_AGENCY_TYPES
-            and Membership.objects.filter(
-                agency=supplying_agency, roles__contains=[Role.CALDICOTT]
-            ).exists(),
-            **fields,
+            and role_holders(agency=supplying_agency, role=Role.CALDICOTT).exists(),
+            **details,
         )
         audit_record(
             actor=requester, action="data_request_made", agency=supplying_agency,
             dataset_slug=dataset.slug, target=data_request,
-            detail={"legal_basis": legal_basis, "days": days_needed},
+            detail={"legal_basis": legal_basis, "days": days_needed, "fields": fields,
+                    "districts": districts,
+                    "period": [period_start.isoformat(), period_end.isoformat()]},
         )  # fmt: skip
     _mail(
         to=_emails(supplying_agency, Role.DLO),
@@ -307,19 +325,20 @@ def request_decide(
     """
     if data_request.status != RequestStatus.PENDING:
         raise GovernanceRefused("The request has been decided already.")
-    roles = set(
-        Membership.objects.filter(
-            user=acting_user, agency=data_request.supplying_agency
-        ).values_list("roles", flat=True).first() or []
-    )  # fmt: skip
-    as_dlo = Role.DLO in roles and data_request.dlo_decided_at is None
-    as_caldicott = (
-        Role.CALDICOTT in roles
-        and data_request.caldicott_needed
-        and data_request.caldicott_decided_at is None
-    )
-    if not (as_dlo or as_caldicott):
-        raise GovernanceRefused("Only the supplying agency's DLO or Caldicott Guardian decides.")
+    role = request_decider_role(user=acting_user, data_request=data_request)
+    if role is None:
+        reason = (
+            "Nobody decides their own request: another DLO of the agency must."
+            if acting_user.pk == data_request.requester_id
+            else "Only the supplying agency's DLO or Caldicott Guardian decides."
+        )
+        audit_record(
+            actor=acting_user, action="data_request_decision_refused",
+            agency=data_request.supplying_agency, dataset_slug=data_request.dataset.slug,
+            target=data_request, detail={"reason": reason},
+        )  # fmt: skip
+        raise GovernanceRefused(reason)
+    as_dlo = role == Role.DLO
     if not reason.strip():
         raise GovernanceRefused("Give the reasons for the decision; they are kept on record.")
     now = timezone.now()

@@ -3,6 +3,7 @@ from django import forms
 from datasets.forms import DateInput
 from hub.choices import AgencyType
 from sharing.choices import LegalBasis, SignatureTier
+from sharing.extracts import personal_fields, record_fields
 
 
 class IspAdoptForm(forms.Form):
@@ -49,11 +50,26 @@ class DataRequestForm(forms.Form):
     )
     period_start = forms.DateField(widget=DateInput, label="Records from")
     period_end = forms.DateField(widget=DateInput, label="Records to")
+    fields = forms.MultipleChoiceField(
+        label="Fields needed", widget=forms.CheckboxSelectMultiple,
+        help_text="Only these are released if the request is approved.",
+    )  # fmt: skip
+    districts = forms.CharField(
+        label="Postcode districts", required=False,
+        help_text="E.g. WN4. If given, only records located there are released.",
+    )  # fmt: skip
     days_needed = forms.IntegerField(min_value=1, label="Days of access needed")
 
-    def __init__(self, *args, agencies, **kwargs):
+    def __init__(self, *args, agencies, dataset, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["supplying_agency"].queryset = agencies
+        names = record_fields(dataset.schema)
+        names += [name for name in personal_fields(dataset.schema) if name not in names]
+        self.fields["fields"].choices = [(name, name) for name in names]
+
+    def clean_districts(self):
+        text = self.cleaned_data["districts"]
+        return [part.strip().upper() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
 class DecisionForm(forms.Form):

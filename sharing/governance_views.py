@@ -9,7 +9,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
 from hub.access import coordinated_partnership, dlo_agencies, require_coordinator
-from sharing import selectors
+from sharing import access, selectors
 from sharing.governance import (
     GovernanceRefused,
     agency_admit,
@@ -112,7 +112,7 @@ def agency_new(request):
 @require_safe
 @login_required
 def request_list(request):
-    data_requests = selectors.request_restrict(user=request.user)
+    data_requests = access.request_restrict(user=request.user)
     datasets = [
         dataset for dataset in dataset_selectors.dataset_list().exclude(kind="depersonalised")
     ]
@@ -127,11 +127,11 @@ def request_list(request):
 @login_required
 def request_new(request, slug):
     dataset = dataset_selectors.dataset_get(slug=slug)
-    agency, standing = selectors.analyst_standing(user=request.user)
+    agency, standing = access.analyst_standing(user=request.user)
     if agency is None:
         raise Http404("No such page.")
     agencies = selectors.supplying_agencies(dataset=dataset, partnership=agency.partnership)
-    form = DataRequestForm(request.POST or None, agencies=agencies)
+    form = DataRequestForm(request.POST or None, agencies=agencies, dataset=dataset)
     if request.method == "POST" and form.is_valid():
         try:
             data_request = request_create(requester=request.user, dataset=dataset,
@@ -151,7 +151,7 @@ def request_new(request, slug):
 @require_http_methods(["GET", "POST"])
 @login_required
 def request_detail(request, request_id):
-    data_request = selectors.request_get(user=request.user, request_id=request_id)
+    data_request = access.request_get(user=request.user, request_id=request_id)
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
         try:
@@ -169,11 +169,7 @@ def request_detail(request, request_id):
                 return redirect("request-detail", request_id=data_request.pk)
         except GovernanceRefused as refusal:
             messages.error(request, str(refusal))
-    deciding = data_request.supplying_agency in dlo_agencies(user=request.user) or (
-        data_request.supplying_agency.memberships.filter(
-            user=request.user, roles__contains=["caldicott"]
-        ).exists()
-    )
+    deciding = access.request_decider_role(user=request.user, data_request=data_request)
     return render(
         request,
         "sharing/request_detail.html",

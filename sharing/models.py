@@ -105,6 +105,30 @@ class AccessGrant(models.Model):
         return f"{self.profile}: {self.level} on {self.dataset.slug}"
 
 
+class SharedDataset(models.Model):
+    """A dataset as shared within one partnership: the object that access profiles' levels
+    are held on (django-guardian), so that a level granted in one partnership reaches no
+    other partnership's records of the same dataset."""
+
+    partnership = models.ForeignKey(Partnership, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["partnership", "dataset"], name="shared_dataset_unique"
+            ),
+        ]
+        permissions = [
+            ("extract_aggregate", "Extract aggregate counts"),
+            ("extract_depersonalised", "Extract depersonalised records"),
+            ("extract_personal", "Extract personal data"),
+        ]
+
+    def __str__(self):
+        return f"{self.dataset.slug} in {self.partnership}"
+
+
 class Extract(models.Model):
     """A file of a dataset's records or counts, made for one analyst, kept encrypted until it
     expires."""
@@ -180,6 +204,10 @@ class PersonalDataRequest(models.Model):
     period_start = models.DateField()
     period_end = models.DateField()
     days_needed = models.PositiveSmallIntegerField()
+    # The scope a decision covers, and all an approval grants: these fields of the dataset
+    # (identifying ones included) and, if given, only these postcode districts.
+    fields = models.JSONField(default=list)
+    area = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     status = models.CharField(

@@ -4,26 +4,21 @@ from __future__ import annotations
 
 import datetime
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from guardian.core import ObjectPermissionChecker
 
 from datasets.models import Dataset, Supply
 from hub.access import coordinated_partnership, dlo_agencies
 from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
-from hub.models import Agency, AuditEntry, Membership, Partnership, User
-from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
+from hub.models import Agency, AuditEntry, Partnership, User
 from sharing.models import (
     Document,
     DocumentVersion,
-    Extract,
     FoiRequest,
     InformationSharingProtocol,
-    PersonalDataRequest,
     Signature,
 )
 
@@ -70,96 +65,6 @@ def agency_tier(*, agency: Agency, on: datetime.date | None = None) -> str:
     return agency_standing(agency=agency, on=on).tier
 
 
-@dataclass(frozen=True)
-class AccessDecision:
-    """The level a user may extract from a dataset, and in words why."""
-
-    level: str
-    reason: str
-
-    def allows(self, level: str) -> bool:
-        return LEVEL_ORDER.index(self.level) >= LEVEL_ORDER.index(level)
-
-
-def analyst_standing(*, user: User) -> tuple[Agency | None, IspStanding | None]:
-    """The user's analyst agency with the best ISP standing (core before associate)."""
-    best: tuple[Agency | None, IspStanding | None] = (None, None)
-    rank = {IspTier.CORE: 2, IspTier.ASSOCIATE: 1, IspTier.NONE: 0}
-    for agency in Agency.objects.filter(
-        memberships__user=user, memberships__roles__contains=[Role.ANALYST]
-    ).select_related("partnership"):
-        standing = agency_standing(agency=agency)
-        if best[1] is None or rank[standing.tier] > rank[best[1].tier]:
-            best = (agency, standing)
-    return best
-
-
-def access_decisions(*, user: User, datasets: Iterable[Dataset]) -> dict[int, AccessDecision]:
-    """For each dataset, what the user may extract: the highest level their access profiles
-    grant (django-guardian object permissions), capped by their agency's ISP tier. Personal
-    data needs an approved personal-data request, which nobody holds yet."""
-    datasets = list(datasets)
-    if not user.is_authenticated or not user.is_active:
-        return {d.pk: AccessDecision(AccessLevel.NONE, "You are not signed in.") for d in datasets}
-    agency, standing = analyst_standing(user=user)
-    if agency is None:
-        reason = "Only analysts extract data; you hold no analyst role."
-        return {d.pk: AccessDecision(AccessLevel.NONE, reason) for d in datasets}
-    if standing.tier == IspTier.NONE:
-        return {d.pk: AccessDecision(AccessLevel.NONE, standing.reason) for d in datasets}
-    checker = ObjectPermissionChecker(user)
-    checker.prefetch_perms(datasets)
-    # Personal data: only under an approved, unexpired request, and only for core partners.
-    requested = set()
-    if standing.tier == IspTier.CORE:
-        requested = set(
-            PersonalDataRequest.objects.filter(
-                requester=user, status=RequestStatus.APPROVED, expires_at__gt=timezone.now()
-            ).values_list("dataset_id", flat=True)
-        )
-    decisions = {}
-    for dataset in datasets:
-        if dataset.pk in requested:
-            reason = "An approved personal-data request grants personal data until it ends."
-            decisions[dataset.pk] = AccessDecision(AccessLevel.PERSONAL, reason)
-            continue
-        granted = AccessLevel.NONE
-        for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
-            if checker.has_perm(LEVEL_PERMISSIONS[level].split(".")[1], dataset):
-                granted = level
-                break
-        decisions[dataset.pk] = _capped(granted, dataset=dataset)
-    return decisions
-
-
-def _capped(granted: str, *, dataset: Dataset) -> AccessDecision:
-    if granted == AccessLevel.NONE:
-        return AccessDecision(AccessLevel.NONE, "None of your access profiles covers this dataset.")
-    # Personal data come only through an approved, time-limited personal-data request (above),
-    # never from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
-    if granted == AccessLevel.PERSONAL:
-        granted = AccessLevel.DEPERSONALISED
-    label = AccessLevel(granted).label.lower()
-    reason = f"Your access profile grants {label}"
-    if dataset.kind != "depersonalised":
-        reason += "; personal data need an approved personal-data request"
-    return AccessDecision(granted, reason + ".")
-
-
-def request_active(*, user: User, dataset: Dataset) -> PersonalDataRequest | None:
-    """The user's approved, unexpired personal-data request for the dataset, if any."""
-    return (
-        PersonalDataRequest.objects.filter(
-            requester=user,
-            dataset=dataset,
-            status=RequestStatus.APPROVED,
-            expires_at__gt=timezone.now(),
-        )
-        .order_by("-expires_at")
-        .first()
-    )
-
-
 def responsible_authorities(*, partnership: Partnership) -> QuerySet[Agency]:
     """The partnership's responsible authorities (guidance §2.2.1)."""
     return partnership.agencies.filter(agency_type__in=RESPONSIBLE_AUTHORITY_TYPES)
@@ -170,43 +75,6 @@ def supplying_agencies(*, dataset: Dataset, partnership: Partnership) -> QuerySe
     return Agency.objects.filter(
         partnership=partnership, pk__in=Supply.objects.filter(dataset=dataset).values("agency")
     ).distinct()
-
-
-def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
-    """Requests a user may see: their own, and those their agency (as DLO or Caldicott
-    Guardian) decides."""
-    if not user.is_authenticated:
-        return PersonalDataRequest.objects.none()
-    deciding = Membership.objects.filter(user=user, roles__overlap=[Role.DLO, Role.CALDICOTT])
-    return PersonalDataRequest.objects.filter(
-        Q(requester=user) | Q(supplying_agency__in=deciding.values("agency"))
-    ).select_related("dataset", "supplying_agency", "requester", "requester_agency")
-
-
-def request_get(*, user: User, request_id) -> PersonalDataRequest:
-    try:
-        return request_restrict(user=user).get(pk=int(request_id))
-    except (ValueError, PersonalDataRequest.DoesNotExist) as error:
-        raise Http404("No such request.") from error
-
-
-def access_decision(*, user: User, dataset: Dataset) -> AccessDecision:
-    return access_decisions(user=user, datasets=[dataset])[dataset.pk]
-
-
-def extract_restrict(*, user: User) -> QuerySet[Extract]:
-    """An analyst's own extracts; nobody else's."""
-    if not user.is_authenticated:
-        return Extract.objects.none()
-    return Extract.objects.filter(created_by=user).select_related("dataset", "linked_dataset")
-
-
-def extract_get(*, user: User, extract_id) -> Extract:
-    """The extract, or 404 alike for one that does not exist and one that is not yours."""
-    try:
-        return extract_restrict(user=user).get(pk=uuid.UUID(str(extract_id)))
-    except (ValueError, Extract.DoesNotExist) as error:
-        raise Http404("No such extract.") from error
 
 
 # -- document library -------------------------------------------------------------------------

@@ -38,6 +38,12 @@ from hub.models import Agency, Partnership, User
 from hub.selectors import role_holders
 from hub.services import audit_record
 from hub.uploads import EncryptedUpload
+from sharing.access import (
+    AccessRefused,
+    RecordScope,
+    extract_scope_check,
+    refuse,
+)
 from sharing.choices import (
     LEVEL_ORDER,
     LEVEL_PERMISSIONS,
@@ -61,6 +67,7 @@ from sharing.extracts import (
     link_prefix,
     linkable,
     neutralise_formulas,
+    period_invalid,
     personal_fields,
     record_fields,
     stream_rows,
@@ -78,6 +85,8 @@ from sharing.models import (
     Extract,
     FoiRequest,
     InformationSharingProtocol,
+    PersonalDataRequest,
+    SharedDataset,
     Signature,
 )
 from sharing.selectors import (
@@ -240,26 +249,32 @@ def access_profile_unassign(
 
 
 def _sync_permissions(holder: User | Group) -> None:
-    """Make the holder's guardian permissions on datasets exactly what its profiles grant."""
+    """Make the holder's guardian permissions exactly what its profiles grant, held per
+    partnership: on the dataset as shared in the profile's partnership."""
     is_user = isinstance(holder, User)
     grants = AccessGrant.objects.filter(
         **({"profile__users": holder} if is_user else {"profile__groups": holder})
     )
-    best: dict[int, str] = {}
-    for dataset_id, level in grants.values_list("dataset_id", "level"):
-        if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(best.get(dataset_id, AccessLevel.NONE)):
-            best[dataset_id] = level
-    codenames = [permission.split(".")[1] for permission in LEVEL_PERMISSIONS.values()]
+    best: dict[tuple[int, int], str] = {}
+    for partnership_id, dataset_id, level in grants.values_list(
+        "profile__partnership_id", "dataset_id", "level"
+    ):
+        key = (partnership_id, dataset_id)
+        if LEVEL_ORDER.index(level) > LEVEL_ORDER.index(best.get(key, AccessLevel.NONE)):
+            best[key] = level
     held = UserObjectPermission if is_user else GroupObjectPermission
     held.objects.filter(
         **({"user": holder} if is_user else {"group": holder}),
-        content_type=ContentType.objects.get_for_model(Dataset),
-        permission__codename__in=codenames,
+        content_type=ContentType.objects.get_for_model(SharedDataset),
     ).delete()
     for level, permission in LEVEL_PERMISSIONS.items():
-        dataset_ids = [dataset_id for dataset_id, held_level in best.items() if held_level == level]
-        if dataset_ids:
-            assign_perm(permission, holder, Dataset.objects.filter(pk__in=dataset_ids))
+        keys = [key for key, held_level in best.items() if held_level == level]
+        if keys:
+            shared = [
+                SharedDataset.objects.get_or_create(partnership_id=p, dataset_id=d)[0].pk
+                for p, d in keys
+            ]
+            assign_perm(permission, holder, SharedDataset.objects.filter(pk__in=shared))
 
 
 # -- extracts ---------------------------------------------------------------------------------
@@ -277,12 +292,12 @@ def extract_request(
     area: dict | None = None,
     linked_dataset: Dataset | None = None,
     category: str = "",
+    partnership: Partnership | None = None,
+    data_request: PersonalDataRequest | None = None,
     ip_address: str | None = None,
 ) -> Extract:
-    """Queue an extract if the user's access allows every part of it; else ExtractRefused.
-
-    Grants and refusals are both audited, with the reason.
-    """
+    """Queue an extract if the access gate allows every part of it (AccessRefused, audited
+    by the gate, if not) and it is well formed (ExtractRefused, audited here, if not)."""
     try:
         extract = _extract_checked(
             acting_user=acting_user,
@@ -295,6 +310,9 @@ def extract_request(
             area=area or {},
             linked_dataset=linked_dataset,
             category=category,
+            partnership=partnership,
+            data_request=data_request,
+            ip_address=ip_address,
         )
     except ExtractRefused as refusal:
         audit_record(
@@ -320,6 +338,7 @@ def extract_request(
                 "fields": extract.fields,
                 "linked": linked_dataset.slug if linked_dataset else None,
                 "area": extract.area,
+                "request": extract.data_request_id,
             },
             ip_address=ip_address,
         )
@@ -340,26 +359,24 @@ def _extract_enqueue(extract_id) -> None:
 
 def _extract_checked(
     *, acting_user, dataset, period_start, period_end, file_format, level, fields, area,
-    linked_dataset, category,
+    linked_dataset, category, partnership, data_request, ip_address,
 ) -> Extract:  # fmt: skip
-    from sharing.selectors import access_decision, analyst_standing, request_active
+    from sharing.access import access_decision, record_scope, refuse
 
-    decision = access_decision(user=acting_user, dataset=dataset)
-    if decision.level == AccessLevel.NONE:
-        raise ExtractRefused(decision.reason)
-    level = level or (
-        AccessLevel.DEPERSONALISED
-        if decision.allows(AccessLevel.DEPERSONALISED)
-        else AccessLevel.AGGREGATE
-    )
-    if level not in (AccessLevel.AGGREGATE, AccessLevel.DEPERSONALISED, AccessLevel.PERSONAL):
-        raise ExtractRefused(f"{level!r} is not a level: choose aggregate or depersonalised.")
-    if not decision.allows(level):
-        raise ExtractRefused(
-            f"You may extract {dataset.name} at {decision.level} level only. {decision.reason}"
+    if level is None:
+        decision = access_decision(user=acting_user, dataset=dataset, partnership=partnership)
+        level = (
+            AccessLevel.DEPERSONALISED
+            if decision.allows(AccessLevel.DEPERSONALISED)
+            else AccessLevel.AGGREGATE
         )
-    if period_end < period_start:
-        raise ExtractRefused("The period ends before it starts.")
+    scope = record_scope(
+        user=acting_user, dataset=dataset, level=level, route="extract",
+        partnership=partnership, data_request=data_request, ip_address=ip_address,
+    )  # fmt: skip
+    period_problem = period_invalid(period_start, period_end)
+    if period_problem:
+        raise ExtractRefused(period_problem)
     if file_format not in ExtractFormat.values:
         raise ExtractRefused(f"{file_format!r} is not a format: choose csv, xlsx or geojson.")
     schema = dataset.schema
@@ -372,32 +389,34 @@ def _extract_checked(
         if category and category not in category_fields(schema):
             raise ExtractRefused(f"Counts cannot be broken down by {category!r}.")
     else:
-        allowed = record_fields(schema)
+        chosen = list(fields) if fields else list(scope.fields)
         if level == AccessLevel.PERSONAL:
             if linked_dataset is not None:
                 raise ExtractRefused("A personal extract is of one dataset: leave out the other.")
-            allowed = allowed + [f for f in personal_fields(schema) if f not in allowed]
-        chosen = list(fields) if fields else allowed
-        _check_fields(chosen, allowed, schema, dataset)
+            _check_fields(chosen, record_fields(schema) + personal_fields(schema), schema, dataset)
+        else:
+            _check_fields(chosen, list(scope.fields), schema, dataset)
         if linked_dataset is not None:
             if linked_dataset not in linkable(dataset):
                 raise ExtractRefused(f"{linked_dataset.name} does not link to {dataset.name}.")
-            linked_decision = access_decision(user=acting_user, dataset=linked_dataset)
-            if not linked_decision.allows(level):
-                raise ExtractRefused(
-                    f"You may not extract {linked_dataset.name} at {level} level. "
-                    f"{linked_decision.reason}"
-                )
+            record_scope(
+                user=acting_user, dataset=linked_dataset, level=level, route="extract",
+                partnership=scope.agency.partnership, ip_address=ip_address,
+            )  # fmt: skip
     _check_area(area)
-    agency, _ = analyst_standing(user=acting_user)
+    if scope.districts is not None and not area:
+        area = {"districts": list(scope.districts)}
+    asked = [name for name in chosen if name not in LOCATION_COLUMNS]
+    beyond = scope.outside(period=(period_start, period_end), fields=asked, area=area)
+    if beyond:
+        raise refuse(
+            user=acting_user, route="extract", reason=beyond, dataset_slug=dataset.slug,
+            agency=scope.agency, detail={"level": level}, ip_address=ip_address,
+        )  # fmt: skip
     return Extract(
         created_by=acting_user,
-        agency=agency,
-        data_request=(
-            request_active(user=acting_user, dataset=dataset)
-            if level == AccessLevel.PERSONAL
-            else None
-        ),
+        agency=scope.agency,
+        data_request=scope.data_request,
         dataset=dataset,
         linked_dataset=linked_dataset if level != AccessLevel.AGGREGATE else None,
         level=level,
@@ -516,7 +535,7 @@ def extract_run(extract_id, *, last_attempt: bool = True) -> None:
         return
     try:
         _extract_build(extract)
-    except ExtractRefused as refusal:
+    except (ExtractRefused, AccessRefused) as refusal:
         _extract_fail(extract, str(refusal))
     except (OperationalError, InterfaceError) as error:
         logger.warning("Extract %s lost its database connection: %s", extract_id, error)
@@ -563,12 +582,11 @@ def _extract_fail(extract: Extract, message: str) -> None:
         )  # fmt: skip
 
 
-def extract_query(extract: Extract) -> ExtractQuery:
-    """The query an extract's file is made from: its dataset, period, area and fields, the
-    linked dataset's fields, and identifying fields only at personal level."""
-    return ExtractQuery(
-        partnership_id=extract.agency.partnership_id,
-        dataset=extract.dataset,
+def extract_query(extract: Extract, scope: RecordScope) -> ExtractQuery:
+    """The query an extract's file is made from, within the gate's scope: its dataset,
+    period, area and fields, the linked dataset's fields, and identifying fields only at
+    personal level."""
+    return scope.query(
         period=(extract.period_start, extract.period_end),
         fields=[name for name in extract.fields if name in record_fields(extract.dataset.schema)],
         area=extract.area,
@@ -593,7 +611,9 @@ def extract_query(extract: Extract) -> ExtractQuery:
 def _extract_build(extract: Extract) -> None:
     expires_at = timezone.now() + datetime.timedelta(days=settings.HUB_EXTRACT_RETENTION_DAYS)
     extract.expires_at = expires_at
-    query = extract_query(extract)
+    # The gate again: what was allowed when it was asked for may not be now.
+    scope = extract_scope_check(extract=extract, route="extract build")
+    query = extract_query(extract, scope)
     supplies = query.supplies()
     metadata = _extract_metadata(extract, query, supplies)
     base_name = f"{extract.dataset.slug}_{extract.period_start:%Y%m%d}_{extract.pk.hex[:8]}"
@@ -706,9 +726,21 @@ def _then(frames, callback):
 
 
 def extract_download(*, extract: Extract, acting_user: User, ip_address: str | None = None):
-    """The decrypted file as a stream of bytes; audited. ExtractRefused once it has expired."""
+    """The decrypted file as a stream of bytes; audited. ExtractRefused once it has expired;
+    AccessRefused (audited by the gate) for anyone but its maker, or once the maker's access
+    no longer covers it, when the file is deleted too."""
+    if extract.created_by_id != acting_user.pk:
+        raise refuse(
+            user=acting_user, route="extract download", reason="Another user's extract.",
+            target=extract, ip_address=ip_address,
+        )  # fmt: skip
     if extract.status != ExtractStatus.COMPLETED:
         raise ExtractRefused(f"The extract is {extract.get_status_display().lower()}.")
+    try:
+        extract_scope_check(extract=extract, route="extract download", ip_address=ip_address)
+    except AccessRefused as refusal:
+        extract_delete(extract=extract, reason=f"access withdrawn: {refusal}")
+        raise
     audit_record(
         actor=acting_user, action="extract_downloaded", agency=extract.agency,
         dataset_slug=extract.dataset.slug, target=extract, ip_address=ip_address,

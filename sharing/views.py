@@ -5,7 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
-from sharing import selectors, services
+from sharing import access, services
 from sharing.api.views import download_response
 from sharing.choices import AccessLevel
 from sharing.extracts import ExtractRefused
@@ -16,7 +16,7 @@ from sharing.forms import ExtractForm
 @login_required
 def extract_list(request):
     datasets = list(dataset_selectors.dataset_list())
-    decisions = selectors.access_decisions(user=request.user, datasets=datasets)
+    decisions = access.access_decisions(user=request.user, datasets=datasets)
     accessible = [
         (dataset, decisions[dataset.pk])
         for dataset in datasets
@@ -26,7 +26,7 @@ def extract_list(request):
         request,
         "sharing/extract_list.html",
         {
-            "extracts": selectors.extract_restrict(user=request.user)[:100],
+            "extracts": access.extract_restrict(user=request.user)[:100],
             "accessible": accessible,
             "refusal": None if accessible else next(iter(decisions.values()), None),
         },
@@ -37,10 +37,24 @@ def extract_list(request):
 @login_required
 def extract_new(request, slug):
     dataset = dataset_selectors.dataset_get(slug=slug)
-    decision = selectors.access_decision(user=request.user, dataset=dataset)
+    decision = access.access_decision(user=request.user, dataset=dataset)
     if decision.level == AccessLevel.NONE:
+        access.refuse(
+            user=request.user, route="extract builder", reason=decision.reason,
+            dataset_slug=dataset.slug, ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         raise Http404("No such dataset.")
-    form = ExtractForm(request.POST or None, dataset=dataset, decision=decision)
+    agency, _ = access.analyst_standing(user=request.user)
+    requests = (
+        access.active_requests(user=request.user, partnership=agency.partnership).filter(
+            dataset=dataset
+        )
+        if decision.level == AccessLevel.PERSONAL
+        else []
+    )
+    form = ExtractForm(
+        request.POST or None, dataset=dataset, decision=decision, data_requests=requests
+    )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         linked = (
@@ -60,9 +74,10 @@ def extract_new(request, slug):
                 area={"districts": data["districts"]} if data["districts"] else {},
                 linked_dataset=linked,
                 category=data["category"],
+                data_request=data.get("data_request"),
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
-        except ExtractRefused as refusal:
+        except (ExtractRefused, access.AccessRefused) as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Your extract is being made.")
@@ -77,12 +92,18 @@ def extract_new(request, slug):
 @require_safe
 @login_required
 def extract_detail(request, extract_id):
-    extract = selectors.extract_get(user=request.user, extract_id=extract_id)
+    extract = access.extract_get(
+        user=request.user, extract_id=extract_id, route="extract page",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     return render(request, "sharing/extract_detail.html", {"extract": extract})
 
 
 @require_safe
 @login_required
 def extract_download(request, extract_id):
-    extract = selectors.extract_get(user=request.user, extract_id=extract_id)
+    extract = access.extract_get(
+        user=request.user, extract_id=extract_id, route="extract download",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     return download_response(request=request, extract=extract)

@@ -15,15 +15,22 @@ from django.urls import reverse
 from django.utils import timezone
 
 from datasets import selectors as dataset_selectors
-from datasets.choices import SupplyStatus
-from datasets.models import Dataset, Record, Supply
+from datasets.models import Dataset, Record
+from hub.access import agencies_with_role
 from hub.choices import Role
-from hub.models import Membership, User
+from hub.models import Partnership, User
 from hub.services import audit_record
+from sharing.access import (
+    AccessDecision,
+    AccessRefused,
+    RecordScope,
+    access_decision,
+    analyst_standing,
+    record_scope,
+)
 from sharing.choices import AccessLevel, WorkspaceView
-from sharing.extracts import ExtractQuery, category_fields
+from sharing.extracts import ExtractQuery, category_fields, period_invalid
 from sharing.models import SavedQuery
-from sharing.selectors import AccessDecision, access_decision, analyst_standing
 
 
 class FilterInvalid(ValueError):
@@ -34,6 +41,7 @@ class FilterInvalid(ValueError):
 class WorkspaceQuery:
     dataset: Dataset
     decision: AccessDecision
+    scope: RecordScope
     query: ExtractQuery
 
     @property
@@ -56,25 +64,55 @@ def _list(params: QueryDict, name: str) -> list[str]:
     return [part.strip() for part in params.get(name, "").split(",") if part.strip()]
 
 
-def workspace_query(
-    *, user: User, params: QueryDict, dataset: Dataset | None = None
-) -> WorkspaceQuery:
-    """The query for ``params`` (dataset, period_start, period_end, districts, weekdays,
-    hour_from, hour_to, category, values), for a dataset the user may at least count.
+def partnership_chosen(params: QueryDict) -> Partnership | None:
+    """The partnership named by ``partnership`` (a slug), for a user of several; None if
+    none is named, and FilterInvalid for one that does not exist."""
+    slug = params.get("partnership")
+    if not slug:
+        return None
+    partnership = Partnership.objects.filter(slug=slug).first()
+    if partnership is None:
+        raise FilterInvalid(f"There is no partnership {slug!r}.")
+    return partnership
 
-    A dataset the user may not see is a 404, as if it did not exist; a bad filter is
-    FilterInvalid. The period defaults to the last twelve months.
+
+def workspace_query(
+    *,
+    user: User,
+    params: QueryDict,
+    route: str,
+    dataset: Dataset | None = None,
+    ip_address: str | None = None,
+) -> WorkspaceQuery:
+    """The query for ``params`` (dataset, partnership, period_start, period_end, districts,
+    weekdays, hour_from, hour_to, category, values), within the access gate's scope for the
+    most the user may have of the dataset short of personal data.
+
+    A dataset the user may not see is a 404, as if it did not exist, after the gate has
+    audited the refusal; a bad filter is FilterInvalid. The period defaults to the last
+    twelve months.
     """
     dataset = dataset or dataset_selectors.dataset_get(slug=params.get("dataset", ""))
-    decision = access_decision(user=user, dataset=dataset)
-    if decision.level == AccessLevel.NONE:
-        raise Http404("No such dataset.")
-    agency, _ = analyst_standing(user=user)
+    partnership = partnership_chosen(params)
+    decision = access_decision(user=user, dataset=dataset, partnership=partnership)
+    level = (
+        AccessLevel.DEPERSONALISED
+        if decision.allows(AccessLevel.DEPERSONALISED)
+        else AccessLevel.AGGREGATE
+    )
+    try:
+        scope = record_scope(
+            user=user, dataset=dataset, level=level, route=route, partnership=partnership,
+            ip_address=ip_address,
+        )  # fmt: skip
+    except AccessRefused as refusal:
+        raise Http404("No such dataset.") from refusal
     today = timezone.localdate()
     end = _date(params, "period_end", today)
     start = _date(params, "period_start", end - datetime.timedelta(days=365))
-    if end < start:
-        raise FilterInvalid("The period ends before it starts.")
+    problem = period_invalid(start, end)
+    if problem:
+        raise FilterInvalid(problem)
     try:
         weekdays = [int(day) for day in _list(params, "weekdays")]
         hours = None
@@ -93,17 +131,14 @@ def workspace_query(
         category = (params["category"], _list(params, "values"))
         if not category[1]:
             raise FilterInvalid("Give the values of the category to keep.")
-    query = ExtractQuery(
-        partnership_id=agency.partnership_id,
-        dataset=dataset,
+    query = scope.query(
         period=(start, end),
-        fields=[],
         area={"districts": _list(params, "districts")} if params.get("districts") else {},
         weekdays=weekdays,
         hours=hours,
         category=category,
     )
-    return WorkspaceQuery(dataset=dataset, decision=decision, query=query)
+    return WorkspaceQuery(dataset=dataset, decision=decision, scope=scope, query=query)
 
 
 # -- saved queries ----------------------------------------------------------------------------
@@ -115,14 +150,15 @@ VIEW_URLS = {
     WorkspaceView.COMPARE: "workspace-compare",
 }
 # Filters a saved query keeps; anything else in the query string is ignored.
-SAVED_PARAMS = {"dataset", "period_start", "period_end", "districts", "weekdays", "hour_from",
-                "hour_to", "category", "values", "hex", "breakdown"}  # fmt: skip
+SAVED_PARAMS = {"dataset", "partnership", "period_start", "period_end", "districts",
+                "weekdays", "hour_from", "hour_to", "category", "values", "hex",
+                "breakdown"}  # fmt: skip
 
 
 def saved_query_create(
     *, owner: User, name: str, view: str, params: QueryDict, months: int | None, shared: bool
 ) -> SavedQuery:
-    agency, _ = analyst_standing(user=owner)
+    agency, _ = analyst_standing(user=owner, partnership=partnership_chosen(params))
     if agency is None:
         raise FilterInvalid("Only analysts save queries.")
     if view not in VIEW_URLS:
@@ -152,7 +188,7 @@ def saved_query_delete(*, saved: SavedQuery, acting_user: User) -> None:
 def saved_query_restrict(*, user: User):
     """The user's own saved queries and those analyst colleagues shared with the agencies
     where the user is an analyst too: a shared query is work in progress, not for suppliers."""
-    agencies = Membership.objects.filter(user=user, roles__contains=[Role.ANALYST]).values("agency")
+    agencies = agencies_with_role(user=user, role=Role.ANALYST).values("pk")
     return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True, agency__in=agencies))
 
 
@@ -171,27 +207,35 @@ def saved_query_url(*, saved: SavedQuery, today: datetime.date | None = None) ->
 # -- the dataset explorer ---------------------------------------------------------------------
 
 
-def dataset_exploration(*, user: User, dataset: Dataset) -> dict:
+def dataset_exploration(
+    *, user: User, dataset: Dataset, params: QueryDict, ip_address: str | None = None
+) -> dict:
     """What makes up a dataset the user may see: its current supplies with their quality and
-    caveats, and its records per month (small numbers suppressed, as everywhere)."""
-    decision = access_decision(user=user, dataset=dataset)
-    if decision.level == AccessLevel.NONE:
-        raise Http404("No such dataset.")
-    agency, _ = analyst_standing(user=user)
-    supplies = Supply.objects.filter(
-        dataset=dataset, agency__partnership=agency.partnership,
-        status=SupplyStatus.COMPLETED, superseded_by__isnull=True,
-    ).select_related("agency").order_by("-period_start")  # fmt: skip
+    caveats, and its records per month (small numbers suppressed, as everywhere). Audited;
+    a dataset the user may not see is a 404, its refusal audited by the gate."""
+    chosen = QueryDict(mutable=True)
+    chosen.update({"partnership": params["partnership"]} if params.get("partnership") else {})
+    workspace = workspace_query(
+        user=user, params=chosen, route="explorer", dataset=dataset, ip_address=ip_address
+    )
+    partnership_id = workspace.query.partnership_id
+    supplies = workspace.query.current_supply_list().select_related("agency")
+    supplies = supplies.order_by("-period_start")
     months = (
-        Record.objects.filter(dataset=dataset, partnership=agency.partnership, supply__in=supplies)
+        Record.objects.filter(dataset=dataset, partnership_id=partnership_id, supply__in=supplies)
         .annotate(month=TruncMonth("event_date"))
         .values("month")
         .annotate(records=Count("id"))
         .order_by("month")
     )
+    audit_record(
+        actor=user, action="explorer_viewed", agency=workspace.scope.agency,
+        dataset_slug=dataset.slug, detail={"level": workspace.decision.level},
+        ip_address=ip_address,
+    )  # fmt: skip
     threshold = settings.HUB_EXTRACT_SMALL_NUMBER
     return {
-        "decision": decision,
+        "decision": workspace.decision,
         "threshold": threshold,
         "supplies": [
             {

@@ -19,7 +19,7 @@ from convertbng.cutil import convert_lonlat
 from django.conf import settings
 from django.db import connection
 from django.db.models import F
-from django.http import Http404, QueryDict
+from django.http import QueryDict
 from psycopg2 import sql
 from scipy.spatial import ConvexHull, QhullError
 
@@ -27,13 +27,13 @@ from datasets.models import Dataset, Record
 from hub.models import Partnership, User
 from hub.services import audit_record
 from sanitise.models import PostcodeCentroid
+from sharing.access import access_decisions
 from sharing.choices import AccessLevel
 from sharing.extracts import ExtractQuery, category_fields
-from sharing.selectors import access_decisions, analyst_standing
-from sharing.workspace import FilterInvalid, WorkspaceQuery, workspace_query
+from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query
 
 FILTERS = (
-    "dataset", "period_start", "period_end", "districts", "weekdays",
+    "dataset", "partnership", "period_start", "period_end", "districts", "weekdays",
     "hour_from", "hour_to", "category", "values", "hex",
 )  # fmt: skip
 HEX_DEFAULT = 400
@@ -291,15 +291,15 @@ def map_view(*, acting_user: User, params: QueryDict, ip_address: str | None = N
     as "map_refused" with the reason, like every refused request.
     """
     filters = {name: params[name] for name in FILTERS if params.get(name)}
-    agency, _ = analyst_standing(user=acting_user)
     try:
-        workspace = workspace_query(user=acting_user, params=params)
+        workspace = workspace_query(
+            user=acting_user, params=params, route="map", ip_address=ip_address
+        )
         size = hex_size_get(params=params, records_allowed=workspace.records_allowed)
-    except (Http404, FilterInvalid) as refusal:
+    except FilterInvalid as refusal:
         audit_record(
             actor=acting_user,
             action="map_refused",
-            agency=agency,
             dataset_slug=filters.get("dataset", ""),
             detail={"filters": filters, "reason": str(refusal)},
             ip_address=ip_address,
@@ -309,7 +309,7 @@ def map_view(*, acting_user: User, params: QueryDict, ip_address: str | None = N
     audit_record(
         actor=acting_user,
         action="map_viewed",
-        agency=agency,
+        agency=workspace.scope.agency,
         dataset_slug=workspace.dataset.slug,
         detail={
             "filters": filters,
@@ -335,10 +335,14 @@ class MapChoices:
     categories: list[str]
 
 
-def map_choices(*, user: User, slug: str = "") -> MapChoices | None:
+def map_choices(*, user: User, params: QueryDict) -> MapChoices | None:
     """None if the user may see no dataset at all (the page then does not exist for them)."""
     datasets = list(Dataset.objects.filter(is_active=True).order_by("name"))
-    decisions = access_decisions(user=user, datasets=datasets)
+    try:
+        partnership = partnership_chosen(params)
+    except FilterInvalid:
+        return None
+    decisions = access_decisions(user=user, datasets=datasets, partnership=partnership)
     visible = [
         (dataset, decisions[dataset.pk].level)
         for dataset in datasets
@@ -346,5 +350,5 @@ def map_choices(*, user: User, slug: str = "") -> MapChoices | None:
     ]
     if not visible:
         return None
-    chosen = next((d for d, _ in visible if d.slug == slug), visible[0][0])
+    chosen = next((d for d, _ in visible if d.slug == params.get("dataset")), visible[0][0])
     return MapChoices(datasets=visible, dataset=chosen, categories=category_fields(chosen.schema))

@@ -25,6 +25,7 @@ from psycopg2 import sql
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record, RecordMonthlyCount
 from hub.models import User
+from sharing.access import AccessDecision, access_decisions
 from sharing.choices import AccessLevel
 from sharing.extracts import (
     SUPPRESSED,
@@ -35,8 +36,7 @@ from sharing.extracts import (
     neutralise_formulas,
     suppress_counts,
 )
-from sharing.selectors import AccessDecision, access_decisions
-from sharing.workspace import FilterInvalid, WorkspaceQuery, workspace_query
+from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query
 
 OFFENCES, VICTIMS = "police_crime_offence", "police_crime_victim"
 OFFENDERS = "police_crime_offender"
@@ -396,22 +396,28 @@ def offenders_with_several_offences(*, query: ExtractQuery, offenders: Dataset) 
 
 def _supplied(query: ExtractQuery, dataset: Dataset) -> bool:
     """Whether any current supply of the dataset covers part of the period."""
-    probe = ExtractQuery(query.partnership_id, dataset, query.period, fields=[])
+    probe = replace(query, dataset=dataset, fields=[], linked=None, linked_fields=[])
     return bool(probe.supplies())
 
 
-def linked_crime_view(*, user: User, params: QueryDict) -> LinkedView:
+def linked_crime_view(
+    *, user: User, params: QueryDict, ip_address: str | None = None
+) -> LinkedView:
     """Offences joined with their victim and offender files by crime reference: victims by
     age band × offence group, repeat locations and offenders with several offences. A section
     is shown only to a user with depersonalised records of every dataset it uses; otherwise
     it says why."""
     offences = dataset_selectors.dataset_get(slug=OFFENCES)
     linked = {dataset.slug: dataset for dataset in linkable(offences)}
-    decisions = access_decisions(user=user, datasets=[offences, *linked.values()])
+    decisions = access_decisions(
+        user=user, datasets=[offences, *linked.values()], partnership=partnership_chosen(params)
+    )
     refused = _needs_records(offences, decisions[offences.pk])
     view = LinkedView(offences=offences, workspace=None)
     if decisions[offences.pk].level != AccessLevel.NONE:
-        view.workspace = workspace_query(user=user, params=params, dataset=offences)
+        view.workspace = workspace_query(
+            user=user, params=params, route="linked", dataset=offences, ip_address=ip_address
+        )
     query = view.workspace.query if view.workspace else None
     for slug, title, label in [
         (VICTIMS, "Victims by age band and offence group", "Age band"),
@@ -495,7 +501,9 @@ def monthly_counts(*, query: ExtractQuery, measure: sql.Composable, extra: dict)
     return frame.set_index("month")["count"].astype(int)
 
 
-def cross_agency_comparison(*, user: User, params: QueryDict) -> Comparison:
+def cross_agency_comparison(
+    *, user: User, params: QueryDict, ip_address: str | None = None
+) -> Comparison:
     """Police violence, A&E assault attendances and ambulance assault call-outs by month for
     the area and period (guidance §4.3.1: a police rise the health series do not share may be
     a reporting change). A series the user may not count says why; one with no current
@@ -506,7 +514,9 @@ def cross_agency_comparison(*, user: User, params: QueryDict) -> Comparison:
         common.pop(name, None)
     slugs = [slug for _, slug in COMPARED]
     datasets = {d.slug: d for d in dataset_selectors.dataset_list().filter(slug__in=slugs)}
-    decisions = access_decisions(user=user, datasets=datasets.values())
+    decisions = access_decisions(
+        user=user, datasets=datasets.values(), partnership=partnership_chosen(params)
+    )
     limit = threshold()
     months: list[str] | None = None
     series = []
@@ -520,7 +530,9 @@ def cross_agency_comparison(*, user: User, params: QueryDict) -> Comparison:
         if decisions[dataset.pk].level == AccessLevel.NONE:
             one.refusal = f"You may not count {dataset.name}: {decisions[dataset.pk].reason}"
             continue
-        query = workspace_query(user=user, params=common, dataset=dataset).query
+        query = workspace_query(
+            user=user, params=common, route="compare", dataset=dataset, ip_address=ip_address
+        ).query
         months = months or months_of(query.period)
         if not query.supplies():
             one.no_supplies = f"No current supplies of {dataset.name} cover the period."

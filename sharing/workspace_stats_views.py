@@ -16,11 +16,10 @@ from datasets import selectors as dataset_selectors
 from datasets.models import Dataset
 from hub.services import audit_record
 from sharing import workspace_stats
-from sharing.choices import AccessLevel
+from sharing.access import access_decisions, analyst_standing, refuse
 from sharing.extracts import category_fields
-from sharing.selectors import access_decisions, analyst_standing
 from sharing.svg import Series, bar_chart
-from sharing.workspace import FilterInvalid, workspace_query
+from sharing.workspace import FilterInvalid, partnership_chosen, workspace_query
 
 # The query string's filters, as recorded in the audit trail.
 FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "weekdays",
@@ -59,19 +58,34 @@ class FilterForm(forms.Form):
             )
 
 
-def _countable(user) -> list[Dataset]:
+def _countable(request, view: str) -> list[Dataset]:
     """The datasets the user may at least count; none (not an analyst, or no signed ISP) is a
-    404 on every page here, as for anything else the user may not see."""
+    404 on every page here, as for anything else the user may not see, audited."""
     datasets = list(dataset_selectors.dataset_list().order_by("name"))
-    decisions = access_decisions(user=user, datasets=datasets)
-    countable = [d for d in datasets if decisions[d.pk].level != AccessLevel.NONE]
+    reason = "The catalogue holds no dataset."
+    try:
+        decisions = access_decisions(
+            user=request.user, datasets=datasets, partnership=partnership_chosen(request.GET)
+        )
+    except FilterInvalid as error:
+        decisions, reason = {}, str(error)
+    countable = [d for d in datasets if d.pk in decisions and decisions[d.pk].allows("aggregate")]
     if not countable:
+        reason = next(iter(decisions.values())).reason if decisions else reason
+        refuse(
+            user=request.user, route=view, reason=reason,
+            dataset_slug=request.GET.get("dataset", ""), ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         raise Http404("No such page.")
     return countable
 
 
 def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> None:
-    agency, _ = analyst_standing(user=request.user)
+    try:
+        partnership = partnership_chosen(request.GET)
+    except FilterInvalid:
+        partnership = None
+    agency, _ = analyst_standing(user=request.user, partnership=partnership)
     filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
     detail = {"view": view, "filters": filters, **({"error": error} if error else {})}
     audit_record(
@@ -101,15 +115,22 @@ def _legend_note(series: workspace_stats.ComparisonSeries) -> str:
 
 def _counts(request, view: str):
     """The counts of the request's dataset and breakdown, or the message of a bad filter."""
-    countable = _countable(request.user)
+    countable = _countable(request, view)
     slug = request.GET.get("dataset") or countable[0].slug
     dataset = next((d for d in countable if d.slug == slug), None)
     if dataset is None:
+        refuse(
+            user=request.user, route=view, reason="A dataset the user may not count.",
+            dataset_slug=slug, ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         raise Http404("No such dataset.")
     breakdown = request.GET.get("breakdown") or None
     context = {"countable": countable, "dataset": dataset, "error": "", "result": None}
     try:
-        workspace = workspace_query(user=request.user, params=request.GET, dataset=dataset)
+        workspace = workspace_query(
+            user=request.user, params=request.GET, route=view, dataset=dataset,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         context["workspace"] = workspace
         context["result"] = workspace_stats.workspace_counts(
             workspace=workspace, breakdown=breakdown
@@ -162,11 +183,13 @@ def workspace_counts_csv(request):
 @require_safe
 @login_required
 def workspace_linked(request):
-    _countable(request.user)
+    _countable(request, "linked")
     offences = dataset_selectors.dataset_get(slug=workspace_stats.OFFENCES)
     context = {"view": None, "error": "", "threshold": workspace_stats.threshold()}
     try:
-        context["view"] = workspace_stats.linked_crime_view(user=request.user, params=request.GET)
+        context["view"] = workspace_stats.linked_crime_view(
+            user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
+        )
     except FilterInvalid as error:
         context["error"] = str(error)
     context["form"] = FilterForm(request.GET, categories=category_fields(offences.schema))
@@ -178,10 +201,12 @@ def workspace_linked(request):
 @require_safe
 @login_required
 def workspace_compare(request):
-    _countable(request.user)
+    _countable(request, "compare")
     context = {"comparison": None, "error": "", "threshold": workspace_stats.threshold()}
     try:
-        comparison = workspace_stats.cross_agency_comparison(user=request.user, params=request.GET)
+        comparison = workspace_stats.cross_agency_comparison(
+            user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
+        )
     except FilterInvalid as error:
         context["error"] = str(error)
     else:

@@ -7,11 +7,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from datasets import selectors as dataset_selectors
-from sharing import selectors
+from sharing.access import access_decisions, refuse
 from sharing.choices import AccessLevel
 from sharing.workspace import (
     FilterInvalid,
     dataset_exploration,
+    partnership_chosen,
     saved_query_create,
     saved_query_delete,
     saved_query_restrict,
@@ -19,17 +20,25 @@ from sharing.workspace import (
 )
 
 
-def _visible(user):
+def _visible(request):
     datasets = list(dataset_selectors.dataset_list())
-    decisions = selectors.access_decisions(user=user, datasets=datasets)
+    try:
+        partnership = partnership_chosen(request.GET)
+    except FilterInvalid as error:
+        raise Http404("No such page.") from error
+    decisions = access_decisions(user=request.user, datasets=datasets, partnership=partnership)
     return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].level != AccessLevel.NONE]
 
 
 @require_safe
 @login_required
 def home(request):
-    visible = _visible(request.user)
+    visible = _visible(request)
     if not visible:
+        refuse(
+            user=request.user, route="workspace", reason="No dataset is yours to see.",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         raise Http404("No such page.")
     saved = saved_query_restrict(user=request.user).select_related("owner")
     return render(request, "sharing/workspace_home.html", {"visible": visible, "saved": saved})
@@ -39,7 +48,13 @@ def home(request):
 @login_required
 def explore(request, slug):
     dataset = dataset_selectors.dataset_get(slug=slug)
-    context = dataset_exploration(user=request.user, dataset=dataset)
+    try:
+        context = dataset_exploration(
+            user=request.user, dataset=dataset, params=request.GET,
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
+    except FilterInvalid as error:
+        raise Http404("No such page.") from error
     return render(request, "sharing/workspace_explore.html", {"dataset": dataset, **context})
 
 

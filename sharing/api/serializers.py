@@ -22,7 +22,9 @@ class ExtractCreateInputSerializer(serializers.Serializer):
     period_end = serializers.DateField()
     format = serializers.ChoiceField(choices=ExtractFormat.choices)
     level = serializers.CharField(
-        required=False, help_text="aggregate or depersonalised; the highest you hold if absent."
+        required=False,
+        help_text="aggregate, depersonalised or personal (under an approved personal-data "
+        "request); the highest short of personal you hold if absent.",
     )
     fields = serializers.ListField(child=serializers.CharField(), required=False)
     area = AreaInputSerializer(required=False)
@@ -30,6 +32,14 @@ class ExtractCreateInputSerializer(serializers.Serializer):
         required=False, help_text="A dataset linked to this one, e.g. police_crime_victim."
     )
     category = serializers.CharField(required=False, allow_blank=True, default="")
+    partnership = serializers.SlugField(
+        required=False, help_text="For a user of several partnerships: whose data (its slug)."
+    )
+    data_request = serializers.IntegerField(
+        required=False,
+        help_text="Personal level: the id of the approved request the extract is made under "
+        "(needed only when you hold several for the dataset).",
+    )
 
 
 class ExtractOutputSerializer(serializers.ModelSerializer):

@@ -1,4 +1,5 @@
-from django.http import StreamingHttpResponse
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404, StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import status
@@ -7,9 +8,11 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from datasets import selectors as dataset_selectors
-from sharing import selectors, services
+from hub.models import Partnership
+from sharing import access, services
 from sharing.api.serializers import ExtractCreateInputSerializer, ExtractOutputSerializer
 from sharing.extracts import ExtractRefused
+from sharing.models import PersonalDataRequest
 
 
 def download_response(*, request, extract) -> StreamingHttpResponse:
@@ -19,7 +22,10 @@ def download_response(*, request, extract) -> StreamingHttpResponse:
             extract=extract, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
         )
     except ExtractRefused as refusal:
-        raise NotFound(str(refusal)) from refusal
+        raise Http404(str(refusal)) from refusal
+    except access.AccessRefused as refusal:
+        # Django's own, so that the page and the API both answer 403 with the reason.
+        raise DjangoPermissionDenied(str(refusal)) from refusal
     content_type = {
         "csv": "application/zip",
         "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -35,7 +41,7 @@ class ExtractListCreateApi(APIView):
     @extend_schema(responses=ExtractOutputSerializer(many=True))
     def get(self, request):
         """Your extracts, newest first."""
-        extracts = selectors.extract_restrict(user=request.user)[:200]
+        extracts = access.extract_restrict(user=request.user)[:200]
         return Response(ExtractOutputSerializer(extracts, many=True).data)
 
     @extend_schema(request=ExtractCreateInputSerializer, responses={201: ExtractOutputSerializer})
@@ -47,16 +53,26 @@ class ExtractListCreateApi(APIView):
         dataset = dataset_selectors.dataset_get(slug=data.pop("dataset"))
         linked_slug = data.pop("linked_dataset", None)
         linked = dataset_selectors.dataset_get(slug=linked_slug) if linked_slug else None
+        partnership_slug = data.pop("partnership", None)
+        partnership = Partnership.objects.filter(slug=partnership_slug).first()
+        if partnership_slug and partnership is None:
+            raise NotFound(f"No partnership {partnership_slug!r}.")
+        request_id = data.pop("data_request", None)
+        data_request = PersonalDataRequest.objects.filter(pk=request_id).first()
+        if request_id is not None and data_request is None:
+            raise NotFound(f"No personal-data request {request_id}.")
         try:
             extract = services.extract_request(
                 acting_user=request.user,
                 dataset=dataset,
                 linked_dataset=linked,
+                partnership=partnership,
+                data_request=data_request,
                 file_format=data.pop("format"),
                 ip_address=request.META.get("REMOTE_ADDR"),
                 **data,
             )
-        except ExtractRefused as refusal:
+        except (ExtractRefused, access.AccessRefused) as refusal:
             raise PermissionDenied(str(refusal)) from refusal
         return Response(ExtractOutputSerializer(extract).data, status=status.HTTP_201_CREATED)
 
@@ -64,7 +80,10 @@ class ExtractListCreateApi(APIView):
 class ExtractDetailApi(APIView):
     @extend_schema(responses=ExtractOutputSerializer)
     def get(self, request, extract_id):
-        extract = selectors.extract_get(user=request.user, extract_id=extract_id)
+        extract = access.extract_get(
+            user=request.user, extract_id=extract_id, route="extract API",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         return Response(ExtractOutputSerializer(extract).data)
 
 
@@ -72,5 +91,8 @@ class ExtractDownloadApi(APIView):
     @extend_schema(responses={(200, "application/octet-stream"): OpenApiTypes.BINARY})
     def get(self, request, extract_id):
         """The extract's file: CSV as a ZIP with its metadata, XLSX or GeoJSON."""
-        extract = selectors.extract_get(user=request.user, extract_id=extract_id)
+        extract = access.extract_get(
+            user=request.user, extract_id=extract_id, route="extract download API",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         return download_response(request=request, extract=extract)

@@ -15,6 +15,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sharing.access import refuse
 from sharing.choices import AccessLevel
 from sharing.workspace import FilterInvalid
 from sharing.workspace_map import (
@@ -70,8 +71,12 @@ def _api_query(params: QueryDict, dataset_slug: str) -> str:
 @require_safe
 @login_required
 def workspace_map_page(request):
-    choices = map_choices(user=request.user, slug=request.GET.get("dataset", ""))
+    choices = map_choices(user=request.user, params=request.GET)
     if choices is None:
+        refuse(
+            user=request.user, route="map page", reason="No dataset is yours to map.",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         raise Http404("No such page.")
     return render(
         request,

@@ -12,7 +12,8 @@ from django.utils import timezone
 
 from hub.models import Agency, AuditEntry, User
 from sharing.models import InformationSharingProtocol, Signature
-from sharing.selectors import access_decision, agency_standing
+from sharing.access import access_decision
+from sharing.selectors import agency_standing
 from tests.conftest import PERSONA_PASSWORD, sign_in, supply_row
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,448 @@
+"""The access gate: who may see which rows and fields of the partnership's data.
+
+The only module of ``sharing`` that reads roles, memberships, ISP standing, access profiles
+and personal-data requests. Every route to records (extracts in every format and join, the
+map, counts and their CSV, the explorer, the linked view, the comparison, saved queries) asks
+``record_scope`` for the exact partnership, supplying agencies, period, area and fields it may
+use, and builds its query from that scope. A refusal is audited here, once, on every route.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+from guardian.core import ObjectPermissionChecker
+
+from datasets.choices import DatasetKind
+from datasets.models import Dataset
+from hub.access import agencies_with_role, holds_role
+from hub.choices import IspTier, Role
+from hub.models import Agency, Partnership, User
+from hub.services import audit_record
+from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
+from sharing.extracts import ExtractQuery, personal_fields, record_fields
+from sharing.models import AccessProfile, Extract, PersonalDataRequest, SharedDataset
+from sharing.selectors import IspStanding, agency_standing
+
+
+class AccessRefused(Exception):
+    """The gate said no; the message says why, to the user. Audited when it was made."""
+
+
+def refuse(
+    *,
+    user: User,
+    route: str,
+    reason: str,
+    dataset_slug: str = "",
+    agency: Agency | None = None,
+    target=None,
+    detail: dict | None = None,
+    ip_address: str | None = None,
+) -> AccessRefused:
+    """Audit a refusal on ``route`` and return the exception for the caller to raise."""
+    signed_in = user is not None and user.is_authenticated
+    audit_record(
+        actor=user if signed_in else None,
+        action="access_refused",
+        agency=agency,
+        dataset_slug=dataset_slug,
+        target=target,
+        detail={"route": route, "reason": reason, **(detail or {})},
+        ip_address=ip_address,
+        system="" if signed_in else "anonymous",
+    )
+    return AccessRefused(reason)
+
+
+# -- where an analyst stands ------------------------------------------------------------------
+
+_TIER_RANK = {IspTier.CORE: 2, IspTier.ASSOCIATE: 1, IspTier.NONE: 0}
+
+
+def _profiles_of(user: User) -> QuerySet[AccessProfile]:
+    return AccessProfile.objects.filter(Q(users=user) | Q(groups__user=user))
+
+
+def analyst_standing(
+    *, user: User, partnership: Partnership | None = None
+) -> tuple[Agency | None, IspStanding | None]:
+    """The agency the user acts for as an analyst, and its ISP standing: in ``partnership``
+    if given; else where they stand best (core before associate, then a partnership where
+    an access profile covers them), so that a user of two partnerships gets one answer."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None, None
+    agencies = agencies_with_role(user=user, role=Role.ANALYST).select_related("partnership")
+    if partnership is not None:
+        agencies = agencies.filter(partnership=partnership)
+    profiled = set(_profiles_of(user).values_list("partnership_id", flat=True))
+    best: tuple[Agency | None, IspStanding | None] = (None, None)
+    best_rank: tuple = ()
+    for agency in agencies.order_by("pk"):
+        standing = agency_standing(agency=agency)
+        rank = (_TIER_RANK[standing.tier], agency.partnership_id in profiled)
+        if best[0] is None or rank > best_rank:
+            best, best_rank = (agency, standing), rank
+    return best
+
+
+def analyst_partnerships(*, user: User) -> list[Partnership]:
+    """The partnerships where the user is an analyst, for a choice between them."""
+    agencies = agencies_with_role(user=user, role=Role.ANALYST).select_related("partnership")
+    return sorted({agency.partnership for agency in agencies}, key=lambda p: p.name)
+
+
+# -- the level per dataset --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    """The level a user may have of a dataset in one partnership, and in words why."""
+
+    level: str
+    reason: str
+
+    def allows(self, level: str) -> bool:
+        return LEVEL_ORDER.index(self.level) >= LEVEL_ORDER.index(level)
+
+
+def active_requests(
+    *, user: User, partnership: Partnership, now: datetime.datetime | None = None
+) -> QuerySet[PersonalDataRequest]:
+    """The user's personal-data requests that grant access now: approved, not yet expired
+    (whatever the expiry task has done so far), for data of ``partnership``, made from an
+    agency where the user is still an analyst and which is still a core-tier signatory, of
+    data from an agency that is still a signatory."""
+    candidates = PersonalDataRequest.objects.filter(
+        requester=user,
+        status=RequestStatus.APPROVED,
+        expires_at__gt=now or timezone.now(),
+        supplying_agency__partnership=partnership,
+    ).select_related("dataset", "supplying_agency", "requester_agency")
+    analyst_at = set(agencies_with_role(user=user, role=Role.ANALYST).values_list("pk", flat=True))
+    kept = [
+        data_request.pk
+        for data_request in candidates
+        if data_request.requester_agency_id in analyst_at
+        and agency_standing(agency=data_request.requester_agency).tier == IspTier.CORE
+        and agency_standing(agency=data_request.supplying_agency).tier != IspTier.NONE
+    ]
+    return candidates.filter(pk__in=kept)
+
+
+def access_decisions(
+    *, user: User, datasets: Iterable[Dataset], partnership: Partnership | None = None
+) -> dict[int, AccessDecision]:
+    """For each dataset, the level the user may have in the partnership they act in: the
+    highest their access profiles there grant (django-guardian permissions held on the
+    partnership's dataset), capped by their agency's ISP tier; personal only under an
+    approved personal-data request."""
+    datasets = list(datasets)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return {d.pk: AccessDecision(AccessLevel.NONE, "You are not signed in.") for d in datasets}
+    agency, standing = analyst_standing(user=user, partnership=partnership)
+    if agency is None:
+        reason = "Only analysts extract data; you hold no analyst role."
+        if partnership is not None:
+            reason = f"You are not an analyst of {partnership}."
+        return {d.pk: AccessDecision(AccessLevel.NONE, reason) for d in datasets}
+    if standing.tier == IspTier.NONE:
+        return {d.pk: AccessDecision(AccessLevel.NONE, standing.reason) for d in datasets}
+    shared = {
+        held.dataset_id: held
+        for held in SharedDataset.objects.filter(
+            partnership_id=agency.partnership_id, dataset__in=datasets
+        )
+    }
+    checker = ObjectPermissionChecker(user)
+    checker.prefetch_perms(list(shared.values()))
+    requested = set()
+    if standing.tier == IspTier.CORE:
+        requested = set(
+            active_requests(user=user, partnership=agency.partnership).values_list(
+                "dataset_id", flat=True
+            )
+        )
+    decisions = {}
+    for dataset in datasets:
+        if dataset.pk in requested:
+            reason = "An approved personal-data request grants personal data until it ends."
+            decisions[dataset.pk] = AccessDecision(AccessLevel.PERSONAL, reason)
+            continue
+        granted = AccessLevel.NONE
+        held = shared.get(dataset.pk)
+        for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
+            if held is not None and checker.has_perm(LEVEL_PERMISSIONS[level], held):
+                granted = level
+                break
+        decisions[dataset.pk] = _capped(granted, dataset=dataset, tier=standing.tier)
+    return decisions
+
+
+def _capped(granted: str, *, dataset: Dataset, tier: str) -> AccessDecision:
+    if granted == AccessLevel.NONE:
+        return AccessDecision(AccessLevel.NONE, "None of your access profiles covers this dataset.")
+    # Personal data come only through an approved, time-limited personal-data request, never
+    # from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
+    if granted == AccessLevel.PERSONAL:
+        granted = AccessLevel.DEPERSONALISED
+    label = AccessLevel(granted).label.lower()
+    reason = f"Your access profile grants {label}"
+    if dataset.kind != DatasetKind.DEPERSONALISED and tier == IspTier.CORE:
+        reason += "; personal data need an approved personal-data request"
+    return AccessDecision(granted, reason + ".")
+
+
+def access_decision(
+    *, user: User, dataset: Dataset, partnership: Partnership | None = None
+) -> AccessDecision:
+    return access_decisions(user=user, datasets=[dataset], partnership=partnership)[dataset.pk]
+
+
+# -- the rows and fields allowed --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordScope:
+    """Exactly what a user may have of one dataset at one level: the partnership's records,
+    from every supplying agency or only those named, in any period or only one, in any area
+    or only some postcode districts, with these fields."""
+
+    agency: Agency  # the analyst's agency the data go to
+    dataset: Dataset
+    level: str
+    fields: tuple[str, ...]
+    supplying_agency_ids: tuple[int, ...] | None = None
+    period: tuple[datetime.date, datetime.date] | None = None
+    districts: tuple[str, ...] | None = None
+    data_request: PersonalDataRequest | None = None
+
+    @property
+    def partnership_id(self) -> int:
+        return self.agency.partnership_id
+
+    def query(
+        self,
+        *,
+        period: tuple[datetime.date, datetime.date],
+        fields: list[str] | None = None,
+        area: dict | None = None,
+        dataset: Dataset | None = None,
+        **filters,
+    ) -> ExtractQuery:
+        """The records query for this scope and the caller's own filters (which must lie
+        within it: see ``outside``)."""
+        return ExtractQuery(
+            partnership_id=self.partnership_id,
+            dataset=dataset or self.dataset,
+            period=period,
+            fields=list(fields or []),
+            area=dict(area or {}),
+            supplying_agency_ids=(
+                list(self.supplying_agency_ids) if self.supplying_agency_ids is not None else None
+            ),
+            **filters,
+        )
+
+    def outside(
+        self,
+        *,
+        period: tuple[datetime.date, datetime.date],
+        fields: Iterable[str] = (),
+        area: dict | None = None,
+    ) -> str:
+        """Why asking for this period, these fields and this area goes beyond the scope, or
+        "" if it does not."""
+        if self.period is not None and (period[0] < self.period[0] or period[1] > self.period[1]):
+            return (
+                f"Your personal-data request covers {self.period[0]:%d/%m/%Y} to "
+                f"{self.period[1]:%d/%m/%Y} only."
+            )
+        beyond = [name for name in fields if name not in self.fields]
+        if beyond:
+            return f"You may not have {', '.join(beyond)} of {self.dataset.name} at this level."
+        if self.districts is not None:
+            asked = [d.upper().strip() for d in (area or {}).get("districts", [])]
+            if (area or {}).get("bbox") or not asked or set(asked) - set(self.districts):
+                return (
+                    "Your personal-data request covers the postcode districts "
+                    f"{', '.join(self.districts)} only: name them as the area."
+                )
+        return ""
+
+
+def record_scope(
+    *,
+    user: User,
+    dataset: Dataset,
+    level: str,
+    route: str,
+    partnership: Partnership | None = None,
+    data_request: PersonalDataRequest | None = None,
+    ip_address: str | None = None,
+) -> RecordScope:
+    """The scope of ``dataset`` at ``level`` for the user, or AccessRefused (audited).
+
+    Aggregate and depersonalised: the records of every supplying agency of the partnership
+    the user acts in, in any period and area. Personal: exactly what an approved, unexpired
+    personal-data request allows (its supplying agency, dataset, period, fields and area),
+    named by ``data_request`` or, if the user holds one such request, that one.
+    """
+    agency, _ = analyst_standing(user=user, partnership=partnership)
+    decision = access_decision(user=user, dataset=dataset, partnership=partnership)
+    if level not in (AccessLevel.AGGREGATE, AccessLevel.DEPERSONALISED, AccessLevel.PERSONAL):
+        reason = f"{level!r} is not a level: choose aggregate, depersonalised or personal."
+    elif decision.level == AccessLevel.NONE:
+        reason = decision.reason
+    elif not decision.allows(level):
+        reason = f"You may have {dataset.name} at {decision.level} level only. {decision.reason}"
+    else:
+        reason = ""
+    if reason:
+        raise refuse(
+            user=user, route=route, reason=reason, dataset_slug=dataset.slug, agency=agency,
+            detail={"level": level}, ip_address=ip_address,
+        )  # fmt: skip
+    schema = dataset.schema
+    if level == AccessLevel.AGGREGATE:
+        return RecordScope(agency=agency, dataset=dataset, level=level, fields=())
+    if level == AccessLevel.DEPERSONALISED:
+        return RecordScope(
+            agency=agency, dataset=dataset, level=level, fields=tuple(record_fields(schema))
+        )
+    granting = active_requests(user=user, partnership=agency.partnership).filter(dataset=dataset)
+    if data_request is not None:
+        granting = granting.filter(pk=data_request.pk)
+    granting = list(granting)
+    if len(granting) != 1:
+        reason = (
+            "Name the personal-data request the extract is made under: you hold several."
+            if granting
+            else "No approved personal-data request of yours covers this."
+        )
+        raise refuse(
+            user=user, route=route, reason=reason, dataset_slug=dataset.slug, agency=agency,
+            detail={"level": level}, ip_address=ip_address,
+        )  # fmt: skip
+    (granted,) = granting
+    allowed = record_fields(schema) + personal_fields(schema)
+    districts = granted.area.get("districts") if granted.area else None
+    return RecordScope(
+        agency=agency,
+        dataset=dataset,
+        level=level,
+        fields=tuple(name for name in granted.fields if name in allowed),
+        supplying_agency_ids=(granted.supplying_agency_id,),
+        period=(granted.period_start, granted.period_end),
+        districts=tuple(districts) if districts else None,
+        data_request=granted,
+    )
+
+
+def extract_scope_check(*, extract: Extract, route: str, ip_address: str | None = None) -> None:
+    """Whether the extract's maker may still have all of it now: before it is built and at
+    each download. AccessRefused (audited) once a profile, a signature or a request that
+    allowed it has gone."""
+    user = extract.created_by
+    scope = record_scope(
+        user=user,
+        dataset=extract.dataset,
+        level=extract.level,
+        route=route,
+        partnership=extract.agency.partnership,
+        data_request=extract.data_request,
+        ip_address=ip_address,
+    )
+    reason = scope.outside(
+        period=(extract.period_start, extract.period_end),
+        fields=extract.fields,
+        area=extract.area,
+    )
+    if not reason and extract.linked_dataset is not None:
+        record_scope(
+            user=user, dataset=extract.linked_dataset, level=extract.level, route=route,
+            partnership=extract.agency.partnership, ip_address=ip_address,
+        )  # fmt: skip
+    if reason:
+        raise refuse(
+            user=user, route=route, reason=reason, dataset_slug=extract.dataset.slug,
+            agency=extract.agency, target=extract, ip_address=ip_address,
+        )  # fmt: skip
+
+
+# -- extracts and requests as objects ---------------------------------------------------------
+
+
+def extract_restrict(*, user: User) -> QuerySet[Extract]:
+    """An analyst's own extracts; nobody else's."""
+    if not user.is_authenticated:
+        return Extract.objects.none()
+    return Extract.objects.filter(created_by=user).select_related(
+        "dataset", "linked_dataset", "agency__partnership", "data_request", "created_by"
+    )
+
+
+def extract_get(
+    *, user: User, extract_id, route: str = "extract", ip_address: str | None = None
+) -> Extract:
+    """The extract, or 404 alike for one that does not exist and one that is not yours; the
+    second is audited as a refusal."""
+    try:
+        return extract_restrict(user=user).get(pk=uuid.UUID(str(extract_id)))
+    except (ValueError, Extract.DoesNotExist) as error:
+        if Extract.objects.filter(pk=_uuid_or_none(extract_id)).exists():
+            refuse(
+                user=user, route=route, reason="Another user's extract.",
+                detail={"extract": str(extract_id)}, ip_address=ip_address,
+            )  # fmt: skip
+        raise Http404("No such extract.") from error
+
+
+def _uuid_or_none(value) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
+    """Requests a user may see: their own, and those their agency (as DLO or Caldicott
+    Guardian) decides."""
+    if not user.is_authenticated:
+        return PersonalDataRequest.objects.none()
+    deciding = agencies_with_role(user=user, role=Role.DLO) | agencies_with_role(
+        user=user, role=Role.CALDICOTT
+    )
+    return PersonalDataRequest.objects.filter(
+        Q(requester=user) | Q(supplying_agency__in=deciding.values("pk"))
+    ).select_related("dataset", "supplying_agency", "requester", "requester_agency")
+
+
+def request_get(*, user: User, request_id) -> PersonalDataRequest:
+    try:
+        return request_restrict(user=user).get(pk=int(request_id))
+    except (ValueError, PersonalDataRequest.DoesNotExist) as error:
+        raise Http404("No such request.") from error
+
+
+def request_decider_role(*, user: User, data_request: PersonalDataRequest) -> str | None:
+    """The role in which the user may decide the request now ("dlo" or "caldicott"), or
+    None. Never the requester's own: nobody approves their own request."""
+    if user.pk == data_request.requester_id:
+        return None
+    agency = data_request.supplying_agency
+    if holds_role(user=user, agency=agency, role=Role.DLO) and data_request.dlo_decided_at is None:
+        return Role.DLO
+    if (
+        data_request.caldicott_needed
+        and data_request.caldicott_decided_at is None
+        and holds_role(user=user, agency=agency, role=Role.CALDICOTT)
+    ):
+        return Role.CALDICOTT
+    return None
