@@ -1,4 +1,5 @@
-"""Who holds the partnership-wide roles: the co-ordinator, and each agency's DLO.
+"""The hub's access gate: who holds which role where (co-ordinator, DLO, Caldicott
+Guardian, supplier, analyst), and the one way a refusal is audited.
 
 Pages and endpoints for these roles answer 404, as for a page that does not exist, to
 everyone else.
@@ -11,6 +12,39 @@ from django.http import Http404
 
 from hub.choices import Role
 from hub.models import Agency, Partnership, User
+
+
+class AccessRefused(Exception):
+    """An access gate said no; the message says why, to the user. Audited when made."""
+
+
+def refuse(
+    *,
+    user: User,
+    route: str,
+    reason: str,
+    dataset_slug: str = "",
+    agency: Agency | None = None,
+    target=None,
+    detail: dict | None = None,
+    ip_address: str | None = None,
+) -> AccessRefused:
+    """Audit a refusal on ``route`` and return the exception for the caller to raise."""
+    # Here, not at the top: the audit's services read who holds which role from this module.
+    from hub.services import audit_record
+
+    signed_in = user is not None and user.is_authenticated
+    audit_record(
+        actor=user if signed_in else None,
+        action="access_refused",
+        agency=agency,
+        dataset_slug=dataset_slug,
+        target=target,
+        detail={"route": route, "reason": reason, **(detail or {})},
+        ip_address=ip_address,
+        system="" if signed_in else "anonymous",
+    )
+    return AccessRefused(reason)
 
 
 def coordinated_partnership(*, user: User) -> Partnership | None:

@@ -21,45 +21,14 @@ from guardian.core import ObjectPermissionChecker
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
-from hub.access import agencies_with_role, holds_role
+from hub.access import AccessRefused as AccessRefused  # the gate's refusal, for callers
+from hub.access import agencies_with_role, holds_role, refuse
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
-from hub.services import audit_record
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
 from sharing.extracts import ExtractQuery, personal_fields, record_fields
 from sharing.models import AccessProfile, Extract, PersonalDataRequest, SharedDataset
 from sharing.selectors import IspStanding, agency_standing
-
-
-class AccessRefused(Exception):
-    """The gate said no; the message says why, to the user. Audited when it was made."""
-
-
-def refuse(
-    *,
-    user: User,
-    route: str,
-    reason: str,
-    dataset_slug: str = "",
-    agency: Agency | None = None,
-    target=None,
-    detail: dict | None = None,
-    ip_address: str | None = None,
-) -> AccessRefused:
-    """Audit a refusal on ``route`` and return the exception for the caller to raise."""
-    signed_in = user is not None and user.is_authenticated
-    audit_record(
-        actor=user if signed_in else None,
-        action="access_refused",
-        agency=agency,
-        dataset_slug=dataset_slug,
-        target=target,
-        detail={"route": route, "reason": reason, **(detail or {})},
-        ip_address=ip_address,
-        system="" if signed_in else "anonymous",
-    )
-    return AccessRefused(reason)
-
 
 # -- where an analyst stands ------------------------------------------------------------------
 

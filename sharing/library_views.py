@@ -86,7 +86,9 @@ def document_list(request):
 @require_http_methods(["GET", "POST"])
 @login_required
 def document_detail(request, document_id):
-    document = selectors.document_get(user=request.user, document_id=document_id)
+    document = selectors.document_get(
+        user=request.user, document_id=document_id, ip_address=request.META.get("REMOTE_ADDR")
+    )
     may_upload = selectors.document_may_upload(user=request.user, partnership=document.partnership)
     if request.method == "POST" and not may_upload:
         _discard_uploads(request)
@@ -130,7 +132,9 @@ def document_detail(request, document_id):
 @login_required
 def document_download(request, document_id, number=None):
     """A version's file (the current one when no number is given), decrypted as it streams."""
-    document = selectors.document_get(user=request.user, document_id=document_id)
+    document = selectors.document_get(
+        user=request.user, document_id=document_id, ip_address=request.META.get("REMOTE_ADDR")
+    )
     version = selectors.document_version_get(document=document, number=number)
     try:
         stream = services.document_download(

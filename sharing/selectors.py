@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from datasets.models import Dataset, Supply
-from hub.access import coordinated_partnership, dlo_agencies
+from hub.access import agencies_with_role, coordinated_partnership, dlo_agencies, refuse
 from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
 from hub.models import Agency, AuditEntry, Partnership, User
 from sharing.models import (
@@ -116,8 +116,11 @@ def document_list(*, user: User) -> QuerySet[Document]:
     )
 
 
-def document_get(*, user: User, document_id) -> Document:
-    """The document, or 404 alike for one that does not exist and one the user may not see."""
+def document_get(
+    *, user: User, document_id, route: str = "document", ip_address: str | None = None
+) -> Document:
+    """The document, or 404 alike for one that does not exist and one the user may not see;
+    the second is audited as a refusal."""
     try:
         return (
             document_restrict(user=user)
@@ -125,7 +128,21 @@ def document_get(*, user: User, document_id) -> Document:
             .get(pk=uuid.UUID(str(document_id)))
         )
     except (ValueError, Document.DoesNotExist) as error:
+        hidden = Document.objects.filter(pk=document_id).first() if _is_uuid(document_id) else None
+        if hidden is not None:
+            refuse(
+                user=user, route=route, reason="A document not addressed to the user.",
+                target=hidden, ip_address=ip_address,
+            )  # fmt: skip
         raise Http404("No such document.") from error
+
+
+def _is_uuid(value) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return True
 
 
 def document_version_get(*, document: Document, number: int | None = None) -> DocumentVersion:
@@ -145,11 +162,7 @@ def document_may_upload(*, user: User, partnership: Partnership) -> bool:
         return False
     if coordinated_partnership(user=user) == partnership:
         return True
-    analyst_at = Agency.objects.filter(
-        partnership=partnership,
-        memberships__user=user,
-        memberships__roles__contains=[Role.ANALYST],
-    )
+    analyst_at = agencies_with_role(user=user, role=Role.ANALYST).filter(partnership=partnership)
     return any(agency_standing(agency=agency).tier == IspTier.CORE for agency in analyst_at)
 
 
@@ -160,9 +173,7 @@ def document_upload_partnership(*, user: User) -> Partnership | None:
     partnership = coordinated_partnership(user=user)
     if partnership is not None:
         return partnership
-    for agency in Agency.objects.filter(
-        memberships__user=user, memberships__roles__contains=[Role.ANALYST]
-    ).select_related("partnership"):
+    for agency in agencies_with_role(user=user, role=Role.ANALYST).select_related("partnership"):
         if agency_standing(agency=agency).tier == IspTier.CORE:
             return agency.partnership
     return None
