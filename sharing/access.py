@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
-from guardian.core import ObjectPermissionChecker
+from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
@@ -123,14 +123,7 @@ def access_decisions(
         return {d.pk: AccessDecision(AccessLevel.NONE, reason) for d in datasets}
     if standing.tier == IspTier.NONE:
         return {d.pk: AccessDecision(AccessLevel.NONE, standing.reason) for d in datasets}
-    shared = {
-        held.dataset_id: held
-        for held in SharedDataset.objects.filter(
-            partnership_id=agency.partnership_id, dataset__in=datasets
-        )
-    }
-    checker = ObjectPermissionChecker(user)
-    checker.prefetch_perms(list(shared.values()))
+    held = _held_permissions(user=user, partnership=agency.partnership, datasets=datasets)
     requested = set()
     if standing.tier == IspTier.CORE:
         requested = set(
@@ -145,13 +138,44 @@ def access_decisions(
             decisions[dataset.pk] = AccessDecision(AccessLevel.PERSONAL, reason)
             continue
         granted = AccessLevel.NONE
-        held = shared.get(dataset.pk)
         for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
-            if held is not None and checker.has_perm(LEVEL_PERMISSIONS[level], held):
+            if LEVEL_PERMISSIONS[level] in held.get(dataset.pk, ()):
                 granted = level
                 break
         decisions[dataset.pk] = _capped(granted, dataset=dataset, tier=standing.tier)
     return decisions
+
+
+def _held_permissions(
+    *, user: User, partnership: Partnership, datasets: list[Dataset]
+) -> dict[int, set[str]]:
+    """The django-guardian permissions the user holds, directly or through a group, on each
+    dataset as shared in the partnership, by dataset id. Read by content type's name rather
+    than through guardian's checker, whose cached content type ids a long-running worker
+    would otherwise keep."""
+    shared = dict(
+        SharedDataset.objects.filter(partnership=partnership, dataset__in=datasets).values_list(
+            "pk", "dataset_id"
+        )
+    )
+    on_shared = {
+        "content_type__app_label": SharedDataset._meta.app_label,
+        "content_type__model": SharedDataset._meta.model_name,
+        "object_pk__in": [str(pk) for pk in shared],
+    }
+    rows = (
+        UserObjectPermission.objects.filter(user=user, **on_shared)
+        .values_list("object_pk", "permission__codename")
+        .union(
+            GroupObjectPermission.objects.filter(group__user=user, **on_shared).values_list(
+                "object_pk", "permission__codename"
+            )
+        )
+    )
+    held: dict[int, set[str]] = {}
+    for object_pk, codename in rows:
+        held.setdefault(shared[int(object_pk)], set()).add(codename)
+    return held
 
 
 def _capped(granted: str, *, dataset: Dataset, tier: str) -> AccessDecision:
@@ -314,10 +338,12 @@ def record_scope(
     )
 
 
-def extract_scope_check(*, extract: Extract, route: str, ip_address: str | None = None) -> None:
-    """Whether the extract's maker may still have all of it now: before it is built and at
-    each download. AccessRefused (audited) once a profile, a signature or a request that
-    allowed it has gone."""
+def extract_scope_check(
+    *, extract: Extract, route: str, ip_address: str | None = None
+) -> RecordScope:
+    """The scope the extract's maker holds now, if it still covers all of the extract:
+    checked before it is built and at each download. AccessRefused (audited) once a profile,
+    a signature or a request that allowed it has gone."""
     user = extract.created_by
     scope = record_scope(
         user=user,
@@ -343,6 +369,7 @@ def extract_scope_check(*, extract: Extract, route: str, ip_address: str | None 
             user=user, route=route, reason=reason, dataset_slug=extract.dataset.slug,
             agency=extract.agency, target=extract, ip_address=ip_address,
         )  # fmt: skip
+    return scope
 
 
 # -- extracts and requests as objects ---------------------------------------------------------
