@@ -330,7 +330,7 @@ def record_scope(
         agency=agency,
         dataset=dataset,
         level=level,
-        fields=tuple(name for name in granted.fields if name in allowed),
+        fields=tuple(dict.fromkeys(name for name in granted.fields if name in allowed)),
         supplying_agency_ids=(granted.supplying_agency_id,),
         period=(granted.period_start, granted.period_end),
         districts=tuple(districts) if districts else None,

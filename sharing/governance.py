@@ -276,8 +276,8 @@ def _request_create(
     problem = period_invalid(period_start, period_end)
     if problem:
         raise GovernanceRefused(problem)
-    held = record_fields(dataset.schema) + personal_fields(dataset.schema)
-    fields = [name for name in (fields or held) if name not in LOCATION_COLUMNS]
+    held = list(dict.fromkeys(record_fields(dataset.schema) + personal_fields(dataset.schema)))
+    fields = list(dict.fromkeys(name for name in (fields or held) if name not in LOCATION_COLUMNS))
     unknown = [name for name in fields if name not in held]
     if unknown:
         raise GovernanceRefused(f"{dataset.name} has no field {', '.join(unknown)} to ask for.")

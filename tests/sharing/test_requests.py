@@ -107,6 +107,7 @@ def test_personal_data_flow_from_request_to_destruction(api_client, client, pris
         if state["status"] != "queued" and state["status"] != "running":
             break
         time.sleep(0.2)
+    assert state["status"] == "completed", Extract.objects.get(pk=extract_id).failure
     download = api_client.get(state["download_url"])
     archive = zipfile.ZipFile(io.BytesIO(b"".join(download.streaming_content)))
     name = next(n for n in archive.namelist() if n.endswith(".csv"))

@@ -17,7 +17,7 @@ def count(user, **params) -> int:
     query = QueryDict(mutable=True)
     query.update({"dataset": "police_crime_offence", "period_start": str(start),
                   "period_end": str(end), **params})  # fmt: skip
-    where, values = workspace_query(user=user, params=query).query._where()
+    where, values = workspace_query(user=user, params=query, route="test").query._where()
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL("SELECT count(*) FROM datasets_record r WHERE {}").format(where), values
