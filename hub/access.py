@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from hub.audit import audit_trail_refused
 from hub.choices import Role
 from hub.models import Agency, Partnership, User
 
@@ -41,3 +42,21 @@ def dlo_agencies(*, user: User) -> QuerySet[Agency]:
     return Agency.objects.filter(
         memberships__user=user, memberships__roles__contains=[Role.DLO]
     ).distinct()
+
+
+def require_audit_reader(
+    *, user: User, page: str, ip_address: str | None = None
+) -> Partnership | None:
+    """Let the co-ordinator, DLOs and the hub's staff read the audit trail, and say whose
+    trail they read (their reading is that partnership's business; None for the hub's staff).
+    Anyone else is audited as refused and answered 404."""
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        return partnership
+    agency = dlo_agencies(user=user).select_related("partnership").first()
+    if agency is not None:
+        return agency.partnership
+    if user.is_active and user.is_staff:
+        return None
+    audit_trail_refused(user=user, page=page, ip_address=ip_address)
+    raise Http404("No such page.")
