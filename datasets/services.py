@@ -33,6 +33,7 @@ from datasets.models import (
 from datasets.readers import UnreadableFile, format_from_name
 from datasets.selectors import ScheduleRow, schedule_status
 from datasets.summary import counts_forget
+from hub.audit import HUB_WIDE
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
 from hub.models import Agency, Membership, Partnership, User
@@ -102,6 +103,7 @@ def catalogue_sync(
         audit_record(
             actor=acting_user,
             action=AuditAction.CATALOGUE_SYNC,
+            partnership=HUB_WIDE,  # the catalogue is every partnership's, whoever synced it
             detail={
                 "created": result.created,
                 "updated": result.updated,

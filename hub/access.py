@@ -10,6 +10,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from hub.audit import audit_record
 from hub.choices import Role
 from hub.models import Agency, Partnership, User
 
@@ -30,9 +31,6 @@ def refuse(
     ip_address: str | None = None,
 ) -> AccessRefused:
     """Audit a refusal on ``route`` and return the exception for the caller to raise."""
-    # Here, not at the top: the audit's services read who holds which role from this module.
-    from hub.services import audit_record
-
     signed_in = user is not None and user.is_authenticated
     audit_record(
         actor=user if signed_in else None,
@@ -88,3 +86,22 @@ def agencies_with_role(*, user: User, role: str) -> QuerySet[Agency]:
 
 def holds_role(*, user: User, agency: Agency, role: str) -> bool:
     return agencies_with_role(user=user, role=role).filter(pk=agency.pk).exists()
+
+
+def require_audit_reader(
+    *, user: User, page: str, ip_address: str | None = None
+) -> Partnership | None:
+    """Let the co-ordinator, DLOs and the hub's staff read the audit trail, and say whose
+    trail they read (their reading is that partnership's business; None for the hub's staff).
+    Anyone else is audited as refused and answered 404."""
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        return partnership
+    agency = dlo_agencies(user=user).select_related("partnership").first()
+    if agency is not None:
+        return agency.partnership
+    if user.is_active and user.is_staff:
+        return None
+    refusal = "Only the co-ordinator, DLOs and the hub's staff read the audit trail."
+    refuse(user=user, route=page, reason=refusal, ip_address=ip_address)
+    raise Http404("No such page.")

@@ -58,7 +58,10 @@ class MembershipAdmin(admin.ModelAdmin):
 class AuditEntryAdmin(ReadOnlyAdmin):
     """The trail can be searched but not changed through the application."""
 
-    list_display = ["created_at", "actor_username", "action", "agency", "dataset_slug", "object_id"]
-    list_filter = ["action", "agency"]
+    list_display = [
+        "created_at", "actor_username", "action", "partnership", "agency", "dataset_slug",
+        "object_id",
+    ]  # fmt: skip
+    list_filter = ["action", "partnership", "agency"]
     search_fields = ["actor_username", "dataset_slug", "object_id"]
     date_hierarchy = "created_at"

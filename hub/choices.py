@@ -87,3 +87,5 @@ class AuditAction(models.TextChoices):
     PASSWORD_SET = "password_set", "Password set from an e-mailed link"
     DEMO_LOADED = "demo_loaded", "Demo partnership loaded"
     MASTER_KEY_ROTATED = "master_key_rotated", "Master key rotated"
+    AUDIT_VIEWED = "audit_viewed", "Audit trail read"
+    AUDIT_EXPORTED = "audit_exported", "Audit trail exported"

@@ -12,7 +12,8 @@ from django.views.decorators.http import require_http_methods, require_safe
 from datasets import selectors as dataset_selectors
 from datasets.choices import FieldClass
 from hub import selectors
-from hub.access import dlo_agencies, require_coordinator
+from hub.access import require_audit_reader, require_coordinator
+from hub.audit import audit_head_id, audit_trail_read
 from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from hub.models import Agency, User
 from hub.services import two_factor_remove
@@ -128,11 +129,13 @@ def _set_profiles(user: User, wanted: set, acting_user: User) -> None:
 
 
 def _filtered_audit(request):
+    """The entries the user may read, narrowed by the page's filters; and the filters used."""
     entries = selectors.audit_restrict(user=request.user)
     agencies = Agency.objects.filter(pk__in=entries.exclude(agency=None).values("agency")).order_by(
         "name"
     )
     form = AuditFilterForm(request.GET or None, agencies=agencies)
+    used = {}
     if form.is_valid():
         data = form.cleaned_data
         if data["user"]:
@@ -147,31 +150,41 @@ def _filtered_audit(request):
             entries = entries.filter(created_at__date__gte=data["date_from"])
         if data["date_to"]:
             entries = entries.filter(created_at__date__lte=data["date_to"])
-    return entries.select_related("agency").order_by("-created_at", "-id"), form
-
-
-def _may_read_audit(user) -> bool:
-    from hub.access import coordinated_partnership
-
-    return coordinated_partnership(user=user) is not None or dlo_agencies(user=user).exists()
+        used = {
+            name: value.pk if name == "agency" else str(value)
+            for name, value in data.items()
+            if value
+        }
+    return entries.select_related("agency").order_by("-created_at", "-id"), form, used
 
 
 @require_safe
 @login_required
 def audit(request):
-    if not _may_read_audit(request.user):
-        raise Http404("No such page.")
-    entries, form = _filtered_audit(request)
-    return render(request, "hub/console_audit.html", {"entries": entries[:500], "form": form})
+    ip_address = request.META.get("REMOTE_ADDR")
+    whose = require_audit_reader(user=request.user, page="audit", ip_address=ip_address)
+    entries, form, used = _filtered_audit(request)
+    shown = list(entries[:500])
+    audit_trail_read(
+        user=request.user, partnership=whose, filters=used, rows=len(shown), exported=False,
+        ip_address=ip_address,
+    )  # fmt: skip
+    return render(request, "hub/console_audit.html", {"entries": shown, "form": form})
 
 
 @require_safe
 @login_required
 def audit_export(request):
-    """The filtered trail as CSV, streamed."""
-    if not _may_read_audit(request.user):
-        raise Http404("No such page.")
-    entries, _ = _filtered_audit(request)
+    """The filtered trail as CSV, streamed; its reading is audited with how many rows it has."""
+    ip_address = request.META.get("REMOTE_ADDR")
+    whose = require_audit_reader(user=request.user, page="audit_export", ip_address=ip_address)
+    entries, _, used = _filtered_audit(request)
+    # Up to the newest entry now, so that the audited count is what the file holds.
+    entries = entries.filter(id__lte=audit_head_id())
+    audit_trail_read(
+        user=request.user, partnership=whose, filters=used, rows=entries.count(),
+        exported=True, ip_address=ip_address,
+    )  # fmt: skip
 
     def rows():
         yield ["when", "who", "action", "agency", "dataset", "object", "detail", "ip"]

@@ -104,6 +104,12 @@ class AuditEntry(models.Model):
     agency = models.ForeignKey(
         Agency, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
+    # Whose business the entry is: only that partnership's co-ordinator (and DLOs, within
+    # it) read it; none means the whole hub's, read by the hub's staff. Protected, as
+    # clearing it would break the chain.
+    partnership = models.ForeignKey(
+        Partnership, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     dataset_slug = models.CharField(max_length=60, blank=True, db_index=True)
     object_type = models.CharField(max_length=60, blank=True)
     object_id = models.CharField(max_length=60, blank=True)

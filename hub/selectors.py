@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
@@ -21,33 +23,31 @@ TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DLO, Role.CALDICOTT)
 
 
 def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
-    """The entries a user may read: the co-ordinator, the partnership's; a DLO, what was done
-    with their agency's data or by its staff (§4.3.4 "monitoring by ... the DLO"); nobody
-    else any."""
+    """The entries a user may read: the co-ordinator, their partnership's; a DLO, what was
+    done with their agency's data or by its staff, within its partnership (§4.3.4 "monitoring
+    by ... the DLO"); the hub's staff, the hub-wide entries too; nobody else any."""
+    if not user.is_authenticated or not user.is_active:
+        return AuditEntry.objects.none()
+    seen = []
     partnership = coordinated_partnership(user=user)
     if partnership is not None:
-        return AuditEntry.objects.filter(
-            Q(agency__partnership=partnership)
-            | Q(actor__memberships__agency__partnership=partnership)
-            | Q(agency__isnull=True, actor__isnull=True)
-        ).distinct()
+        seen.append(Q(partnership=partnership))
     agencies = dlo_agencies(user=user)
-    if not agencies.exists():
-        return AuditEntry.objects.none()
-    supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
-    partnerships = agencies.values("partnership")
-    # What others did with a dataset the agency supplies, within its own partnerships only:
-    # another partnership's staff handle the same datasets, and none of that is the DLO's.
-    # Another agency's own supplies of the same dataset are that agency's business.
-    handled = (
-        Q(dataset_slug__in=supplied)
-        & (
-            Q(agency__partnership__in=partnerships)
-            | Q(actor__memberships__agency__partnership__in=partnerships)
+    if agencies.exists():
+        supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
+        # What others did with a dataset the agency supplies; another agency's own supplies
+        # of the same dataset are that agency's business.
+        handled = Q(dataset_slug__in=supplied) & ~Q(
+            object_type__in=[Supply._meta.label, SupplySchedule._meta.label]
         )
-        & ~Q(object_type__in=[Supply._meta.label, SupplySchedule._meta.label])
-    )
-    return AuditEntry.objects.filter(Q(agency__in=agencies) | handled).distinct()
+        seen.append(
+            Q(partnership__in=agencies.values("partnership")) & (Q(agency__in=agencies) | handled)
+        )
+    if user.is_staff:
+        seen.append(Q(partnership__isnull=True))
+    if not seen:
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.filter(reduce(operator.or_, seen))
 
 
 def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:

@@ -4,94 +4,21 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-import json
 import secrets
 from dataclasses import dataclass
 
 import django_otp
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+# The apps record to the trail through hub.services, as they write everything else.
+from hub.audit import audit_digest, audit_record, audit_verify  # noqa: F401
 from hub.choices import AuditAction, Role
-from hub.models import Agency, ApiToken, AuditEntry, Membership, Partnership, User
+from hub.models import Agency, ApiToken, Membership, Partnership, User
 from hub.selectors import backup_device, totp_device
-
-
-def audit_record(
-    *,
-    actor: User | None,
-    action: str,
-    agency: Agency | None = None,
-    dataset_slug: str = "",
-    target=None,
-    detail: dict | None = None,
-    ip_address: str | None = None,
-    system: str = "",
-) -> AuditEntry:
-    """Append one entry to the audit trail, chained to the one before it.
-
-    ``system`` names the process acting without a user.
-    """
-    entry = AuditEntry(
-        created_at=timezone.now(),
-        actor=actor if actor is not None and actor.pk else None,
-        actor_username=actor.get_username() if actor is not None else f"system:{system}",
-        action=action,
-        agency=agency,
-        dataset_slug=dataset_slug,
-        object_type=target._meta.label if target is not None else "",
-        object_id=str(target.pk) if target is not None else "",
-        detail=detail or {},
-        ip_address=ip_address,
-    )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # One writer at a time, so that the chain has no forks.
-        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AUDIT_CHAIN_LOCK])
-        entry.previous_hash = (
-            AuditEntry.objects.order_by("-id").values_list("entry_hash", flat=True).first() or ""
-        )
-        entry.entry_hash = audit_digest(entry)
-        entry.save()
-    return entry
-
-
-AUDIT_CHAIN_LOCK = 7_246_001  # an arbitrary key for the advisory lock that orders the chain
-
-
-def audit_digest(entry: AuditEntry) -> str:
-    """The SHA-256 of an entry's content and the hash of the entry before it."""
-    content = json.dumps(
-        [
-            entry.previous_hash,
-            entry.created_at.isoformat(),
-            entry.actor_id,
-            entry.actor_username,
-            entry.action,
-            entry.agency_id,
-            entry.dataset_slug,
-            entry.object_type,
-            entry.object_id,
-            entry.detail,
-            entry.ip_address,
-        ],
-        sort_keys=True,
-        separators=(",", ":"),
-        default=str,
-    )
-    return hashlib.sha256(content.encode()).hexdigest()
-
-
-def audit_verify() -> AuditEntry | None:
-    """The first entry whose content or link does not match the chain, or None if whole."""
-    previous = ""
-    for entry in AuditEntry.objects.order_by("id").iterator(chunk_size=5000):
-        if entry.previous_hash != previous or entry.entry_hash != audit_digest(entry):
-            return entry
-        previous = entry.entry_hash
-    return None
 
 
 @transaction.atomic

@@ -221,6 +221,8 @@ CELERY_BEAT_SCHEDULE = {
         "task": "datasets.purge_expired_identifying",
         "schedule": 3600.0,
     },
+    # Signs the audit trail's head; each entry is also checkpointed as it commits.
+    "checkpoint-audit-trail": {"task": "hub.audit_checkpoint", "schedule": 600.0},
 }
 
 REST_FRAMEWORK = {
@@ -274,6 +276,25 @@ HUB_SITE_URL = (
 
 # Stored files (raw supplies, work in progress, extracts), all encrypted.
 HUB_FILES_DIR = Path(env_str("HUB_FILES_DIR") or DATA_DIR / "files")
+
+# The audit trail's signed checkpoints (hub/anchor.py). The Ed25519 key (its 32-byte seed)
+# signs them and is never stored in the database, so that whoever can write the database
+# cannot rewrite or cut the trail unseen. Public keys of replaced signing keys keep their
+# checkpoints verifiable; the folder should be one the database's users cannot write.
+if EMBEDDED:
+    HUB_AUDIT_SIGNING_KEY = env_str("HUB_AUDIT_SIGNING_KEY") or local_secret(
+        DATA_DIR / "audit-signing.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
+else:
+    HUB_AUDIT_SIGNING_KEY = env_required(
+        "HUB_AUDIT_SIGNING_KEY", "it signs the audit trail's checkpoints"
+    )
+check_key("HUB_AUDIT_SIGNING_KEY", HUB_AUDIT_SIGNING_KEY)
+HUB_AUDIT_PREVIOUS_PUBLIC_KEYS = [
+    check_key("HUB_AUDIT_PREVIOUS_PUBLIC_KEYS", key)
+    for key in env_list("HUB_AUDIT_PREVIOUS_PUBLIC_KEYS", [])
+]
+HUB_AUDIT_ANCHOR_DIR = Path(env_str("HUB_AUDIT_ANCHOR_DIR") or DATA_DIR / "audit-anchor")
 
 # Uploads: every file is encrypted while it streams in (hub/uploads.py).
 FILE_UPLOAD_HANDLERS = ["hub.uploads.EncryptingUploadHandler"]

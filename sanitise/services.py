@@ -21,6 +21,7 @@ from psycopg2 import sql
 
 from datasets.catalogue import DatasetSchema, LocationGroup
 from datasets.choices import DatasetKind, FieldClass, LocationRole
+from hub.audit import HUB_WIDE
 from hub.models import User
 from hub.services import audit_record
 from sanitise import readers, text
@@ -483,6 +484,7 @@ def _replace(
     audit_record(
         actor=acting_user,
         action=SanitiseAuditAction.GAZETTEER_IMPORTED,
+        partnership=HUB_WIDE,  # reference data serve every partnership
         target=version,
         detail={"kind": kind, "source": source, "rows": len(rows), "synthetic": synthetic} | detail,
         system=system,

@@ -14,9 +14,12 @@ os.environ.setdefault("HUB_DEMO", "false")
 # Files the tests store go to a folder of this run's, shared with its worker processes.
 os.environ.setdefault("HUB_FILES_DIR", tempfile.mkdtemp(prefix="hub-test-files-"))
 os.environ.setdefault("HUB_CELERY_QUEUE", f"hub-test-{uuid.uuid4().hex[:12]}")
+# Audit checkpoints likewise; a test that verifies the trail reads a folder of its own.
+os.environ.setdefault("HUB_AUDIT_ANCHOR_DIR", tempfile.mkdtemp(prefix="hub-test-anchor-"))
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
     os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=")
+    os.environ.setdefault("HUB_AUDIT_SIGNING_KEY", "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE=")
     os.environ.setdefault("HUB_SITE_URL", "http://testserver")
 
 from hub.settings import *  # noqa: E402, F403
