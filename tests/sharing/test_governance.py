@@ -11,8 +11,8 @@ from django.core import mail
 from django.utils import timezone
 
 from hub.models import Agency, AuditEntry, User
-from sharing.models import InformationSharingProtocol, Signature
 from sharing.access import access_decision
+from sharing.models import InformationSharingProtocol, Signature
 from sharing.selectors import agency_standing
 from tests.conftest import PERSONA_PASSWORD, sign_in, supply_row
 
