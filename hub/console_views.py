@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
 from datasets.choices import FieldClass
+from datasets.spreadsheets import neutralise_cell
 from hub import selectors
 from hub.access import dlo_agencies, require_coordinator
 from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
@@ -18,7 +19,6 @@ from hub.models import Agency, User
 from hub.services import two_factor_remove
 from sharing import selectors as sharing_selectors
 from sharing.choices import AccessLevel
-from sharing.extracts import neutralise_cell
 from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
 from sharing.services import access_profile_assign, access_profile_unassign
 
