@@ -1,13 +1,14 @@
 """Values a spreadsheet would run as a formula, made safe for every file the hub hands out.
 
-One rule for every CSV and workbook the hub writes: a cell that starts with one of
-``FORMULA_STARTS`` gets a leading apostrophe, so that Excel or LibreOffice shows it as text
-instead of running it. It lives here, below ``sharing``, so that ``datasets`` can apply it to
-the files it writes too.
+One rule for every CSV and workbook the hub writes (extracts, counts, consoles, and the
+rejected rows sent back to suppliers): a cell that starts with one of ``FORMULA_STARTS`` gets
+a leading apostrophe, so that Excel or LibreOffice shows it as text instead of running it.
+It lives here, below ``sharing``, so that ``datasets`` can apply it to its files too.
 """
 
 from __future__ import annotations
 
+import codecs
 import re
 
 import pandas as pd
@@ -16,6 +17,14 @@ from psycopg2 import sql
 # The first characters that make a spreadsheet run a cell as a formula.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _FORMULA_START = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
+# Excel reads a CSV as UTF-8 only when it starts with the byte-order mark; without it, "£40"
+# shows as "Â£40".
+UTF8_BOM = codecs.BOM_UTF8
+NEUTRALISED_NOTE = (
+    "Values that start with =, +, -, @, a tab or a carriage return have an apostrophe (') "
+    "added in front, so that a spreadsheet shows them rather than running them as formulas; "
+    "the apostrophe is not part of the value."
+)
 
 
 def neutralise_cell(value):
