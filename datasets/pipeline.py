@@ -80,9 +80,10 @@ T = TypeVar("T")
 class SupplyRejected(Exception):
     """The supply as a whole cannot be used; ``problems`` say why, for the supplier."""
 
-    def __init__(self, problems: list[str], **report):
+    def __init__(self, problems: list[str], *, counts: dict[str, int] | None = None, **report):
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.counts = counts or {}
         self.report = report
 
 
@@ -190,6 +191,7 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
         report=report,
         accepted_count=0,
         finished_at=timezone.now(),
+        **rejection.counts,
     )
     stage_clear(claim.supply.pk)
     audit_record(
@@ -262,7 +264,10 @@ def validate(claim: Claim) -> None:
                     coordinates = chunk.loc[accepted.index, [mapping.latitude, mapping.longitude]]
                     accepted[LATITUDE] = pd.to_numeric(coordinates.iloc[:, 0], errors="coerce")
                     accepted[LONGITUDE] = pd.to_numeric(coordinates.iloc[:, 1], errors="coerce")
-                writer.write(accepted)
+                # A chunk whose every row was rejected goes no further: the later stages
+                # expect rows.
+                if not accepted.empty:
+                    writer.write(accepted)
                 rejected_rows.write(chunk, errors)
                 received += len(chunk)
                 filled = filled.add(result.filled, fill_value=0)
@@ -270,8 +275,10 @@ def validate(claim: Claim) -> None:
                 warning_frames.append(result.warnings)
                 claim.progress(received / expected if expected else 0.5)
         except UnreadableFile as error:
+            writer.discard()
             raise SupplyRejected([str(error)], dropped_columns=mapping.dropped) from error
     if not received:
+        writer.discard()
         # An empty supply would supersede the period's records with none.
         raise SupplyRejected(
             ["The file has its header row but no rows of data, so there is nothing to load. "
@@ -311,14 +318,20 @@ def validate(claim: Claim) -> None:
             for name in schema.field_names
         },
     }
+    counts = {"record_count": received, "rejected_count": rejected_count}
+    if rejected_count == received:
+        writer.discard()
+        # Loading none of its rows would supersede the period's records with nothing.
+        raise SupplyRejected(
+            [f"Every row of the file was rejected ({received:,} of {received:,}), so nothing "
+             "was loaded and any earlier supply for the period stands. The problems are "
+             "listed below and in the rejected rows file: correct them in your file and "
+             "supply it again."],
+            counts=counts,
+            **report,
+        )  # fmt: skip
     writer.commit()
-    advance(
-        claim,
-        report=report,
-        record_count=received,
-        rejected_count=rejected_count,
-        accepted_count=received - rejected_count,
-    )
+    advance(claim, report=report, **counts, accepted_count=received - rejected_count)
 
 
 # -- geocode ----------------------------------------------------------------------------------
