@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv as csv_module
 import io
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -183,6 +184,24 @@ def _zip(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_declaring(data: bytes, size: int, *, central: bool = True) -> bytes:
+    """A ZIP of ``data`` whose local header (and central directory, unless told not to)
+    declares ``size`` bytes for it."""
+    archive = bytearray(_zip("october.csv", data))
+    struct.pack_into("<I", archive, 22, size)  # the local header's uncompressed size
+    if central:
+        struct.pack_into("<I", archive, archive.rindex(b"PK\x01\x02") + 24, size)
+    return bytes(archive)
+
+
+def _zip_with_damaged_data() -> bytes:
+    """A ZIP whose headers are true but whose compressed data has been overwritten."""
+    archive = bytearray(_zip("october.csv", HEADER_LINE * 200))
+    start = 30 + len("october.csv")  # after the local header and the member's name
+    archive[start : start + 64] = b"\xff" * 64
+    return bytes(archive)
+
+
 def _xlsx(rows: list[list[str]]) -> bytes:
     workbook = openpyxl.Workbook()
     for row in rows:
@@ -304,6 +323,26 @@ HOSTILE_FILES = {
         "october.zip",
         lambda: _zip("october.csv", HEADER_LINE + b"0" * (200 * 1024 * 1024)),
         "The ZIP file is compressed",
+    ),
+    "a ZIP whose headers understate the size of its CSV": (
+        "october.zip",
+        lambda: _zip_declaring(csv_bytes(OFFENCE_HEADER, [["CR1"] * 9] * 50), 100),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose local header alone understates the size of its CSV": (
+        "october.zip",
+        lambda: _zip_declaring(csv_bytes(OFFENCE_HEADER, [["CR1"] * 9] * 50), 100, central=False),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP bomb that declares a small size": (
+        "october.zip",
+        lambda: _zip_declaring(HEADER_LINE + b"0" * (200 * 1024 * 1024), 1024 * 1024),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose compressed data is damaged": (
+        "october.zip",
+        _zip_with_damaged_data,
+        "The ZIP file is damaged or is not what it claims to be",
     ),
     "an XLSX bomb": ("october.xlsx", _xlsx_bomb, "The Excel workbook is compressed"),
     "an XLSX of a huge shared-strings table": (
