@@ -194,6 +194,14 @@ def _zip_declaring(data: bytes, size: int, *, central: bool = True) -> bytes:
     return bytes(archive)
 
 
+def _zip_marked_encrypted() -> bytes:
+    """A ZIP whose member is marked as encrypted, in both of its headers."""
+    archive = bytearray(_zip("october.csv", HEADER_LINE))
+    for flags_at in (6, archive.rindex(b"PK\x01\x02") + 8):
+        archive[flags_at] |= 0x01
+    return bytes(archive)
+
+
 def _zip_with_damaged_data() -> bytes:
     """A ZIP whose headers are true but whose compressed data has been overwritten."""
     archive = bytearray(_zip("october.csv", HEADER_LINE * 200))
@@ -343,6 +351,11 @@ HOSTILE_FILES = {
         "october.zip",
         _zip_with_damaged_data,
         "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose CSV is encrypted": (
+        "october.zip",
+        _zip_marked_encrypted,
+        "The CSV inside the ZIP is encrypted or compressed in a way the hub cannot read",
     ),
     "an XLSX bomb": ("october.xlsx", _xlsx_bomb, "The Excel workbook is compressed"),
     "an XLSX of a huge shared-strings table": (
