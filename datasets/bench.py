@@ -584,7 +584,7 @@ def extract_copy_to(extract) -> float:
 def bench_clear(*, supplies: list[Supply], extracts: list = ()) -> None:
     """Delete what a benchmark made: extracts and their files, supplies with their records,
     raw files and work in progress; audited."""
-    from datasets.pipeline import rejected_rows_path
+    from datasets.rejected_rows import rejected_rows_path
     from datasets.staging import stage_clear
 
     for extract in extracts:

@@ -11,7 +11,6 @@ only ``load`` touches the warehouse, in one transaction.
 from __future__ import annotations
 
 import datetime
-import io
 import logging
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ from datasets.catalogue import DatasetSchema, LocationGroup
 from datasets.choices import DatasetKind, LocationMethod, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.readers import SuppliedFile, UnreadableFile, read_chunks
+from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
 from datasets.staging import (
     StageWriter,
     read_ahead,
@@ -45,7 +45,7 @@ from datasets.staging import (
 )
 from datasets.summary import counts_load
 from datasets.validation import ERROR_COLUMNS, DuplicateTracker, map_header, validate_chunk
-from hub.crypto import EncryptingWriter, encrypt_bytes, unwrap_key
+from hub.crypto import encrypt_bytes, unwrap_key
 from hub.services import audit_record
 
 logger = logging.getLogger(__name__)
@@ -80,9 +80,10 @@ T = TypeVar("T")
 class SupplyRejected(Exception):
     """The supply as a whole cannot be used; ``problems`` say why, for the supplier."""
 
-    def __init__(self, problems: list[str], **report):
+    def __init__(self, problems: list[str], *, counts: dict[str, int] | None = None, **report):
         super().__init__("; ".join(problems))
         self.problems = problems
+        self.counts = counts or {}
         self.report = report
 
 
@@ -190,6 +191,7 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
         report=report,
         accepted_count=0,
         finished_at=timezone.now(),
+        **rejection.counts,
     )
     stage_clear(claim.supply.pk)
     audit_record(
@@ -204,10 +206,6 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
 
 
 # -- validate ---------------------------------------------------------------------------------
-
-
-def rejected_rows_path(supply: Supply) -> Path:
-    return Path(settings.HUB_FILES_DIR) / "raw" / f"{supply.pk}.rejected.csv.enc"
 
 
 def _counted(frames: list[pd.DataFrame]) -> tuple[list[dict], dict[str, int]]:
@@ -247,12 +245,11 @@ def validate(claim: Claim) -> None:
     filled = pd.Series(0, index=schema.field_names)
     error_frames: list[pd.DataFrame] = []
     warning_frames: list[pd.DataFrame] = []
-    rejected_path = rejected_rows_path(supply)
-    rejected_path.unlink(missing_ok=True)
     expected = supply.declared_record_count or 0
-    with EncryptingWriter(rejected_path, claim.data_key) as rejected_file:
-        text_out = io.TextIOWrapper(rejected_file, encoding="utf-8", newline="", write_through=True)
-        pd.DataFrame(columns=["row", "problems", *schema.field_names]).to_csv(text_out, index=False)
+    rejected_rows = RejectedRowsWriter(
+        rejected_rows_path(supply), claim.data_key, headers=mapping.rename
+    )
+    with rejected_rows:
         try:
             for chunk in chain([first], chunks):
                 # Unknown columns go no further than this line: they are never stored.
@@ -267,17 +264,21 @@ def validate(claim: Claim) -> None:
                     coordinates = chunk.loc[accepted.index, [mapping.latitude, mapping.longitude]]
                     accepted[LATITUDE] = pd.to_numeric(coordinates.iloc[:, 0], errors="coerce")
                     accepted[LONGITUDE] = pd.to_numeric(coordinates.iloc[:, 1], errors="coerce")
-                writer.write(accepted)
-                _write_rejected(text_out, known, errors, schema)
+                # A chunk whose every row was rejected goes no further: the later stages
+                # expect rows.
+                if not accepted.empty:
+                    writer.write(accepted)
+                rejected_rows.write(chunk, errors)
                 received += len(chunk)
                 filled = filled.add(result.filled, fill_value=0)
                 error_frames.append(errors)
                 warning_frames.append(result.warnings)
                 claim.progress(received / expected if expected else 0.5)
         except UnreadableFile as error:
+            writer.discard()
             raise SupplyRejected([str(error)], dropped_columns=mapping.dropped) from error
-        text_out.detach()
     if not received:
+        writer.discard()
         # An empty supply would supersede the period's records with none.
         raise SupplyRejected(
             ["The file has its header row but no rows of data, so there is nothing to load. "
@@ -285,7 +286,6 @@ def validate(claim: Claim) -> None:
              "co-ordinator rather than supplying an empty file."],
             dropped_columns=mapping.dropped,
         )  # fmt: skip
-    writer.commit()
 
     errors_listed, error_counts = _counted(error_frames)
     warnings_listed, warning_counts = _counted(warning_frames)
@@ -308,6 +308,9 @@ def validate(claim: Claim) -> None:
         "warnings": warnings_listed,
         "warning_counts": warning_counts,
         "dropped_columns": mapping.dropped,
+        # Each of the supplier's columns and the field it was read as, so that the report
+        # and the rejected rows can speak of the columns by the supplier's own names.
+        "header_mapping": mapping.rename,
         "geocoding_inputs": [c for c in (mapping.latitude, mapping.longitude) if c],
         "missing_optional_columns": mapping.missing_optional,
         "completeness": {
@@ -315,23 +318,20 @@ def validate(claim: Claim) -> None:
             for name in schema.field_names
         },
     }
-    advance(
-        claim,
-        report=report,
-        record_count=received,
-        rejected_count=rejected_count,
-        accepted_count=received - rejected_count,
-    )
-
-
-def _write_rejected(out, known: pd.DataFrame, errors: pd.DataFrame, schema: DatasetSchema) -> None:
-    if errors.empty:
-        return
-    problems = errors.groupby("row")["message"].agg(lambda messages: "; ".join(messages))
-    rows = known.loc[problems.index].reindex(columns=schema.field_names)
-    rows.insert(0, "problems", problems)
-    rows.insert(0, "row", problems.index)
-    rows.to_csv(out, index=False, header=False)
+    counts = {"record_count": received, "rejected_count": rejected_count}
+    if rejected_count == received:
+        writer.discard()
+        # Loading none of its rows would supersede the period's records with nothing.
+        raise SupplyRejected(
+            [f"Every row of the file was rejected ({received:,} of {received:,}), so nothing "
+             "was loaded and any earlier supply for the period stands. The problems are "
+             "listed below and in the rejected rows file: correct them in your file and "
+             "supply it again."],
+            counts=counts,
+            **report,
+        )  # fmt: skip
+    writer.commit()
+    advance(claim, report=report, **counts, accepted_count=received - rejected_count)
 
 
 # -- geocode ----------------------------------------------------------------------------------

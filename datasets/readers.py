@@ -13,6 +13,7 @@ import csv
 import datetime
 import io
 import re
+import struct
 import warnings
 import zipfile
 import zlib
@@ -169,16 +170,68 @@ def _zip_member(supplied: SuppliedFile):
                 "Zip one month's CSV on its own."
             )
         member = csvs[0]
+        _check_local_header(archive_bytes, member)
         if member.file_size > supplied.max_bytes * _MAX_EXPANSION:
             raise UnreadableFile(
                 f"The CSV inside the ZIP would expand to {member.file_size // 2**20} MB, "
                 "more than the hub accepts. Supply it in smaller periods."
             )
-        yield lambda: _bounded(archive.open(member), supplied.max_bytes * _MAX_EXPANSION)
+        limit = supplied.max_bytes * _MAX_EXPANSION
+        yield lambda: _bounded(_open_member(archive, member), limit)
+
+
+# What zipfile and zlib raise on a member whose headers or data are damaged, or whose data
+# is not what the headers say (zipfile stops a member at its declared size and then finds
+# that the checksum is wrong).
+_ZIP_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
+_ZIP_DAMAGED = (
+    "The ZIP file is damaged or is not what it claims to be: the CSV inside it does not match "
+    "the size and checksum the ZIP records for it. Zip the CSV again (or supply the CSV "
+    "itself) and supply the new file."
+)
+
+
+# A member's local header, as APPNOTE 4.3.7 lays it out: signature, version, system, flags,
+# method, time, date, CRC-32, compressed size, size, name length, extra length.
+_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
+_SIZES_IN_DESCRIPTOR = 0x08
+_ZIP64_SIZE = 0xFFFFFFFF
+
+
+def _check_local_header(archive_bytes: io.BytesIO, member: zipfile.ZipInfo) -> None:
+    """Refuse a member whose local header tells another story than the central directory
+    (zipfile reads by the directory alone; other tools by the local header)."""
+    archive_bytes.seek(member.header_offset)
+    raw = archive_bytes.read(_LOCAL_HEADER.size)
+    if len(raw) < _LOCAL_HEADER.size:
+        raise UnreadableFile(_ZIP_DAMAGED)
+    signature, _, _, flags, method, _, _, crc, compressed, size, _, _ = _LOCAL_HEADER.unpack(raw)
+    if signature != b"PK\x03\x04" or method != member.compress_type:
+        raise UnreadableFile(_ZIP_DAMAGED)
+    if flags & _SIZES_IN_DESCRIPTOR:
+        return  # the local header leaves them empty; the CRC is checked as the member is read
+    declared = [(crc, member.CRC)]
+    if _ZIP64_SIZE not in (compressed, size):
+        declared += [(compressed, member.compress_size), (size, member.file_size)]
+    if any(local != central for local, central in declared):
+        raise UnreadableFile(_ZIP_DAMAGED)
+
+
+def _open_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo):
+    try:
+        return archive.open(member)
+    except _ZIP_MEMBER_ERRORS as error:
+        raise UnreadableFile(_ZIP_DAMAGED) from error
+    except (NotImplementedError, RuntimeError) as error:  # an unknown method, or a password
+        raise UnreadableFile(
+            "The CSV inside the ZIP is encrypted or compressed in a way the hub cannot read. "
+            "Zip it again without a password, with ordinary (deflate) compression."
+        ) from error
 
 
 class _Bounded(io.RawIOBase):
-    """Stops a stream that expands past its declared size (a ZIP that lies about itself)."""
+    """Stops a stream that expands past its declared size (a ZIP that lies about itself), and
+    turns a damaged member's errors into a message for the supplier."""
 
     def __init__(self, stream, limit: int):
         self._stream = stream
@@ -188,7 +241,10 @@ class _Bounded(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
-        data = self._stream.read(len(buffer))
+        try:
+            data = self._stream.read(len(buffer))
+        except _ZIP_MEMBER_ERRORS as error:
+            raise UnreadableFile(_ZIP_DAMAGED) from error
         self._remaining -= len(data)
         if self._remaining < 0:
             raise UnreadableFile("The CSV inside the ZIP expands beyond what the hub accepts.")

@@ -322,7 +322,7 @@ def raw_files_purge(*, now: datetime.datetime | None = None) -> int:
     """Delete raw files, rejected-row files and the staged work a failed supply kept for its
     retry, once their retention has ended; one audit entry per agency and dataset that had
     files purged (by agency, so that each partnership's trail shows only its own)."""
-    from datasets.pipeline import rejected_rows_path
+    from datasets.rejected_rows import rejected_rows_path
     from datasets.staging import stage_clear
 
     now = now or timezone.now()

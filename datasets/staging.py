@@ -61,6 +61,15 @@ class StageWriter:
         self._pending = self._pool.submit(self._write, frame, path)
         self._count += 1
 
+    def discard(self) -> None:
+        """End the stage with no output (its supply was rejected): nothing written is kept,
+        and no write is left running to recreate the folder after it is cleared."""
+        try:
+            self._wait()
+        finally:
+            self._pool.shutdown()
+            shutil.rmtree(self._partial, ignore_errors=True)
+
     def commit(self) -> int:
         try:
             self._wait()

@@ -11,9 +11,9 @@ from datasets import selectors, services
 from datasets.api.views import template_response
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm
-from datasets.pipeline import rejected_rows_path
+from datasets.rejected_rows import rejected_rows_path, rejected_rows_stream
+from datasets.spreadsheets import NEUTRALISED_NOTE
 from hub.access import require_coordinator
-from hub.crypto import iter_decrypted, unwrap_key
 from hub.services import audit_record
 from sanitise.reference import OS_ATTRIBUTION
 
@@ -93,6 +93,7 @@ def supply_detail(request, supply_id):
             "report": report,
             "completeness": completeness,
             "os_attribution": OS_ATTRIBUTION,
+            "neutralised_note": NEUTRALISED_NOTE,
         },
     )
 
@@ -111,7 +112,8 @@ def supply_retry(request, supply_id):
 @require_safe
 @login_required
 def supply_rejected_rows(request, supply_id):
-    """The rejected rows with their reasons, decrypted as they stream out; audited."""
+    """The rejected rows with their reasons, decrypted and made spreadsheet-safe as they
+    stream out; audited."""
     supply = selectors.supply_get(user=request.user, supply_id=supply_id)
     path = rejected_rows_path(supply)
     if supply.raw_deleted_at is not None or not path.exists():
@@ -125,7 +127,7 @@ def supply_rejected_rows(request, supply_id):
         ip_address=request.META.get("REMOTE_ADDR"),
     )
     response = StreamingHttpResponse(
-        iter_decrypted(path, unwrap_key(bytes(supply.data_key_wrapped))), content_type="text/csv"
+        rejected_rows_stream(supply=supply), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="rejected_rows_{supply.pk}.csv"'
     response["Cache-Control"] = "no-store"

@@ -11,6 +11,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
 from datasets.choices import FieldClass
+from datasets.spreadsheets import neutralise_cell
 from hub import selectors
 from hub.access import require_audit_reader, require_coordinator
 from hub.audit import audit_head_id, audit_trail_read
@@ -19,7 +20,6 @@ from hub.models import Agency, User
 from hub.services import two_factor_remove
 from sharing import access as sharing_access
 from sharing.choices import AccessLevel
-from sharing.extracts import neutralise_cell
 from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
 from sharing.services import access_profile_assign, access_profile_unassign
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import datetime
 import io
 import json
-import re
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
@@ -28,15 +27,13 @@ from datasets.catalogue import DatasetSchema
 from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline import primary_group
+from datasets.spreadsheets import neutralise_sql
 from hub.crypto import decrypt_bytes, unwrap_key
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
 CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
 LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
 SUPPRESSED = "<{threshold}"  # how a suppressed count is shown
-# The first characters that make a spreadsheet run a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_FORMULA_START = "^[" + re.escape("".join(FORMULA_STARTS)) + "]"
 # Rows per chunk: a frame in memory, or a COPY of its own, after which progress is recorded.
 CHUNK_ROWS = 50_000
 # Fields with these characters are quoted in the CSV, as PostgreSQL's COPY quotes them.
@@ -534,34 +531,6 @@ class IdentifyingFields:
         for name in self.names:
             out[name] = revealed[name].where(revealed[name].notna(), out.get(name))
         return out
-
-
-def neutralise_cell(value):
-    """One cell, as neutralise_formulas does for a whole frame."""
-    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
-        return "'" + value
-    return value
-
-
-def neutralise_sql(text: sql.Composable) -> sql.Composable:
-    """neutralise_cell in SQL, for a text expression; empty text becomes NULL, since COPY
-    would quote it ("") where the frames' CSV leaves both empty."""
-    starts = sql.SQL(", ").join(sql.Literal(ord(start)) for start in FORMULA_STARTS)
-    return sql.SQL(
-        "CASE WHEN ascii({text}) IN ({starts}) THEN '''' || {text} ELSE NULLIF({text}, '') END"
-    ).format(text=text, starts=starts)
-
-
-def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells a spreadsheet would run as a formula (=, +, -, @, tab, CR) get a leading quote."""
-    out = frame.copy()
-    for column in out.columns:
-        if pd.api.types.is_object_dtype(out[column]) or pd.api.types.is_string_dtype(out[column]):
-            text = out[column]
-            risky = text.astype(str).str.match(_FORMULA_START) & text.notna()
-            if risky.any():
-                out.loc[risky, column] = "'" + text[risky].astype(str)
-    return out
 
 
 # -- the files --------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from guardian.shortcuts import assign_perm
 
 from datasets.choices import FieldClass
 from datasets.models import Dataset
+from datasets.spreadsheets import neutralise_formulas
 from hub.access import coordinated_partnership
 from hub.choices import IspTier, Role
 from hub.crypto import (
@@ -66,7 +67,6 @@ from sharing.extracts import (
     category_fields,
     link_prefix,
     linkable,
-    neutralise_formulas,
     period_invalid,
     personal_fields,
     record_fields,

@@ -24,6 +24,7 @@ from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record, RecordMonthlyCount
+from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from hub.models import User
 from sharing.access import AccessDecision, access_decisions
 from sharing.choices import AccessLevel
@@ -32,8 +33,6 @@ from sharing.extracts import (
     ExtractQuery,
     category_fields,
     linkable,
-    neutralise_cell,
-    neutralise_formulas,
     suppress_counts,
 )
 from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query

@@ -98,6 +98,12 @@ class SupplyReportSerializer(serializers.Serializer):
     warning_counts = serializers.DictField(child=serializers.IntegerField(), default=dict)
     problems = serializers.ListField(child=serializers.CharField(), default=list)
     dropped_columns = serializers.ListField(child=serializers.CharField(), default=list)
+    header_mapping = serializers.DictField(
+        child=serializers.CharField(),
+        default=dict,
+        help_text="Each of the file's columns that was read, as named in the file, and the "
+        "dataset field it was read as.",
+    )
     completeness = serializers.DictField(child=serializers.FloatField(), default=dict)
     locations = serializers.DictField(child=serializers.IntegerField(), default=dict)
     currency_days = serializers.IntegerField(allow_null=True, default=None)

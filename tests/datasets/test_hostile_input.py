@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv as csv_module
 import io
 import re
+import struct
 import zipfile
 from pathlib import Path
 
@@ -183,6 +184,32 @@ def _zip(name: str, data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+def _zip_declaring(data: bytes, size: int, *, central: bool = True) -> bytes:
+    """A ZIP of ``data`` whose local header (and central directory, unless told not to)
+    declares ``size`` bytes for it."""
+    archive = bytearray(_zip("october.csv", data))
+    struct.pack_into("<I", archive, 22, size)  # the local header's uncompressed size
+    if central:
+        struct.pack_into("<I", archive, archive.rindex(b"PK\x01\x02") + 24, size)
+    return bytes(archive)
+
+
+def _zip_marked_encrypted() -> bytes:
+    """A ZIP whose member is marked as encrypted, in both of its headers."""
+    archive = bytearray(_zip("october.csv", HEADER_LINE))
+    for flags_at in (6, archive.rindex(b"PK\x01\x02") + 8):
+        archive[flags_at] |= 0x01
+    return bytes(archive)
+
+
+def _zip_with_damaged_data() -> bytes:
+    """A ZIP whose headers are true but whose compressed data has been overwritten."""
+    archive = bytearray(_zip("october.csv", HEADER_LINE * 200))
+    start = 30 + len("october.csv")  # after the local header and the member's name
+    archive[start : start + 64] = b"\xff" * 64
+    return bytes(archive)
+
+
 def _xlsx(rows: list[list[str]]) -> bytes:
     workbook = openpyxl.Workbook()
     for row in rows:
@@ -304,6 +331,31 @@ HOSTILE_FILES = {
         "october.zip",
         lambda: _zip("october.csv", HEADER_LINE + b"0" * (200 * 1024 * 1024)),
         "The ZIP file is compressed",
+    ),
+    "a ZIP whose headers understate the size of its CSV": (
+        "october.zip",
+        lambda: _zip_declaring(csv_bytes(OFFENCE_HEADER, [["CR1"] * 9] * 50), 100),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose local header alone understates the size of its CSV": (
+        "october.zip",
+        lambda: _zip_declaring(csv_bytes(OFFENCE_HEADER, [["CR1"] * 9] * 50), 100, central=False),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP bomb that declares a small size": (
+        "october.zip",
+        lambda: _zip_declaring(HEADER_LINE + b"0" * (200 * 1024 * 1024), 1024 * 1024),
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose compressed data is damaged": (
+        "october.zip",
+        _zip_with_damaged_data,
+        "The ZIP file is damaged or is not what it claims to be",
+    ),
+    "a ZIP whose CSV is encrypted": (
+        "october.zip",
+        _zip_marked_encrypted,
+        "The CSV inside the ZIP is encrypted or compressed in a way the hub cannot read",
     ),
     "an XLSX bomb": ("october.xlsx", _xlsx_bomb, "The Excel workbook is compressed"),
     "an XLSX of a huge shared-strings table": (
@@ -516,6 +568,67 @@ def test_a_header_only_file_is_rejected_and_the_periods_records_stay(api_client,
         "than supplying an empty file."
     ]
     assert_undisturbed(loaded)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_file_whose_every_row_is_rejected_is_rejected_and_nothing_is_superseded(
+    api_client,
+    world,  # noqa: F811 - the fixture imported above
+    loaded,
+):
+    rows = offence_rows(3)
+    for row in rows:
+        row[2] = "31/02/2026"  # no such date
+
+    supply_id = supply(api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, rows))
+
+    body = wait_for(api_client, supply_id)
+    report = api_client.get(f"/api/v1/supplies/{supply_id}/report/").json()
+    counts = (body["record_count"], body["accepted_count"], body["rejected_count"])
+    assert (body["status"], counts) == ("rejected", (3, 0, 3)), report
+    assert report["problems"][0].startswith("Every row of the file was rejected (3 of 3)")
+    assert [(e["row"], e["field"], e["code"]) for e in report["errors"]] == [
+        (row, "committed_from_date", "not_a_date") for row in (2, 3, 4)
+    ]
+    assert report["header_mapping"]["Crime reference number"] == "crime_ref"
+    assert not Record.objects.filter(supply_id=supply_id).exists()
+    assert_undisturbed(loaded)
+    client = Client()
+    sign_in(client, world["police_supplier"])
+    page = client.get(f"/supplies/{supply_id}/").content.decode()
+    assert "Every row of the file was rejected" in page and "is not a date" in page
+    rejected = b"".join(client.get(f"/supplies/{supply_id}/rejected.csv").streaming_content)
+    assert len(rejected.decode("utf-8-sig").splitlines()) == 2 + len(rows)
+
+
+@pytest.fixture
+def small_chunks(own_queue, tmp_path, monkeypatch, personas):
+    """A worker of this test's own that reads files ten rows at a time."""
+    from sanitise.demo import demo_gazetteer_load
+    from tests.conftest import start_worker, stop_worker
+
+    demo_gazetteer_load()
+    monkeypatch.setenv("HUB_CHUNK_ROWS", "10")
+    process = start_worker(own_queue, tmp_path / "worker.log")
+    yield personas
+    stop_worker(process)
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_chunk_whose_every_row_is_rejected_leaves_the_rest_to_load(api_client, small_chunks):
+    rows = offence_rows(30)
+    for row in rows[10:20]:  # the second chunk, whole
+        row[2] = "31/02/2026"
+
+    supply_id = supply(api_client, small_chunks["police_supplier"], csv_bytes(OFFENCE_HEADER, rows))
+
+    body = wait_for(api_client, supply_id)
+    counts = (body["record_count"], body["accepted_count"], body["rejected_count"])
+    assert (body["status"], counts) == ("completed", (30, 20, 10))
+    loaded_rows = Record.objects.filter(supply_id=supply_id).values_list("row_number", flat=True)
+    assert sorted(loaded_rows) == [*range(2, 12), *range(22, 32)]
 
 
 # -- markup -----------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sharing.extracts import KAnonymity, neutralise_formulas, suppress_counts
+from datasets.spreadsheets import neutralise_formulas
+from sharing.extracts import KAnonymity, suppress_counts
 
 THRESHOLD = 10
 

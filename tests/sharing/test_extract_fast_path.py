@@ -17,15 +17,17 @@ from hypothesis import strategies as st
 from psycopg2 import sql
 
 from datasets.models import Dataset, Record
-from sharing import extracts, services
-from sharing.choices import ExtractFormat
-from sharing.extracts import (
+from datasets.spreadsheets import (
     FORMULA_STARTS,
-    ExtractQuery,
-    csv_text,
     neutralise_cell,
     neutralise_formulas,
     neutralise_sql,
+)
+from sharing import extracts, services
+from sharing.choices import ExtractFormat
+from sharing.extracts import (
+    ExtractQuery,
+    csv_text,
     record_fields,
     stream_rows,
     write_csv_copy,
