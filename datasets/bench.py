@@ -572,9 +572,11 @@ def extract_timed(*, world: BenchWorld, dataset: Dataset, period) -> tuple[objec
 
 def extract_copy_to(extract) -> float:
     """Seconds for a raw COPY TO of the rows the extract holds (the same SELECT)."""
+    from sharing.access import extract_scope_check
     from sharing.services import extract_query
 
-    select, params, _ = extract_query(extract).records()
+    scope = extract_scope_check(extract=extract, route="bench")
+    select, params, _ = extract_query(extract, scope).records()
     return copy_to_devnull(select, params)
 
 

@@ -1,7 +1,7 @@
 from django import forms
 from django.utils import timezone
 
-from datasets import selectors
+from datasets import access, selectors
 from datasets.choices import SupplyFrequency
 from datasets.models import LAST_DUE_DAY
 
@@ -54,8 +54,8 @@ class SupplyForm(forms.Form):
         initial.setdefault("supplier_name", user.get_full_name())
         initial.setdefault("supplier_contact", user.email)
         super().__init__(*args, **kwargs)
-        self.fields["agency"].queryset = selectors.supplier_agencies(user=user)
-        self.fields["dataset"].queryset = selectors.supplier_datasets(user=user)
+        self.fields["agency"].queryset = access.supplier_agencies(user=user)
+        self.fields["dataset"].queryset = access.supplier_datasets(user=user)
 
     def clean(self):
         cleaned = super().clean()

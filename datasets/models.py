@@ -75,6 +75,13 @@ class Dataset(models.Model):
         return schema_from_descriptor(self.descriptor, where=self.slug)
 
 
+class SupplyQuerySet(models.QuerySet):
+    def current(self):
+        """The supplies whose records count: completed and not superseded by a re-supply of
+        the same agency, dataset and period. The one definition of "current"."""
+        return self.filter(status=SupplyStatus.COMPLETED, superseded_by__isnull=True)
+
+
 class Supply(models.Model):
     """One file an agency supplied for one dataset and period, with its §3.4 metadata."""
 
@@ -126,6 +133,8 @@ class Supply(models.Model):
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
     )
+
+    objects = SupplyQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at"]

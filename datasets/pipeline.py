@@ -582,13 +582,11 @@ def load(claim: Claim) -> None:
             _date_linked_records(cursor, claim)
             counts_load(supply=supply)
         superseded = list(
-            Supply.objects.filter(
+            Supply.objects.current().filter(
                 agency=supply.agency,
                 dataset=supply.dataset,
                 period_start=supply.period_start,
                 period_end=supply.period_end,
-                status=SupplyStatus.COMPLETED,
-                superseded_by__isnull=True,
             )
             .exclude(pk=supply.pk)
             .values_list("pk", flat=True)

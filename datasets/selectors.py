@@ -13,6 +13,7 @@ from django.db.models.fields.json import KeyTransform
 from django.http import Http404
 from django.utils import timezone
 
+from datasets.access import supplier_agencies
 from datasets.choices import (
     LocationMethod,
     QualityTrend,
@@ -22,8 +23,7 @@ from datasets.choices import (
 )
 from datasets.models import Dataset, Supply, SupplySchedule
 from hub.access import coordinated_partnership
-from hub.choices import Role
-from hub.models import Agency, Membership, Partnership, User
+from hub.models import Agency, Partnership, User
 
 
 def dataset_list() -> QuerySet[Dataset]:
@@ -42,41 +42,6 @@ def dataset_get(*, slug: str) -> Dataset:
 def template_header(*, dataset: Dataset) -> list[str]:
     """The header row of the dataset's CSV template: its field names, in schema order."""
     return dataset.schema.field_names
-
-
-def supply_restrict(*, user: User) -> QuerySet[Supply]:
-    """The supplies a user may see: those of agencies where they supply or are the DLO, and,
-    for a co-ordinator, every supply to their partnership. Nobody else sees any."""
-    if not user.is_authenticated:
-        return Supply.objects.none()
-    memberships = Membership.objects.filter(user=user)
-    own_agencies = memberships.filter(roles__overlap=[Role.SUPPLIER, Role.DLO]).values("agency")
-    coordinated = memberships.filter(roles__contains=[Role.COORDINATOR]).values(
-        "agency__partnership"
-    )
-    return Supply.objects.filter(
-        Q(agency__in=own_agencies) | Q(agency__partnership__in=coordinated)
-    ).select_related("dataset", "agency", "uploaded_by")
-
-
-def supply_get(*, user: User, supply_id) -> Supply:
-    """The supply, or 404 alike for one that does not exist and one the user may not see."""
-    try:
-        return supply_restrict(user=user).get(pk=uuid.UUID(str(supply_id)))
-    except (ValueError, Supply.DoesNotExist) as error:
-        raise Http404("No such supply.") from error
-
-
-def supplier_agencies(*, user: User) -> QuerySet[Agency]:
-    return Agency.objects.filter(
-        memberships__user=user, memberships__roles__contains=[Role.SUPPLIER]
-    ).select_related("partnership")
-
-
-def supplier_datasets(*, user: User) -> QuerySet[Dataset]:
-    """The datasets the user's agencies supply (by agency type)."""
-    types = supplier_agencies(user=user).values_list("agency_type", flat=True)
-    return dataset_list().filter(supplier_types__overlap=list(types))
 
 
 # -- supply schedule --------------------------------------------------------------------------
@@ -190,7 +155,7 @@ def schedule_status_for_user(*, user: User, today: datetime.date) -> list[Schedu
     partnership = coordinated_partnership(user=user)
     if partnership is not None:
         return schedule_status(partnership=partnership, today=today)
-    agencies = supplier_agencies(user=user) if user.is_active else Agency.objects.none()
+    agencies = supplier_agencies(user=user)
     partnerships = Partnership.objects.filter(agencies__in=agencies).distinct()
     if not partnerships:
         raise Http404("No such page.")
@@ -296,11 +261,7 @@ def quality_rows(
     """The data quality of each agency's supplies, one row per dataset and period (its latest
     completed supply; superseded ones are history), newest period first, each compared with
     the previous period. Two queries, however many supplies."""
-    supplies = Supply.objects.filter(
-        agency__partnership=partnership,
-        status=SupplyStatus.COMPLETED,
-        superseded_by__isnull=True,
-    )
+    supplies = Supply.objects.current().filter(agency__partnership=partnership)
     if agency is not None:
         supplies = supplies.filter(agency=agency)
     if dataset is not None:

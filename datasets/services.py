@@ -20,6 +20,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
+from datasets.access import SupplyRefused, supply_agency, supply_check
 from datasets.catalogue import SCHEMA_DIR, read_catalogue
 from datasets.choices import ScheduleStatus, SupplyFrequency, SupplyStatus
 from datasets.models import (
@@ -36,7 +37,7 @@ from datasets.summary import counts_forget
 from hub.audit import HUB_WIDE
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
-from hub.models import Agency, Membership, Partnership, User
+from hub.models import Agency, Partnership, User
 from hub.selectors import role_holders
 from hub.services import audit_record
 from hub.uploads import EncryptedUpload, upload_dir
@@ -115,10 +116,6 @@ def catalogue_sync(
 
 
 # -- supplies ---------------------------------------------------------------------------------
-
-
-class SupplyRefused(Exception):
-    """The user may not make this supply; the message says why."""
 
 
 def supply_enqueue(*, supply_id, stage: str) -> None:
@@ -218,33 +215,6 @@ def supply_create(
             lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
         )
     return supply
-
-
-def supply_agency(*, user: User, agency: Agency | None) -> Agency:
-    """The agency a supply is for: the one named, or the user's only supplier agency."""
-    agencies = Agency.objects.filter(
-        memberships__user=user, memberships__roles__contains=[Role.SUPPLIER]
-    )
-    if agency is not None:
-        return agency
-    if not agencies.exists():
-        raise SupplyRefused("You are not a supplier for any agency.")
-    if agencies.count() > 1:
-        raise SupplyRefused("You supply for several agencies: say which this file is for.")
-    return agencies.get()
-
-
-def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
-    """Raise SupplyRefused unless ``user`` may supply ``dataset`` for ``agency``."""
-    from sharing.selectors import agency_standing
-
-    if not Membership.objects.filter(user=user, agency=agency, roles__contains=[Role.SUPPLIER]):
-        raise SupplyRefused(f"You are not a supplier for {agency}.")
-    standing = agency_standing(agency=agency)
-    if standing.tier == IspTier.NONE:
-        raise SupplyRefused(f"{standing.reason} Supplies can be made once it has signed.")
-    if agency.agency_type not in dataset.supplier_types:
-        raise SupplyRefused(f"{agency} does not supply {dataset.name}.")
 
 
 @transaction.atomic

@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from datasets import selectors, services
+from datasets import access, selectors, services
 from datasets.api.views import template_response
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm
@@ -40,8 +40,8 @@ def dataset_template(request, slug):
 @require_safe
 @login_required
 def supply_list(request):
-    supplies = selectors.supply_restrict(user=request.user)[:200]
-    can_supply = selectors.supplier_agencies(user=request.user).exists()
+    supplies = access.supply_restrict(user=request.user)[:200]
+    can_supply = access.supplier_agencies(user=request.user).exists()
     return render(
         request, "datasets/supply_list.html", {"supplies": supplies, "can_supply": can_supply}
     )
@@ -50,7 +50,7 @@ def supply_list(request):
 @require_http_methods(["GET", "POST"])
 @login_required
 def supply_new(request):
-    if not selectors.supplier_agencies(user=request.user).exists():
+    if not access.supplier_agencies(user=request.user).exists():
         raise Http404("You do not supply data for any agency.")
     # Bound on every POST: one refused for its declared size arrives with no fields at all.
     posted = request.method == "POST"
@@ -82,7 +82,10 @@ def supply_new(request):
 @require_safe
 @login_required
 def supply_detail(request, supply_id):
-    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    supply = access.supply_get(
+        user=request.user, supply_id=supply_id, route="supply page",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     report = supply.report
     completeness = sorted(report.get("completeness", {}).items(), key=lambda item: item[1])
     return render(
@@ -101,7 +104,10 @@ def supply_detail(request, supply_id):
 @require_POST
 @login_required
 def supply_retry(request, supply_id):
-    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    supply = access.supply_get(
+        user=request.user, supply_id=supply_id, route="supply retry",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     try:
         services.supply_retry(supply=supply, acting_user=request.user)
     except services.SupplyRefused as refusal:
@@ -114,7 +120,10 @@ def supply_retry(request, supply_id):
 def supply_rejected_rows(request, supply_id):
     """The rejected rows with their reasons, decrypted and made spreadsheet-safe as they
     stream out; audited."""
-    supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+    supply = access.supply_get(
+        user=request.user, supply_id=supply_id, route="rejected rows",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     path = rejected_rows_path(supply)
     if supply.raw_deleted_at is not None or not path.exists():
         raise Http404("The rejected rows are no longer kept.")

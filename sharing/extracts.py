@@ -302,11 +302,8 @@ class ExtractQuery:
     def current_supply_list(self):
         """The current supplies the query's records come from, whatever their period."""
         datasets = [self.dataset] + ([self.linked] if self.linked else [])
-        current = Supply.objects.filter(
-            dataset__in=datasets,
-            agency__partnership_id=self.partnership_id,
-            status=SupplyStatus.COMPLETED,
-            superseded_by__isnull=True,
+        current = Supply.objects.current().filter(
+            dataset__in=datasets, agency__partnership_id=self.partnership_id
         )
         if self.supplying_agency_ids is not None:
             current = current.filter(agency_id__in=self.supplying_agency_ids)

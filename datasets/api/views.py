@@ -12,7 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets import selectors, services
+from datasets import access, selectors, services
 from datasets.api.serializers import (
     DatasetOutputSerializer,
     ScheduleRowOutputSerializer,
@@ -65,7 +65,7 @@ class SupplyListCreateApi(APIView):
     @extend_schema(responses=SupplyOutputSerializer(many=True))
     def get(self, request):
         """The supplies you may see, newest first."""
-        supplies = selectors.supply_restrict(user=request.user)[:200]
+        supplies = access.supply_restrict(user=request.user)[:200]
         return Response(SupplyOutputSerializer(supplies, many=True).data)
 
     @extend_schema(
@@ -117,14 +117,20 @@ class SupplyListCreateApi(APIView):
 class SupplyDetailApi(APIView):
     @extend_schema(responses=SupplyOutputSerializer)
     def get(self, request, supply_id):
-        supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+        supply = access.supply_get(
+            user=request.user, supply_id=supply_id, route="supply API",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         return Response(SupplyOutputSerializer(supply).data)
 
 
 class SupplyReportApi(APIView):
     @extend_schema(responses=SupplyReportSerializer)
     def get(self, request, supply_id):
-        supply = selectors.supply_get(user=request.user, supply_id=supply_id)
+        supply = access.supply_get(
+            user=request.user, supply_id=supply_id, route="supply report API",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
         return Response(SupplyReportSerializer(supply.report).data)
 
 

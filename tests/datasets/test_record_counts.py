@@ -415,12 +415,12 @@ def test_workspace_counts_are_the_same_from_either_source_and_suppressed(
 
     with CaptureQueriesContext(connection) as queries:
         from_summary = workspace_counts(
-            workspace=workspace_query(user=analyst, params=params), breakdown=None
+            workspace=workspace_query(user=analyst, params=params, route="test"), breakdown=None
         )
     assert any(SUMMARY_TABLE in query["sql"] for query in queries.captured_queries)
     _from_records(monkeypatch)
     from_records = workspace_counts(
-        workspace=workspace_query(user=analyst, params=params), breakdown=None
+        workspace=workspace_query(user=analyst, params=params, route="test"), breakdown=None
     )
 
     assert from_summary == from_records
@@ -445,7 +445,8 @@ def test_filters_the_summary_cannot_answer_count_the_records(personas, extra):
 
     with CaptureQueriesContext(connection) as queries:
         workspace_counts(
-            workspace=workspace_query(user=personas["analyst"], params=params), breakdown=None
+            workspace=workspace_query(user=personas["analyst"], params=params, route="test"),
+            breakdown=None,
         )
 
     assert not any(SUMMARY_TABLE in query["sql"] for query in queries.captured_queries)
@@ -460,7 +461,7 @@ def test_a_breakdown_counts_the_records(personas):
 
     with CaptureQueriesContext(connection) as queries:
         result = workspace_counts(
-            workspace=workspace_query(user=personas["analyst"], params=params),
+            workspace=workspace_query(user=personas["analyst"], params=params, route="test"),
             breakdown="ho_offence_code",
         )
 

@@ -1,0 +1,93 @@
+"""The datasets app's access gate: who may supply which dataset for which agency, and who may
+see supplies, their reports and their rejected rows.
+
+The only module of ``datasets`` that asks who holds which role. Suppliers see their own
+agency's supplies, a DLO those of their agency, the co-ordinator every supply to their
+partnership; nobody else any. A refusal of a supply someone else may see is audited here.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from datasets.models import Dataset, Supply
+from hub.access import AccessRefused, agencies_with_role, refuse
+from hub.choices import IspTier, Role
+from hub.models import Agency, User
+
+
+class SupplyRefused(AccessRefused):
+    """The user may not make this supply; the message says why."""
+
+
+def supplier_agencies(*, user: User) -> QuerySet[Agency]:
+    """The agencies the user supplies for."""
+    return agencies_with_role(user=user, role=Role.SUPPLIER).select_related("partnership")
+
+
+def supplier_datasets(*, user: User) -> QuerySet[Dataset]:
+    """The datasets the user's agencies supply (by agency type)."""
+    types = supplier_agencies(user=user).values_list("agency_type", flat=True)
+    return Dataset.objects.filter(is_active=True, supplier_types__overlap=list(types))
+
+
+def supply_restrict(*, user: User) -> QuerySet[Supply]:
+    """The supplies a user may see: those of agencies where they supply or are the DLO, and,
+    for a co-ordinator, every supply to their partnership. Nobody else sees any."""
+    if not user.is_authenticated or not user.is_active:
+        return Supply.objects.none()
+    own = supplier_agencies(user=user) | agencies_with_role(user=user, role=Role.DLO)
+    coordinated = agencies_with_role(user=user, role=Role.COORDINATOR).values("partnership")
+    return Supply.objects.filter(
+        Q(agency__in=own.values("pk")) | Q(agency__partnership__in=coordinated)
+    ).select_related("dataset", "agency", "uploaded_by")
+
+
+def supply_get(
+    *, user: User, supply_id, route: str = "supply", ip_address: str | None = None
+) -> Supply:
+    """The supply, or 404 alike for one that does not exist and one the user may not see;
+    the second is audited as a refusal."""
+    try:
+        key = uuid.UUID(str(supply_id))
+    except ValueError as error:
+        raise Http404("No such supply.") from error
+    supply = supply_restrict(user=user).filter(pk=key).first()
+    if supply is not None:
+        return supply
+    hidden = Supply.objects.filter(pk=key).select_related("agency", "dataset").first()
+    if hidden is not None:
+        refuse(
+            user=user, route=route, reason="A supply of another agency's.",
+            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
+        )  # fmt: skip
+    raise Http404("No such supply.")
+
+
+def supply_agency(*, user: User, agency: Agency | None) -> Agency:
+    """The agency a supply is for: the one named, or the user's only supplier agency."""
+    if agency is not None:
+        return agency
+    agencies = supplier_agencies(user=user)
+    if not agencies.exists():
+        raise SupplyRefused("You are not a supplier for any agency.")
+    if agencies.count() > 1:
+        raise SupplyRefused("You supply for several agencies: say which this file is for.")
+    return agencies.get()
+
+
+def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
+    """SupplyRefused unless ``user`` may supply ``dataset`` for ``agency``: a supplier of it,
+    while it is an ISP signatory, for a dataset agencies of its type supply."""
+    from sharing.selectors import agency_standing
+
+    if not supplier_agencies(user=user).filter(pk=agency.pk).exists():
+        raise SupplyRefused(f"You are not a supplier for {agency}.")
+    standing = agency_standing(agency=agency)
+    if standing.tier == IspTier.NONE:
+        raise SupplyRefused(f"{standing.reason} Supplies can be made once it has signed.")
+    if agency.agency_type not in dataset.supplier_types:
+        raise SupplyRefused(f"{agency} does not supply {dataset.name}.")
