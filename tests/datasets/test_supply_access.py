@@ -164,6 +164,26 @@ def test_a_supply_is_seen_by_its_agency_and_the_coordinator_only(
     assert client.get(f"/supplies/{supply_id}/").status_code == (200 if visible else 404)
     listed = [s["id"] for s in api_client.get("/api/v1/supplies/").json()]
     assert (supply_id in listed) is visible
+    # Each refused look at another agency's supply is audited by the gate, once per route.
+    refused = AuditEntry.objects.filter(action="access_refused", object_id=supply_id)
+    expected = [] if visible else ["supply API", "supply page", "supply report API"]
+    assert sorted(refused.values_list("detail__route", flat=True)) == expected
+
+
+def test_another_agencys_rejected_rows_are_refused_and_audited(client, personas):
+    from tests.hub.owned import agency, supply
+
+    theirs = supply(agency=agency("Greater Manchester Police (Wigan)"),
+                    user=personas["police_supplier"], dataset="police_crime_offence",
+                    marker="theirs")  # fmt: skip
+    sign_in(client, personas["council_supplier"])
+
+    response = client.get(f"/supplies/{theirs.pk}/rejected.csv")
+
+    assert response.status_code == 404
+    assert b"theirs" not in response.content
+    refusal = AuditEntry.objects.get(action="access_refused", object_id=str(theirs.pk))
+    assert refusal.detail["route"] == "rejected rows"
 
 
 def test_a_missing_or_malformed_supply_id_is_the_same_404(api_client, personas):
