@@ -27,7 +27,13 @@ from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
 from sharing.extracts import ExtractQuery, personal_fields, record_fields
-from sharing.models import AccessProfile, Extract, PersonalDataRequest, SharedDataset
+from sharing.models import (
+    AccessProfile,
+    Extract,
+    PersonalDataRequest,
+    SavedQuery,
+    SharedDataset,
+)
 from sharing.selectors import IspStanding, agency_standing
 
 # -- where an analyst stands ------------------------------------------------------------------
@@ -72,13 +78,21 @@ def analyst_partnerships(*, user: User) -> list[Partnership]:
 
 @dataclass(frozen=True)
 class AccessDecision:
-    """The level a user may have of a dataset in one partnership, and in words why."""
+    """The most a user may have of a dataset in one partnership, and in words why.
+
+    ``level`` is personal under an approved request; ``profile_level`` is what the access
+    profiles grant, which alone decides counts and depersonalised records: a request for one
+    agency's records of one period and area opens nothing else of the dataset."""
 
     level: str
     reason: str
+    profile_level: str = ""
 
     def allows(self, level: str) -> bool:
-        return LEVEL_ORDER.index(self.level) >= LEVEL_ORDER.index(level)
+        if level == AccessLevel.PERSONAL:
+            return self.level == AccessLevel.PERSONAL
+        held = self.profile_level or self.level
+        return LEVEL_ORDER.index(held) >= LEVEL_ORDER.index(level)
 
 
 def active_requests(
@@ -133,16 +147,19 @@ def access_decisions(
         )
     decisions = {}
     for dataset in datasets:
-        if dataset.pk in requested:
-            reason = "An approved personal-data request grants personal data until it ends."
-            decisions[dataset.pk] = AccessDecision(AccessLevel.PERSONAL, reason)
-            continue
         granted = AccessLevel.NONE
         for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
             if LEVEL_PERMISSIONS[level] in held.get(dataset.pk, ()):
                 granted = level
                 break
-        decisions[dataset.pk] = _capped(granted, dataset=dataset, tier=standing.tier)
+        decision = _capped(granted, dataset=dataset, tier=standing.tier)
+        if dataset.pk in requested:
+            reason = (
+                "An approved personal-data request grants personal data within its scope "
+                f"until it ends. {decision.reason}"
+            )
+            decision = AccessDecision(AccessLevel.PERSONAL, reason, decision.level)
+        decisions[dataset.pk] = decision
     return decisions
 
 
@@ -277,7 +294,7 @@ def record_scope(
     level: str,
     route: str,
     partnership: Partnership | None = None,
-    data_request: PersonalDataRequest | None = None,
+    data_request_id: int | None = None,
     ip_address: str | None = None,
 ) -> RecordScope:
     """The scope of ``dataset`` at ``level`` for the user, or AccessRefused (audited).
@@ -310,8 +327,8 @@ def record_scope(
             agency=agency, dataset=dataset, level=level, fields=tuple(record_fields(schema))
         )
     granting = active_requests(user=user, partnership=agency.partnership).filter(dataset=dataset)
-    if data_request is not None:
-        granting = granting.filter(pk=data_request.pk)
+    if data_request_id is not None:
+        granting = granting.filter(pk=data_request_id)
     granting = list(granting)
     if len(granting) != 1:
         reason = (
@@ -351,7 +368,7 @@ def extract_scope_check(
         level=extract.level,
         route=route,
         partnership=extract.agency.partnership,
-        data_request=extract.data_request,
+        data_request_id=extract.data_request_id,
         ip_address=ip_address,
     )
     reason = scope.outside(
@@ -359,6 +376,13 @@ def extract_scope_check(
         fields=extract.fields,
         area=extract.area,
     )
+    built_for = extract.metadata.get("tier")
+    now_tier = agency_standing(agency=extract.agency).tier
+    if not reason and built_for and _TIER_RANK[now_tier] < _TIER_RANK[built_for]:
+        reason = (
+            f"The extract was made for a {built_for}-tier partner; {extract.agency} is now "
+            f"{now_tier}-tier, whose extracts need more disclosure control: request it again."
+        )
     if not reason and extract.linked_dataset is not None:
         record_scope(
             user=user, dataset=extract.linked_dataset, level=extract.level, route=route,
@@ -390,21 +414,19 @@ def extract_get(
     """The extract, or 404 alike for one that does not exist and one that is not yours; the
     second is audited as a refusal."""
     try:
-        return extract_restrict(user=user).get(pk=uuid.UUID(str(extract_id)))
-    except (ValueError, Extract.DoesNotExist) as error:
-        if Extract.objects.filter(pk=_uuid_or_none(extract_id)).exists():
-            refuse(
-                user=user, route=route, reason="Another user's extract.",
-                detail={"extract": str(extract_id)}, ip_address=ip_address,
-            )  # fmt: skip
+        key = uuid.UUID(str(extract_id))
+    except ValueError as error:
         raise Http404("No such extract.") from error
-
-
-def _uuid_or_none(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
+    found = extract_restrict(user=user).filter(pk=key).first()
+    if found is not None:
+        return found
+    hidden = Extract.objects.filter(pk=key).select_related("dataset").first()
+    if hidden is not None:
+        refuse(
+            user=user, route=route, reason="Another user's extract.",
+            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
+        )  # fmt: skip
+    raise Http404("No such extract.")
 
 
 def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
@@ -420,17 +442,29 @@ def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
     ).select_related("dataset", "supplying_agency", "requester", "requester_agency")
 
 
-def request_get(*, user: User, request_id) -> PersonalDataRequest:
-    try:
-        return request_restrict(user=user).get(pk=int(request_id))
-    except (ValueError, PersonalDataRequest.DoesNotExist) as error:
-        raise Http404("No such request.") from error
+def request_get(
+    *, user: User, request_id, route: str = "request page", ip_address: str | None = None
+) -> PersonalDataRequest:
+    """The request, or 404 alike for one that does not exist and one the user may not see;
+    the second is audited as a refusal."""
+    key = int(request_id) if str(request_id).isdigit() else None
+    found = request_restrict(user=user).filter(pk=key).first() if key else None
+    if found is not None:
+        return found
+    hidden = PersonalDataRequest.objects.filter(pk=key).first() if key else None
+    if hidden is not None:
+        refuse(
+            user=user, route=route, reason="Another user's personal-data request.",
+            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
+        )  # fmt: skip
+    raise Http404("No such request.")
 
 
 def request_decider_role(*, user: User, data_request: PersonalDataRequest) -> str | None:
     """The role in which the user may decide the request now ("dlo" or "caldicott"), or
-    None. Never the requester's own: nobody approves their own request."""
-    if user.pk == data_request.requester_id:
+    None. Never the requester's own, and never both decisions by one person."""
+    decided = {data_request.dlo_decision_by_id, data_request.caldicott_decision_by_id}
+    if user.pk == data_request.requester_id or user.pk in decided:
         return None
     agency = data_request.supplying_agency
     if holds_role(user=user, agency=agency, role=Role.DLO) and data_request.dlo_decided_at is None:
@@ -442,3 +476,28 @@ def request_decider_role(*, user: User, data_request: PersonalDataRequest) -> st
     ):
         return Role.CALDICOTT
     return None
+
+
+def saved_query_restrict(*, user: User) -> QuerySet[SavedQuery]:
+    """The user's own saved queries and those analyst colleagues shared with the agencies
+    where the user is an analyst too: a shared query is work in progress, not for suppliers.
+    Opening one runs it with the opener's own access."""
+    agencies = agencies_with_role(user=user, role=Role.ANALYST).values("pk")
+    return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True, agency__in=agencies))
+
+
+def saved_query_get(
+    *, user: User, saved_id, route: str, ip_address: str | None = None
+) -> SavedQuery:
+    """The saved query, or 404 alike for one that does not exist and one that is neither
+    the user's nor shared with them; the second is audited as a refusal."""
+    found = saved_query_restrict(user=user).filter(pk=saved_id).first()
+    if found is not None:
+        return found
+    hidden = SavedQuery.objects.filter(pk=saved_id).first()
+    if hidden is not None:
+        refuse(
+            user=user, route=route, reason="Another user's saved query.", target=hidden,
+            ip_address=ip_address,
+        )  # fmt: skip
+    raise Http404("No such saved query.")

@@ -45,21 +45,24 @@ class ExtractForm(forms.Form):
 
     def __init__(self, *args, dataset, decision, data_requests=(), **kwargs):
         super().__init__(*args, **kwargs)
-        levels = [AccessLevel.AGGREGATE] + (
-            [AccessLevel.DEPERSONALISED] if decision.allows(AccessLevel.DEPERSONALISED) else []
-        )
+        levels = [
+            level
+            for level in (AccessLevel.AGGREGATE, AccessLevel.DEPERSONALISED)
+            if decision.allows(level)
+        ]
         names = record_fields(dataset.schema)
         if data_requests:
             levels.append(AccessLevel.PERSONAL)
             names += [name for name in personal_fields(dataset.schema) if name not in names]
             self.fields["data_request"].queryset = data_requests
-            self.fields["data_request"].initial = (
-                data_requests[0] if len(data_requests) == 1 else None
-            )
+            if len(data_requests) == 1:
+                self.fields["data_request"].initial = data_requests[0]
         else:
             del self.fields["data_request"]
         self.fields["level"].choices = [(level, AccessLevel(level).label) for level in levels]
-        self.fields["level"].initial = levels[-1] if not data_requests else levels[-2]
+        # The most detailed level short of personal data, which must be chosen on purpose.
+        self.fields["level"].initial = ([lv for lv in levels if lv != AccessLevel.PERSONAL]
+                                        or levels)[-1]  # fmt: skip
         self.fields["fields"].choices = [(name, name) for name in names]
         self.fields["linked_dataset"].choices = [("", "Nothing")] + [
             (linked.slug, f"{linked.name} (by its link to this dataset)")

@@ -151,7 +151,9 @@ def request_new(request, slug):
 @require_http_methods(["GET", "POST"])
 @login_required
 def request_detail(request, request_id):
-    data_request = access.request_get(user=request.user, request_id=request_id)
+    data_request = access.request_get(
+        user=request.user, request_id=request_id, ip_address=request.META.get("REMOTE_ADDR")
+    )
     form = DecisionForm(request.POST or None)
     if request.method == "POST":
         try:

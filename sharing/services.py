@@ -85,7 +85,6 @@ from sharing.models import (
     Extract,
     FoiRequest,
     InformationSharingProtocol,
-    PersonalDataRequest,
     SharedDataset,
     Signature,
 )
@@ -293,7 +292,7 @@ def extract_request(
     linked_dataset: Dataset | None = None,
     category: str = "",
     partnership: Partnership | None = None,
-    data_request: PersonalDataRequest | None = None,
+    data_request_id: int | None = None,
     ip_address: str | None = None,
 ) -> Extract:
     """Queue an extract if the access gate allows every part of it (AccessRefused, audited
@@ -311,7 +310,7 @@ def extract_request(
             linked_dataset=linked_dataset,
             category=category,
             partnership=partnership,
-            data_request=data_request,
+            data_request_id=data_request_id,
             ip_address=ip_address,
         )
     except ExtractRefused as refusal:
@@ -359,7 +358,7 @@ def _extract_enqueue(extract_id) -> None:
 
 def _extract_checked(
     *, acting_user, dataset, period_start, period_end, file_format, level, fields, area,
-    linked_dataset, category, partnership, data_request, ip_address,
+    linked_dataset, category, partnership, data_request_id, ip_address,
 ) -> Extract:  # fmt: skip
     from sharing.access import access_decision, record_scope, refuse
 
@@ -372,7 +371,7 @@ def _extract_checked(
         )
     scope = record_scope(
         user=acting_user, dataset=dataset, level=level, route="extract",
-        partnership=partnership, data_request=data_request, ip_address=ip_address,
+        partnership=partnership, data_request_id=data_request_id, ip_address=ip_address,
     )  # fmt: skip
     period_problem = period_invalid(period_start, period_end)
     if period_problem:
@@ -616,6 +615,9 @@ def _extract_build(extract: Extract) -> None:
     query = extract_query(extract, scope)
     supplies = query.supplies()
     metadata = _extract_metadata(extract, query, supplies)
+    # The tier whose disclosure control the file was made under: a download once the agency
+    # stands lower is refused (sharing.access.extract_scope_check).
+    agency_tier = metadata["tier"] = agency_standing(agency=extract.agency).tier
     base_name = f"{extract.dataset.slug}_{extract.period_start:%Y%m%d}_{extract.pk.hex[:8]}"
     data_key = new_data_key()
     path = _extract_path(extract.pk)
@@ -634,7 +636,6 @@ def _extract_build(extract: Extract) -> None:
         frames = iter([neutralise_formulas(table)])
     else:
         select, params, columns = query.records()
-        agency_tier = agency_standing(agency=extract.agency).tier
         quasi = _quasi_columns(extract, columns) if agency_tier == IspTier.ASSOCIATE else []
         # Rows that need no work in Python: PostgreSQL writes their CSV (write_csv_copy).
         copied = extract.file_format == ExtractFormat.CSV and not query.identifying and not quasi

@@ -38,7 +38,7 @@ def extract_list(request):
 def extract_new(request, slug):
     dataset = dataset_selectors.dataset_get(slug=slug)
     decision = access.access_decision(user=request.user, dataset=dataset)
-    if decision.level == AccessLevel.NONE:
+    if not decision.allows(AccessLevel.AGGREGATE) and not decision.allows(AccessLevel.PERSONAL):
         access.refuse(
             user=request.user, route="extract builder", reason=decision.reason,
             dataset_slug=dataset.slug, ip_address=request.META.get("REMOTE_ADDR"),
@@ -74,7 +74,7 @@ def extract_new(request, slug):
                 area={"districts": data["districts"]} if data["districts"] else {},
                 linked_dataset=linked,
                 category=data["category"],
-                data_request=data.get("data_request"),
+                data_request_id=data["data_request"].pk if data.get("data_request") else None,
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
         except (ExtractRefused, access.AccessRefused) as refusal:

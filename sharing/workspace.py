@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count
 from django.db.models.functions import TruncMonth
 from django.http import Http404, QueryDict
 from django.urls import reverse
@@ -16,8 +16,6 @@ from django.utils import timezone
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record
-from hub.access import agencies_with_role
-from hub.choices import Role
 from hub.models import Partnership, User
 from hub.services import audit_record
 from sharing.access import (
@@ -183,13 +181,6 @@ def saved_query_delete(*, saved: SavedQuery, acting_user: User) -> None:
         actor=acting_user, action="query_deleted", target=saved, detail={"name": saved.name}
     )
     saved.delete()
-
-
-def saved_query_restrict(*, user: User):
-    """The user's own saved queries and those analyst colleagues shared with the agencies
-    where the user is an analyst too: a shared query is work in progress, not for suppliers."""
-    agencies = agencies_with_role(user=user, role=Role.ANALYST).values("pk")
-    return SavedQuery.objects.filter(Q(owner=user) | Q(shared=True, agency__in=agencies))
 
 
 def saved_query_url(*, saved: SavedQuery, today: datetime.date | None = None) -> str:

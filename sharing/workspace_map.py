@@ -346,7 +346,7 @@ def map_choices(*, user: User, params: QueryDict) -> MapChoices | None:
     visible = [
         (dataset, decisions[dataset.pk].level)
         for dataset in datasets
-        if decisions[dataset.pk].level != AccessLevel.NONE
+        if decisions[dataset.pk].allows(AccessLevel.AGGREGATE)
     ]
     if not visible:
         return None

@@ -26,7 +26,7 @@ from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record, RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from hub.models import User
-from sharing.access import AccessDecision, access_decisions
+from sharing.access import AccessDecision, access_decisions, refuse
 from sharing.choices import AccessLevel
 from sharing.extracts import (
     SUPPRESSED,
@@ -413,7 +413,10 @@ def linked_crime_view(
     )
     refused = _needs_records(offences, decisions[offences.pk])
     view = LinkedView(offences=offences, workspace=None)
-    if decisions[offences.pk].level != AccessLevel.NONE:
+    if refused:
+        refuse(user=user, route="linked", reason=refused, dataset_slug=offences.slug,
+               ip_address=ip_address)  # fmt: skip
+    if decisions[offences.pk].allows(AccessLevel.AGGREGATE):
         view.workspace = workspace_query(
             user=user, params=params, route="linked", dataset=offences, ip_address=ip_address
         )
@@ -432,6 +435,11 @@ def linked_crime_view(
         section.refusal = section.refusal or refused
         if dataset is not None and not section.refusal:
             section.refusal = _needs_records(dataset, decisions[dataset.pk])
+            if section.refusal:
+                refuse(
+                    user=user, route="linked", reason=section.refusal,
+                    dataset_slug=dataset.slug, ip_address=ip_address,
+                )  # fmt: skip
         if section.refusal:
             continue
         if not _supplied(query, dataset or offences):
@@ -526,8 +534,10 @@ def cross_agency_comparison(
         if dataset is None:
             one.refusal = "The catalogue holds no such dataset."
             continue
-        if decisions[dataset.pk].level == AccessLevel.NONE:
+        if not decisions[dataset.pk].allows(AccessLevel.AGGREGATE):
             one.refusal = f"You may not count {dataset.name}: {decisions[dataset.pk].reason}"
+            refuse(user=user, route="compare", reason=one.refusal, dataset_slug=slug,
+                   ip_address=ip_address)  # fmt: skip
             continue
         query = workspace_query(
             user=user, params=common, route="compare", dataset=dataset, ip_address=ip_address

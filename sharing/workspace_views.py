@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from datasets import selectors as dataset_selectors
-from sharing.access import access_decisions, refuse
+from sharing.access import access_decisions, refuse, saved_query_get, saved_query_restrict
 from sharing.choices import AccessLevel
 from sharing.workspace import (
     FilterInvalid,
@@ -15,7 +15,6 @@ from sharing.workspace import (
     partnership_chosen,
     saved_query_create,
     saved_query_delete,
-    saved_query_restrict,
     saved_query_url,
 )
 
@@ -27,7 +26,7 @@ def _visible(request):
     except FilterInvalid as error:
         raise Http404("No such page.") from error
     decisions = access_decisions(user=request.user, datasets=datasets, partnership=partnership)
-    return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].level != AccessLevel.NONE]
+    return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].allows(AccessLevel.AGGREGATE)]
 
 
 @require_safe
@@ -81,18 +80,20 @@ def save_query(request):
 @require_safe
 @login_required
 def open_query(request, saved_id):
-    saved = saved_query_restrict(user=request.user).filter(pk=saved_id).first()
-    if saved is None:
-        raise Http404("No such saved query.")
+    saved = saved_query_get(
+        user=request.user, saved_id=saved_id, route="saved query",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     return redirect(saved_query_url(saved=saved))
 
 
 @require_POST
 @login_required
 def delete_query(request, saved_id):
-    saved = saved_query_restrict(user=request.user).filter(pk=saved_id).first()
-    if saved is None:
-        raise Http404("No such saved query.")
+    saved = saved_query_get(
+        user=request.user, saved_id=saved_id, route="saved query delete",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
     try:
         saved_query_delete(saved=saved, acting_user=request.user)
     except FilterInvalid as refusal:

@@ -12,7 +12,6 @@ from hub.models import Partnership
 from sharing import access, services
 from sharing.api.serializers import ExtractCreateInputSerializer, ExtractOutputSerializer
 from sharing.extracts import ExtractRefused
-from sharing.models import PersonalDataRequest
 
 
 def download_response(*, request, extract) -> StreamingHttpResponse:
@@ -57,17 +56,13 @@ class ExtractListCreateApi(APIView):
         partnership = Partnership.objects.filter(slug=partnership_slug).first()
         if partnership_slug and partnership is None:
             raise NotFound(f"No partnership {partnership_slug!r}.")
-        request_id = data.pop("data_request", None)
-        data_request = PersonalDataRequest.objects.filter(pk=request_id).first()
-        if request_id is not None and data_request is None:
-            raise NotFound(f"No personal-data request {request_id}.")
         try:
             extract = services.extract_request(
                 acting_user=request.user,
                 dataset=dataset,
                 linked_dataset=linked,
                 partnership=partnership,
-                data_request=data_request,
+                data_request_id=data.pop("data_request", None),
                 file_format=data.pop("format"),
                 ip_address=request.META.get("REMOTE_ADDR"),
                 **data,
