@@ -582,7 +582,8 @@ def load(claim: Claim) -> None:
             _date_linked_records(cursor, claim)
             counts_load(supply=supply)
         superseded = list(
-            Supply.objects.current().filter(
+            Supply.objects.current()
+            .filter(
                 agency=supply.agency,
                 dataset=supply.dataset,
                 period_start=supply.period_start,

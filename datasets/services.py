@@ -34,6 +34,7 @@ from datasets.models import (
 from datasets.readers import UnreadableFile, format_from_name
 from datasets.selectors import ScheduleRow, schedule_status
 from datasets.summary import counts_forget
+from hub.access import coordinator_check, supply_handler_check
 from hub.audit import HUB_WIDE
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
@@ -217,24 +218,30 @@ def supply_create(
     return supply
 
 
-@transaction.atomic
 def supply_retry(*, supply: Supply, acting_user: User) -> Supply:
-    """Run a failed supply again from the stage that failed."""
-    stage = supply.report.get("failed_stage", SupplyStatus.VALIDATING)
-    updated = Supply.objects.filter(pk=supply.pk, status=SupplyStatus.FAILED).update(
-        status=stage, lease_until=None, attempts=0, failure="", finished_at=None
-    )
-    if not updated:
-        raise SupplyRefused("Only a failed supply can be retried.")
-    audit_record(
-        actor=acting_user,
-        action="supply_retried",
-        agency=supply.agency,
-        dataset_slug=supply.dataset.slug,
-        target=supply,
-        detail={"stage": stage},
-    )
-    transaction.on_commit(lambda: supply_enqueue(supply_id=supply.pk, stage=stage))
+    """Run a failed supply again from the stage that failed. For a supplier or the DLO of
+    the supply's agency, or its partnership's co-ordinator (SupplyRefused, audited, for
+    anyone else)."""
+    supply_handler_check(
+        acting_user=acting_user, agency=supply.agency, service="supply_retry",
+        act="retry its supplies", refusal=SupplyRefused,
+    )  # fmt: skip
+    with transaction.atomic():
+        stage = supply.report.get("failed_stage", SupplyStatus.VALIDATING)
+        updated = Supply.objects.filter(pk=supply.pk, status=SupplyStatus.FAILED).update(
+            status=stage, lease_until=None, attempts=0, failure="", finished_at=None
+        )
+        if not updated:
+            raise SupplyRefused("Only a failed supply can be retried.")
+        audit_record(
+            actor=acting_user,
+            action="supply_retried",
+            agency=supply.agency,
+            dataset_slug=supply.dataset.slug,
+            target=supply,
+            detail={"stage": stage},
+        )
+        transaction.on_commit(lambda: supply_enqueue(supply_id=supply.pk, stage=stage))
     supply.refresh_from_db()
     return supply
 
@@ -356,7 +363,10 @@ class ScheduleInvalid(ValueError):
     """The schedule cannot be set as asked; the message says why."""
 
 
-@transaction.atomic
+class ScheduleRefused(Exception):
+    """The acting user may not set this agency's schedule; the message says why."""
+
+
 def schedule_set(
     *,
     agency: Agency,
@@ -369,13 +379,28 @@ def schedule_set(
 ) -> SupplySchedule:
     """Expect ``agency`` to supply ``dataset`` every month or quarter by ``due_day`` of the
     month after the period; audited when anything changed. Raises ScheduleInvalid for a
-    frequency or day out of range, or a dataset the agency's type does not supply."""
+    frequency or day out of range, or a dataset the agency's type does not supply, and
+    ScheduleRefused (audited) for anyone but the co-ordinator of the agency's partnership."""
+    coordinator_check(
+        acting_user=acting_user, partnership=agency.partnership, service="schedule_set",
+        act="set its supply schedules", refusal=ScheduleRefused, agency=agency, system=system,
+    )  # fmt: skip
     if frequency not in SupplyFrequency.values:
         raise ScheduleInvalid(f"Choose a frequency from {', '.join(SupplyFrequency.values)}.")
     if not 1 <= due_day <= LAST_DUE_DAY:
         raise ScheduleInvalid(f"The due day must be from 1 to {LAST_DUE_DAY}.")
     if agency.agency_type not in dataset.supplier_types:
         raise ScheduleInvalid(f"{agency} does not supply {dataset.name}.")
+    with transaction.atomic():
+        return _schedule_write(
+            agency=agency, dataset=dataset, frequency=frequency, due_day=due_day,
+            acting_user=acting_user, ip_address=ip_address, system=system,
+        )  # fmt: skip
+
+
+def _schedule_write(
+    *, agency, dataset, frequency, due_day, acting_user, ip_address, system
+) -> SupplySchedule:
     schedule, created = SupplySchedule.objects.select_for_update().get_or_create(
         agency=agency, dataset=dataset, defaults={"frequency": frequency, "due_day": due_day}
     )

@@ -157,7 +157,7 @@ def governance_schedule(request):
             services.schedule_set(
                 **data, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
             )
-        except services.ScheduleInvalid as error:
+        except (services.ScheduleInvalid, services.ScheduleRefused) as error:
             form.add_error(None, str(error))
         else:
             frequency = SupplyFrequency(data["frequency"]).label.lower()

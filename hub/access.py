@@ -1,18 +1,30 @@
 """The hub's access gate: who holds which role where (co-ordinator, DLO, Caldicott
-Guardian, supplier, analyst), and the one way a refusal is audited.
+Guardian, supplier, analyst), the roles that need a second factor, and the one way a refusal
+is audited. The only module that reads ``Membership.roles`` for the hub.
 
 Pages and endpoints for these roles answer 404, as for a page that does not exist, to
-everyone else.
+everyone else. Services check their caller here too, so that a caller other than a view
+(a task, a command, another service) cannot act for a partnership that is not theirs; such a
+refusal is audited here, once.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from hub.audit import audit_record
 from hub.choices import Role
-from hub.models import Agency, Partnership, User
+from hub.models import Agency, Membership, Partnership, User
+
+# Roles whose holders decide who sees what, or see much: their accounts need a second factor.
+TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DLO, Role.CALDICOTT)
+
+
+def _acting(user: User | None) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
 
 
 class AccessRefused(Exception):
@@ -47,7 +59,7 @@ def refuse(
 
 def coordinated_partnership(*, user: User) -> Partnership | None:
     """The partnership the user co-ordinates, if any."""
-    if not user.is_authenticated or not user.is_active:
+    if not _acting(user):
         return None
     return (
         Partnership.objects.filter(
@@ -66,9 +78,32 @@ def require_coordinator(*, user: User) -> Partnership:
     return partnership
 
 
+def is_coordinator_of(*, user: User | None, partnership: Partnership | None) -> bool:
+    """Whether the user co-ordinates this partnership (a co-ordinator of another does not)."""
+    if not _acting(user) or partnership is None:
+        return False
+    return Membership.objects.filter(
+        user=user, agency__partnership=partnership, roles__contains=[Role.COORDINATOR]
+    ).exists()
+
+
+def partnership_coordinated_for(*, coordinator: User | None, member: User) -> Partnership | None:
+    """A partnership that ``coordinator`` co-ordinates and ``member`` belongs to, if any."""
+    if not _acting(coordinator):
+        return None
+    coordinated = Membership.objects.filter(
+        user=coordinator, roles__contains=[Role.COORDINATOR]
+    ).values("agency__partnership")
+    return (
+        Partnership.objects.filter(pk__in=coordinated, agencies__memberships__user=member)
+        .distinct()
+        .first()
+    )
+
+
 def dlo_agencies(*, user: User) -> QuerySet[Agency]:
     """The agencies for which the user is the Designated Liaison Officer."""
-    if not user.is_authenticated or not user.is_active:
+    if not _acting(user):
         return Agency.objects.none()
     return Agency.objects.filter(
         memberships__user=user, memberships__roles__contains=[Role.DLO]
@@ -105,3 +140,106 @@ def require_audit_reader(
     refusal = "Only the co-ordinator, DLOs and the hub's staff read the audit trail."
     refuse(user=user, route=page, reason=refusal, ip_address=ip_address)
     raise Http404("No such page.")
+
+
+def supplies_or_liaises_for(*, user: User | None, agency: Agency) -> bool:
+    """Whether the user is a supplier or the DLO of the agency."""
+    if not _acting(user):
+        return False
+    return Membership.objects.filter(
+        user=user, agency=agency, roles__overlap=[Role.SUPPLIER, Role.DLO]
+    ).exists()
+
+
+def holds_two_factor_role(*, user: User) -> bool:
+    """Whether the user holds, at any agency, a role whose account needs a second factor."""
+    return user.memberships.filter(roles__overlap=list(TWO_FACTOR_ROLES)).exists()
+
+
+def role_change_ends_tokens(*, before: Iterable[str], after: Iterable[str]) -> str:
+    """Why a change of a user's roles at an agency must end their API tokens, or "" if it
+    need not. A role taken away lowers their access; a role that needs a second factor makes
+    a token, which carries none, a way round it."""
+    removed = set(before) - set(after)
+    if removed:
+        return f"roles removed: {', '.join(sorted(removed))}"
+    secured = (set(after) - set(before)) & set(TWO_FACTOR_ROLES)
+    if secured:
+        return f"a new role needs a second factor: {', '.join(sorted(secured))}"
+    return ""
+
+
+# -- callers of services -----------------------------------------------------------------------
+
+
+def _refuse(
+    *,
+    refusal: type[Exception],
+    reason: str,
+    service: str,
+    acting_user: User | None,
+    agency: Agency | None,
+    system: str,
+) -> Exception:
+    audit_record(
+        actor=acting_user,
+        action="access_refused",
+        agency=agency,
+        detail={"route": service, "reason": reason},
+        system=system or "unnamed",
+    )
+    return refusal(reason)
+
+
+def coordinator_check(
+    *,
+    acting_user: User | None,
+    partnership: Partnership | None,
+    service: str,
+    act: str,
+    refusal: type[Exception],
+    agency: Agency | None = None,
+    system: str = "",
+) -> None:
+    """Raise ``refusal`` (audited) unless ``acting_user`` co-ordinates ``partnership``, or
+    no user acts and ``system`` names the process that does (the demo loader, a command).
+
+    Call it outside the service's transaction, so that the refusal stays on record.
+    """
+    if acting_user is None and system:
+        return
+    if is_coordinator_of(user=acting_user, partnership=partnership):
+        return
+    whose = (
+        f"the co-ordinator of {partnership}" if partnership else "their partnership's co-ordinator"
+    )
+    raise _refuse(
+        refusal=refusal, reason=f"Only {whose} may {act}.", service=service,
+        acting_user=acting_user, agency=agency, system=system,
+    )  # fmt: skip
+
+
+def supply_handler_check(
+    *,
+    acting_user: User | None,
+    agency: Agency,
+    service: str,
+    act: str,
+    refusal: type[Exception],
+    system: str = "",
+) -> None:
+    """Raise ``refusal`` (audited) unless ``acting_user`` supplies for or is the DLO of
+    ``agency``, or co-ordinates its partnership; or no user acts and ``system`` names the
+    process that does."""
+    if acting_user is None and system:
+        return
+    if supplies_or_liaises_for(user=acting_user, agency=agency) or is_coordinator_of(
+        user=acting_user, partnership=agency.partnership
+    ):
+        return
+    raise _refuse(
+        refusal=refusal,
+        reason=f"Only a supplier or the DLO of {agency}, or the partnership's co-ordinator, "
+        f"may {act}.",
+        service=service, acting_user=acting_user, agency=agency, system=system,
+    )  # fmt: skip

@@ -161,7 +161,11 @@ def two_factor_remove(request):
 @require_POST
 @login_required
 def token_issue(request):
-    key = services.token_issue(user=request.user, acting_user=request.user)
+    try:
+        key = services.token_issue(user=request.user, acting_user=request.user)
+    except services.TokenRefused as refusal:
+        messages.error(request, str(refusal))
+        return redirect("account")
     return render(request, "account/token_issued.html", {"key": key})
 
 

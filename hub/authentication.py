@@ -9,8 +9,8 @@ from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
 from hub.models import ApiToken
-from hub.selectors import second_factor_owed
-from hub.services import api_token_digest
+from hub.selectors import second_factor_owed, two_factor_required
+from hub.services import TOKENS_NEED_NO_SECOND_FACTOR, api_token_digest, token_use_refused
 
 # How stale "last used" may get: it is written at most this often, not on every call.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
@@ -18,15 +18,29 @@ LAST_USED_RESOLUTION = timedelta(minutes=1)
 
 class ApiTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, looked up by the key's SHA-256: the database never
-    holds a key that works. A revoked token, or one of a deactivated user, is a 401."""
+    holds a key that works. A revoked token, or one of a deactivated user, is a 401.
+
+    An account that must use a second factor cannot use a token at all (a 403, audited):
+    a token carries no second factor, so it would go round the code step its sessions pass.
+    """
+
+    def authenticate(self, request):
+        authenticated = super().authenticate(request)
+        if authenticated is None:
+            return None
+        user, token = authenticated
+        if two_factor_required(user=user):
+            token_use_refused(token=token, ip_address=request.META.get("REMOTE_ADDR"))
+            raise exceptions.PermissionDenied(TOKENS_NEED_NO_SECOND_FACTOR)
+        now = timezone.now()
+        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
+            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+        return authenticated
 
     def authenticate_credentials(self, key):
         token = ApiToken.objects.select_related("user").filter(digest=api_token_digest(key)).first()
         if token is None or not token.user.is_active:
             raise exceptions.AuthenticationFailed("Invalid or revoked token.")
-        now = timezone.now()
-        if token.last_used_at is None or token.last_used_at < now - LAST_USED_RESOLUTION:
-            ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
         return (token.user, token)
 
 

@@ -77,6 +77,8 @@ class AuditAction(models.TextChoices):
     TEMPLATE_DOWNLOAD = "template_download", "Template downloaded"
     TOKEN_ISSUED = "token_issued", "API token issued"
     TOKEN_REVOKED = "token_revoked", "API token revoked"
+    TOKEN_REFUSED = "token_refused", "API token refused: the account needs a second factor"
+    TOKEN_ISSUE_REFUSED = "token_issue_refused", "API token not issued: a second factor needed"
     TWO_FACTOR_ENROLLED = "two_factor_enrolled", "Two-factor authentication set up"
     TWO_FACTOR_FAILED = "two_factor_failed", "Wrong two-factor code"
     TWO_FACTOR_REMOVED = "two_factor_removed", "Two-factor authentication removed"

@@ -12,14 +12,10 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from datasets.models import Supply, SupplySchedule
-from hub.access import coordinated_partnership, dlo_agencies
-from hub.choices import Role
+from hub.access import coordinated_partnership, dlo_agencies, holds_two_factor_role
 from hub.models import Agency, ApiToken, AuditEntry, User
 from sharing.choices import RequestStatus
 from sharing.models import PersonalDataRequest
-
-# Roles whose holders decide who sees what, or see much: their accounts need a second factor.
-TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DLO, Role.CALDICOTT)
 
 
 def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
@@ -71,7 +67,7 @@ def two_factor_required(*, user: User) -> bool:
     unexpired personal-data request). The one place this is decided."""
     if not user.is_authenticated:
         return False
-    if user.memberships.filter(roles__overlap=list(TWO_FACTOR_ROLES)).exists():
+    if holds_two_factor_role(user=user):
         return True
     return PersonalDataRequest.objects.filter(
         requester=user, status=RequestStatus.APPROVED, expires_at__gt=timezone.now()

@@ -5,20 +5,24 @@ from __future__ import annotations
 import datetime
 import hashlib
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import django_otp
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from hub.access import role_change_ends_tokens
+
 # The apps record to the trail through hub.services, as they write everything else.
 from hub.audit import audit_digest, audit_record, audit_verify  # noqa: F401
 from hub.choices import AuditAction, Role
 from hub.models import Agency, ApiToken, Membership, Partnership, User
-from hub.selectors import backup_device, totp_device
+from hub.selectors import backup_device, totp_device, two_factor_required
 
 
 @transaction.atomic
@@ -60,8 +64,9 @@ def membership_grant(
     unknown = set(roles) - set(Role.values)
     if unknown:
         raise ValueError(f"Unknown roles {sorted(unknown)}; choose from {Role.values}")
-    membership, _ = Membership.objects.get_or_create(user=user, agency=agency)
-    if sorted(membership.roles) != sorted(roles):
+    membership, created = Membership.objects.get_or_create(user=user, agency=agency)
+    before = [] if created else list(membership.roles)
+    if sorted(before) != sorted(roles):
         membership.roles = sorted(roles)
         membership.save(update_fields=["roles"])
         audit_record(
@@ -72,6 +77,11 @@ def membership_grant(
             detail={"user": user.get_username(), "roles": membership.roles},
             system=system,
         )
+        reason = role_change_ends_tokens(before=before, after=roles)
+        if reason:
+            tokens_revoke(
+                users=[user], reason=f"{reason} at {agency}", acting_user=acting_user, system=system
+            )
     if Role.DLO in roles and agency.designated_liaison_officer_id != user.pk:
         agency.designated_liaison_officer = user
         agency.save(update_fields=["designated_liaison_officer"])
@@ -87,36 +97,91 @@ def api_token_digest(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-@transaction.atomic
+# Said wherever a token is refused for an account that needs a second factor.
+TOKENS_NEED_NO_SECOND_FACTOR = (
+    "This account needs a second factor, which an API token cannot carry, so it cannot use "
+    "API tokens: call the API from a signed-in session that has passed its code step."
+)
+
+
+class TokenRefused(Exception):
+    """No token may be issued to this user; the message says why."""
+
+
 def token_issue(*, user: User, acting_user: User | None, system="") -> str:
     """Replace the user's API token with a new one and return its key, which is not kept:
-    only its hash is stored. The old token stops working."""
-    key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
-    ApiToken.objects.filter(user=user).delete()
-    ApiToken.objects.create(user=user, digest=api_token_digest(key), prefix=key[:10])
-    audit_record(
-        actor=acting_user,
-        action=AuditAction.TOKEN_ISSUED,
-        target=user,
-        detail={"user": user.get_username()},
-        system=system,
-    )
-    return key
+    only its hash is stored. The old token stops working.
 
-
-@transaction.atomic
-def token_revoke(*, user: User, acting_user: User | None, system="") -> bool:
-    """Delete the user's API token, which stops working at once; False if they had none."""
-    deleted, _ = ApiToken.objects.filter(user=user).delete()
-    if deleted:
+    Refuses (TokenRefused, audited) a user who must use a second factor: a token would
+    let them, or whoever holds it, act without one.
+    """
+    if two_factor_required(user=user):
+        audit_record(
+            actor=acting_user, action=AuditAction.TOKEN_ISSUE_REFUSED, target=user,
+            detail={"user": user.get_username()}, system=system,
+        )  # fmt: skip
+        raise TokenRefused(TOKENS_NEED_NO_SECOND_FACTOR)
+    with transaction.atomic():
+        key = API_TOKEN_PREFIX + secrets.token_urlsafe(32)
+        ApiToken.objects.filter(user=user).delete()
+        ApiToken.objects.create(user=user, digest=api_token_digest(key), prefix=key[:10])
         audit_record(
             actor=acting_user,
-            action=AuditAction.TOKEN_REVOKED,
+            action=AuditAction.TOKEN_ISSUED,
             target=user,
             detail={"user": user.get_username()},
             system=system,
         )
-    return bool(deleted)
+    return key
+
+
+def token_revoke(*, user: User, acting_user: User | None, system="") -> bool:
+    """Delete the user's API token, which stops working at once; False if they had none."""
+    revoked = tokens_revoke(
+        users=[user], reason="revoked on request", acting_user=acting_user, system=system
+    )
+    return revoked > 0
+
+
+@transaction.atomic
+def tokens_revoke(
+    *,
+    users: Iterable[User] | QuerySet[User],
+    reason: str,
+    acting_user: User | None,
+    system: str = "",
+) -> int:
+    """Delete every API token of ``users``, which stop working at once; one audit entry, with
+    ``reason`` and the token's prefix, per user who had one. Returns how many were revoked.
+
+    Called wherever a user's access is lowered or their sign-in changes (password, second
+    factor, roles, profiles, their agency's signature, deactivation), so that a token never
+    outlives the standing it was issued under.
+    """
+    user_ids = users.values("pk") if isinstance(users, QuerySet) else [user.pk for user in users]
+    tokens = list(ApiToken.objects.filter(user__in=user_ids).select_related("user"))
+    if not tokens:
+        return 0
+    ApiToken.objects.filter(pk__in=[token.pk for token in tokens]).delete()
+    for token in tokens:
+        audit_record(
+            actor=acting_user,
+            action=AuditAction.TOKEN_REVOKED,
+            target=token.user,
+            detail={"user": token.user.get_username(), "prefix": token.prefix, "reason": reason},
+            system=system,
+        )
+    return len(tokens)
+
+
+def token_use_refused(*, token: ApiToken, ip_address: str | None = None) -> None:
+    """Record a call refused because the token's holder must use a second factor; the key
+    itself is never recorded, only the prefix its holder can recognise."""
+    audit_record(
+        actor=token.user, action=AuditAction.TOKEN_REFUSED, target=token.user,
+        detail={"prefix": token.prefix, "reason": "second factor required"},
+        ip_address=ip_address,
+    )  # fmt: skip
 
 
 # -- two-factor authentication ----------------------------------------------------------------
@@ -217,9 +282,9 @@ def _code_refused(user: User, kind: str, ip_address: str | None, *, throttled: b
 
 @transaction.atomic
 def two_factor_remove(*, user: User, acting_user: User, ip_address: str | None = None) -> None:
-    """Remove the user's authenticator and backup codes: by themselves, or a reset by the
-    co-ordinator for someone who lost their phone. Where a second factor is required, the
-    user is sent to set up a new one at their next request."""
+    """Remove the user's authenticator and backup codes, and revoke their API token: by
+    themselves, or a reset by the co-ordinator for someone who lost their phone. Where a
+    second factor is required, the user is sent to set up a new one at their next request."""
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     by_themselves = acting_user == user
@@ -228,6 +293,12 @@ def two_factor_remove(*, user: User, acting_user: User, ip_address: str | None =
         action=AuditAction.TWO_FACTOR_REMOVED if by_themselves else AuditAction.TWO_FACTOR_RESET,
         target=user, detail={"user": user.get_username()}, ip_address=ip_address,
     )  # fmt: skip
+    # Whoever now sets up the new authenticator may not be whoever held a token before.
+    tokens_revoke(
+        users=[user],
+        reason="second factor removed" if by_themselves else "second factor reset",
+        acting_user=acting_user,
+    )
 
 
 # -- passwords ---------------------------------------------------------------------------------
@@ -260,11 +331,13 @@ def password_reset_requested(*, email: str, known: bool, ip_address: str | None 
 
 
 def password_set(*, user: User, ip_address: str | None = None) -> None:
-    """Record that a user chose a password through an e-mailed link (invitation or reset)."""
+    """Record that a user chose a password through an e-mailed link (invitation or reset),
+    and revoke their API token: whoever reset the password may not be whoever held it."""
     audit_record(
         actor=user, action=AuditAction.PASSWORD_SET, target=user,
         detail={"user": user.get_username()}, ip_address=ip_address,
     )  # fmt: skip
+    tokens_revoke(users=[user], reason="password set from an e-mailed link", acting_user=user)
 
 
 def system_health(*, worker_timeout: float = 3.0) -> dict[str, bool]:

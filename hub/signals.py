@@ -1,11 +1,14 @@
-"""Sign-ins, sign-outs and failed sign-ins go to the audit trail."""
+"""Sign-ins, sign-outs and failed sign-ins go to the audit trail; a changed password ends the
+user's API token."""
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
+from django.db.models.signals import post_save
 from django.dispatch import receiver
 
 from hub.choices import AuditAction
-from hub.services import audit_record
+from hub.models import User
+from hub.services import audit_record, tokens_revoke
 
 
 def _ip(request):
@@ -44,3 +47,14 @@ def audit_lockout(sender, request, username, ip_address, **kwargs):
         ip_address=ip_address,
         system="authentication",
     )
+
+
+@receiver(post_save, sender=User)
+def revoke_tokens_on_password_change(sender, instance, created, **kwargs):
+    # Django keeps the new raw password on the user from set_password() until this save has
+    # finished, so this catches every change: the e-mailed link, the admin, changepassword.
+    if not created and getattr(instance, "_password", None) is not None:
+        tokens_revoke(
+            users=[instance], reason="password changed", acting_user=None,
+            system="password_change",
+        )  # fmt: skip

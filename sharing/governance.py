@@ -1,7 +1,8 @@
 """The partnership's governance: ISP versions and partners, users, personal-data requests.
 
 Writes for the co-ordinator and the DLOs; each is atomic and audited, and refuses with a
-GovernanceRefused whose message says why.
+GovernanceRefused whose message says why, a caller who is not the partnership's co-ordinator
+included (hub.access audits that refusal).
 """
 
 from __future__ import annotations
@@ -20,20 +21,17 @@ from django.utils.http import urlsafe_base64_encode
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
+from hub.access import coordinator_check, partnership_coordinated_for
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
-from hub.models import Agency, ApiToken, Membership, Partnership, User
+from hub.models import Agency, Membership, Partnership, User
 from hub.selectors import role_holders
-from hub.services import agency_ensure, audit_record, membership_grant
+from hub.services import agency_ensure, audit_record, membership_grant, tokens_revoke
 from sharing.access import analyst_standing, request_decider_role
 from sharing.choices import ExtractStatus, RequestStatus
 from sharing.extracts import LOCATION_COLUMNS, period_invalid, personal_fields, record_fields
 from sharing.models import InformationSharingProtocol, PersonalDataRequest
 from sharing.selectors import responsible_authorities
-from sharing.services import isp_ensure
-
-
-class GovernanceRefused(Exception):
-    """The action is not allowed; the message says why."""
+from sharing.services import GovernanceRefused, isp_ensure
 
 
 def _mail(*, to: list[str], subject: str, body: str) -> None:
@@ -60,6 +58,10 @@ def isp_adopt(
 ) -> InformationSharingProtocol:
     """Adopt a new ISP version: it becomes current, and every agency must sign it again to
     keep its access, so each agency's DLO is asked to."""
+    coordinator_check(
+        acting_user=acting_user, partnership=partnership, service="isp_adopt",
+        act="adopt its ISP", refusal=GovernanceRefused,
+    )  # fmt: skip
     if InformationSharingProtocol.objects.filter(partnership=partnership, version=version):
         raise GovernanceRefused(f"Version {version} exists already; give the new one its own.")
     try:
@@ -84,7 +86,6 @@ def isp_adopt(
     return isp
 
 
-@transaction.atomic
 def agency_admit(
     *,
     partnership: Partnership,
@@ -97,6 +98,10 @@ def agency_admit(
 
     The agency signs the ISP separately; until then it has no access.
     """
+    coordinator_check(
+        acting_user=acting_user, partnership=partnership, service="agency_admit",
+        act="admit partners to it", refusal=GovernanceRefused,
+    )  # fmt: skip
     if Agency.objects.filter(partnership=partnership, name__iexact=name.strip()).exists():
         raise GovernanceRefused(f"{name} is a partner already.")
     missing = set(responsible_authorities(partnership=partnership)) - set(consenting)
@@ -105,22 +110,24 @@ def agency_admit(
         raise GovernanceRefused(
             f"Every responsible authority must consent to a new partner; not yet: {names}."
         )
-    agency = agency_ensure(
-        partnership=partnership, name=name.strip(), agency_type=agency_type, acting_user=acting_user
-    )
-    agency.partner_consent = {
-        "authorities": sorted(a.name for a in consenting),
-        "recorded_by": acting_user.get_username(),
-        "recorded_at": timezone.now().isoformat(),
-    }
-    agency.save(update_fields=["partner_consent"])
-    audit_record(
-        actor=acting_user,
-        action="agency_admitted",
-        agency=agency,
-        target=agency,
-        detail={"consent": agency.partner_consent["authorities"]},
-    )
+    with transaction.atomic():
+        agency = agency_ensure(
+            partnership=partnership, name=name.strip(), agency_type=agency_type,
+            acting_user=acting_user,
+        )  # fmt: skip
+        agency.partner_consent = {
+            "authorities": sorted(a.name for a in consenting),
+            "recorded_by": acting_user.get_username(),
+            "recorded_at": timezone.now().isoformat(),
+        }
+        agency.save(update_fields=["partner_consent"])
+        audit_record(
+            actor=acting_user,
+            action="agency_admitted",
+            agency=agency,
+            target=agency,
+            detail={"consent": agency.partner_consent["authorities"]},
+        )
     return agency
 
 
@@ -136,7 +143,6 @@ def _username_for(email: str) -> str:
     return candidate
 
 
-@transaction.atomic
 def user_invite(
     *,
     agency: Agency,
@@ -146,10 +152,23 @@ def user_invite(
     roles: list[str],
     acting_user: User,
 ) -> User:
-    """Create an account in an agency and e-mail a link to choose a password."""
+    """Create an account in an agency and e-mail a link to choose a password; for the
+    co-ordinator of the agency's partnership."""
+    coordinator_check(
+        acting_user=acting_user, partnership=agency.partnership, service="user_invite",
+        act="invite users to its agencies", refusal=GovernanceRefused, agency=agency,
+    )  # fmt: skip
     email = email.strip().lower()
     if User.objects.filter(email__iexact=email).exists():
         raise GovernanceRefused(f"{email} has an account already; add it to the agency instead.")
+    with transaction.atomic():
+        return _user_create(
+            agency=agency, email=email, first_name=first_name, last_name=last_name, roles=roles,
+            acting_user=acting_user,
+        )  # fmt: skip
+
+
+def _user_create(*, agency, email, first_name, last_name, roles, acting_user) -> User:
     user = User.objects.create(
         username=_username_for(email), email=email, first_name=first_name, last_name=last_name
     )
@@ -182,29 +201,44 @@ def user_invite(
     return user
 
 
-@transaction.atomic
 def user_deactivate(*, user: User, acting_user: User) -> None:
-    """Stop the user at once: sessions and API tokens stop working on the next request."""
+    """Stop the user at once: sessions and API tokens stop working on the next request. For
+    the co-ordinator of a partnership the user belongs to."""
+    coordinator_check(
+        acting_user=acting_user,
+        partnership=partnership_coordinated_for(coordinator=acting_user, member=user),
+        service="user_deactivate", act="deactivate this user", refusal=GovernanceRefused,
+    )  # fmt: skip
     if user == acting_user:
         raise GovernanceRefused("You cannot deactivate your own account.")
-    User.objects.filter(pk=user.pk).update(is_active=False)
-    ApiToken.objects.filter(user=user).delete()
-    audit_record(
-        actor=acting_user, action="user_deactivated", target=user,
-        detail={"user": user.get_username()},
-    )  # fmt: skip
+    with transaction.atomic():
+        User.objects.filter(pk=user.pk).update(is_active=False)
+        audit_record(
+            actor=acting_user, action="user_deactivated", target=user,
+            detail={"user": user.get_username()},
+        )  # fmt: skip
+        tokens_revoke(users=[user], reason="account deactivated", acting_user=acting_user)
 
 
-@transaction.atomic
 def user_roles_set(*, user: User, agency: Agency, roles: list[str], acting_user: User) -> None:
-    if not roles:
-        Membership.objects.filter(user=user, agency=agency).delete()
+    """Give the user exactly ``roles`` at the agency (none: they leave it); for the
+    co-ordinator of the agency's partnership. Fewer roles, or leaving, revoke their API
+    token (hub.services.membership_grant)."""
+    coordinator_check(
+        acting_user=acting_user, partnership=agency.partnership, service="user_roles_set",
+        act="set roles at its agencies", refusal=GovernanceRefused, agency=agency,
+    )  # fmt: skip
+    with transaction.atomic():
+        if roles:
+            membership_grant(user=user, agency=agency, roles=roles, acting_user=acting_user)
+            return
+        left, _ = Membership.objects.filter(user=user, agency=agency).delete()
         audit_record(
             actor=acting_user, action="membership_removed", agency=agency, target=user,
             detail={"user": user.get_username()},
         )  # fmt: skip
-        return
-    membership_grant(user=user, agency=agency, roles=roles, acting_user=acting_user)
+        if left:
+            tokens_revoke(users=[user], reason=f"left {agency}", acting_user=acting_user)
 
 
 # -- personal-data requests -------------------------------------------------------------------

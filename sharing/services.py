@@ -15,7 +15,7 @@ from django.contrib.auth.models import Group
 from django.contrib.contenttypes.models import ContentType
 from django.core.mail import send_mail
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
@@ -24,7 +24,7 @@ from guardian.shortcuts import assign_perm
 from datasets.choices import FieldClass
 from datasets.models import Dataset
 from datasets.spreadsheets import neutralise_formulas
-from hub.access import coordinated_partnership
+from hub.access import coordinated_partnership, coordinator_check
 from hub.choices import IspTier, Role
 from hub.crypto import (
     EncryptingWriter,
@@ -37,7 +37,7 @@ from hub.crypto import (
 )
 from hub.models import Agency, Partnership, User
 from hub.selectors import role_holders
-from hub.services import audit_record
+from hub.services import audit_record, tokens_revoke
 from hub.uploads import EncryptedUpload
 from sharing.access import (
     AccessRefused,
@@ -53,6 +53,7 @@ from sharing.choices import (
     ExtractStatus,
     FoiAnswer,
     FoiStatus,
+    SignatureTier,
 )
 from sharing.extracts import (
     CIPHERTEXT,
@@ -98,6 +99,10 @@ from sharing.selectors import (
 logger = logging.getLogger(__name__)
 
 
+class GovernanceRefused(Exception):
+    """The action is not allowed; the message says why."""
+
+
 @transaction.atomic
 def isp_ensure(
     *,
@@ -126,7 +131,6 @@ def isp_ensure(
     return isp
 
 
-@transaction.atomic
 def signature_record(
     *,
     isp: InformationSharingProtocol,
@@ -137,44 +141,78 @@ def signature_record(
     acting_user: User | None,
     system: str = "",
 ) -> Signature:
-    """Record (or correct) an agency's signature of an ISP version in a tier."""
+    """Record (or correct) an agency's signature of an ISP version in a tier; for the
+    partnership's co-ordinator (GovernanceRefused, audited, for anyone else). A correction
+    that lowers the agency's standing revokes its users' API tokens."""
+    coordinator_check(
+        acting_user=acting_user, partnership=isp.partnership, service="signature_record",
+        act="record its agencies' ISP signatures", refusal=GovernanceRefused, agency=agency,
+        system=system,
+    )  # fmt: skip
     if agency.partnership_id != isp.partnership_id:
         raise ValueError(f"{agency} is not a partner of {isp.partnership}.")
-    signature, created = Signature.objects.update_or_create(
-        isp=isp,
-        agency=agency,
-        defaults={"tier": tier, "signed_on": signed_on, "signatory_name": signatory_name},
-    )
-    audit_record(
-        actor=acting_user,
-        action="isp_signed" if created else "isp_signature_changed",
-        agency=agency,
-        target=signature,
-        detail={"version": isp.version, "tier": tier, "signatory": signatory_name},
-        system=system,
-    )
+    with transaction.atomic():
+        previous = Signature.objects.filter(isp=isp, agency=agency).first()
+        signature, created = Signature.objects.update_or_create(
+            isp=isp,
+            agency=agency,
+            defaults={"tier": tier, "signed_on": signed_on, "signatory_name": signatory_name},
+        )
+        audit_record(
+            actor=acting_user,
+            action="isp_signed" if created else "isp_signature_changed",
+            agency=agency,
+            target=signature,
+            detail={"version": isp.version, "tier": tier, "signatory": signatory_name},
+            system=system,
+        )
+        if previous is not None and _signature_lowered(previous, tier=tier, signed_on=signed_on):
+            tokens_revoke(
+                users=User.objects.filter(memberships__agency=agency).distinct(),
+                reason=f"{agency}'s ISP signature lowered", acting_user=acting_user,
+                system=system,
+            )  # fmt: skip
     return signature
 
 
-@transaction.atomic
+def _signature_lowered(previous: Signature, *, tier: str, signed_on: datetime.date) -> bool:
+    # Core gives more than associate; a signature dated after today gives nothing until then.
+    today = timezone.localdate()
+    return (previous.tier == SignatureTier.CORE and tier != SignatureTier.CORE) or (
+        previous.signed_on <= today < signed_on
+    )
+
+
 def signature_withdraw(
     *, signature: Signature, withdrawn_on: datetime.date, acting_user: User | None, system=""
 ) -> Signature:
-    """The agency leaves the ISP: from that date its users get nothing."""
-    signature.withdrawn_on = withdrawn_on
-    signature.save(update_fields=["withdrawn_on"])
-    audit_record(
-        actor=acting_user,
-        action="isp_signature_withdrawn",
-        agency=signature.agency,
-        target=signature,
-        detail={"version": signature.isp.version, "withdrawn_on": withdrawn_on.isoformat()},
-        system=system,
-    )
+    """The agency leaves the ISP: from that date its users get nothing, and their API tokens
+    are revoked now. For the partnership's co-ordinator (GovernanceRefused, audited, for
+    anyone else)."""
+    coordinator_check(
+        acting_user=acting_user, partnership=signature.isp.partnership,
+        service="signature_withdraw", act="record its agencies' withdrawals from the ISP",
+        refusal=GovernanceRefused, agency=signature.agency, system=system,
+    )  # fmt: skip
+    with transaction.atomic():
+        signature.withdrawn_on = withdrawn_on
+        signature.save(update_fields=["withdrawn_on"])
+        audit_record(
+            actor=acting_user,
+            action="isp_signature_withdrawn",
+            agency=signature.agency,
+            target=signature,
+            detail={"version": signature.isp.version, "withdrawn_on": withdrawn_on.isoformat()},
+            system=system,
+        )
+        tokens_revoke(
+            users=User.objects.filter(memberships__agency=signature.agency).distinct(),
+            reason=f"{signature.agency} withdrew from the ISP", acting_user=acting_user,
+            system=system,
+        )  # fmt: skip
     return signature
 
 
-@transaction.atomic
 def access_profile_ensure(
     *,
     partnership: Partnership,
@@ -185,66 +223,111 @@ def access_profile_ensure(
     system: str = "",
 ) -> AccessProfile:
     """Create or update a profile to grant exactly ``levels``; its holders' permissions follow.
+    For the partnership's co-ordinator (GovernanceRefused, audited, for anyone else).
 
-    Personal level is refused: it comes only from an approved personal-data request.
+    Personal level is refused: it comes only from an approved personal-data request. A level
+    lowered (or a dataset dropped) revokes the API tokens of every holder.
     """
+    coordinator_check(
+        acting_user=acting_user, partnership=partnership, service="access_profile_ensure",
+        act="change its access profiles", refusal=GovernanceRefused, system=system,
+    )  # fmt: skip
     if AccessLevel.PERSONAL in levels.values():
         raise ValueError("Personal-level access is granted by an approved request, not a profile.")
-    profile, created = AccessProfile.objects.get_or_create(partnership=partnership, name=name)
-    wanted = {dataset.pk: level for dataset, level in levels.items()}
-    held = dict(profile.grants.values_list("dataset_id", "level"))
-    if not created and held == wanted and profile.description == description:
-        return profile
-    profile.description = description
-    profile.save(update_fields=["description"])
-    profile.grants.exclude(dataset__in=list(levels)).delete()
-    for dataset, level in levels.items():
-        AccessGrant.objects.update_or_create(
-            profile=profile, dataset=dataset, defaults={"level": level}
+    with transaction.atomic():
+        profile, created = AccessProfile.objects.get_or_create(partnership=partnership, name=name)
+        wanted = {dataset.pk: level for dataset, level in levels.items()}
+        held = dict(profile.grants.values_list("dataset_id", "level"))
+        if not created and held == wanted and profile.description == description:
+            return profile
+        profile.description = description
+        profile.save(update_fields=["description"])
+        profile.grants.exclude(dataset__in=list(levels)).delete()
+        for dataset, level in levels.items():
+            AccessGrant.objects.update_or_create(
+                profile=profile, dataset=dataset, defaults={"level": level}
+            )
+        for holder in [*profile.users.all(), *profile.groups.all()]:
+            _sync_permissions(holder)
+        audit_record(
+            actor=acting_user,
+            action="access_profile_changed",
+            target=profile,
+            detail={"name": name, "levels": {d.slug: level for d, level in levels.items()}},
+            system=system,
         )
-    for holder in [*profile.users.all(), *profile.groups.all()]:
-        _sync_permissions(holder)
-    audit_record(
-        actor=acting_user,
-        action="access_profile_changed",
-        target=profile,
-        detail={"name": name, "levels": {d.slug: level for d, level in levels.items()}},
-        system=system,
-    )
+        lowered = any(
+            LEVEL_ORDER.index(wanted.get(dataset_id, AccessLevel.NONE)) < LEVEL_ORDER.index(level)
+            for dataset_id, level in held.items()
+        )
+        if lowered:
+            tokens_revoke(
+                users=_profile_holders(profile), reason=f"access profile {name} lowered",
+                acting_user=acting_user, system=system,
+            )  # fmt: skip
     return profile
 
 
-@transaction.atomic
+def _profile_holders(profile: AccessProfile):
+    """The users holding the profile, themselves or through a group."""
+    return User.objects.filter(
+        Q(access_profiles=profile) | Q(groups__access_profiles=profile)
+    ).distinct()
+
+
 def access_profile_assign(
     *, profile: AccessProfile, holder: User | Group, acting_user: User | None, system: str = ""
 ) -> None:
-    """Give a user or a group the profile's levels."""
-    members = profile.users if isinstance(holder, User) else profile.groups
-    members.add(holder)
-    _sync_permissions(holder)
-    audit_record(
-        actor=acting_user,
-        action="access_profile_assigned",
-        target=profile,
-        detail={"profile": profile.name, "holder": str(holder)},
-        system=system,
-    )
+    """Give a user or a group the profile's levels. For the co-ordinator of the profile's
+    partnership (GovernanceRefused, audited, for anyone else)."""
+    coordinator_check(
+        acting_user=acting_user, partnership=profile.partnership,
+        service="access_profile_assign", act="assign its access profiles",
+        refusal=GovernanceRefused, system=system,
+    )  # fmt: skip
+    with transaction.atomic():
+        members = profile.users if isinstance(holder, User) else profile.groups
+        members.add(holder)
+        _sync_permissions(holder)
+        audit_record(
+            actor=acting_user,
+            action="access_profile_assigned",
+            target=profile,
+            detail={"profile": profile.name, "holder": str(holder)},
+            system=system,
+        )
 
 
-@transaction.atomic
 def access_profile_unassign(
     *, profile: AccessProfile, holder: User | Group, acting_user: User | None, system: str = ""
 ) -> None:
-    members = profile.users if isinstance(holder, User) else profile.groups
-    members.remove(holder)
-    _sync_permissions(holder)
-    audit_record(
-        actor=acting_user,
-        action="access_profile_unassigned",
-        target=profile,
-        detail={"profile": profile.name, "holder": str(holder)},
-        system=system,
-    )
+    """Take the profile from a user or a group, and revoke the API tokens of the users who
+    held it so. For the co-ordinator of the profile's partnership (GovernanceRefused,
+    audited, for anyone else)."""
+    coordinator_check(
+        acting_user=acting_user, partnership=profile.partnership,
+        service="access_profile_unassign", act="unassign its access profiles",
+        refusal=GovernanceRefused, system=system,
+    )  # fmt: skip
+    is_user = isinstance(holder, User)
+    with transaction.atomic():
+        members = profile.users if is_user else profile.groups
+        held = members.filter(pk=holder.pk).exists()
+        members.remove(holder)
+        _sync_permissions(holder)
+        audit_record(
+            actor=acting_user,
+            action="access_profile_unassigned",
+            target=profile,
+            detail={"profile": profile.name, "holder": str(holder)},
+            system=system,
+        )
+        if held:
+            tokens_revoke(
+                users=[holder] if is_user else holder.user_set.all(),
+                reason=f"access profile {profile.name} unassigned",
+                acting_user=acting_user, system=system,
+            )  # fmt: skip
 
 
 def _sync_permissions(holder: User | Group) -> None:

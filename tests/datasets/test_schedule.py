@@ -165,6 +165,7 @@ def test_a_quarterly_schedule_looks_at_the_last_quarter(personas):
         frequency="quarterly",
         due_day=20,
         acting_user=None,
+        system="test",
     )
     quarter = (datetime.date(2026, 7, 1), datetime.date(2026, 9, 30))
     make_supply(created=at(datetime.date(2026, 10, 25)), period=quarter)

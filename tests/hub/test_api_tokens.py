@@ -4,7 +4,7 @@ import hashlib
 import re
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from hub.models import ApiToken, AuditEntry
@@ -78,14 +78,28 @@ def test_a_made_up_token_is_refused(api_client, personas, header):
     assert api_client.get("/api/v1/datasets/").status_code == 401
 
 
-def test_a_required_user_issues_a_token_only_from_a_verified_session(client, personas):
+def test_a_required_user_gets_no_token_even_from_a_verified_session(client, personas):
     coordinator = personas["coordinator"]
     client.force_login(coordinator)  # the password step alone
     assert client.post("/account/token/").status_code == 302
     assert not ApiToken.objects.filter(user=coordinator).exists()
 
     sign_in(client, coordinator)
-    assert issue(client).startswith("hub_")
+    assert "Issue a token" not in client.get("/account/").content.decode()
+    response = client.post("/account/token/", follow=True)
+
+    assert response.redirect_chain == [("/account/", 302)]
+    assert "which an API token cannot carry" in response.content.decode()
+    assert not ApiToken.objects.filter(user=coordinator).exists()
+    refused = AuditEntry.objects.get(action="token_issue_refused")
+    assert (refused.actor, refused.object_id) == (coordinator, str(coordinator.pk))
+
+
+def test_issue_token_refuses_a_user_who_needs_a_second_factor(personas, capsys):
+    with pytest.raises(CommandError, match="which an API token cannot carry"):
+        call_command("issue_token", "dlo_police")
+    assert not ApiToken.objects.filter(user=personas["dlo_police"]).exists()
+    assert "hub_" not in capsys.readouterr().out
 
 
 def test_issue_token_prints_a_working_key_and_stores_only_its_hash(api_client, personas, capsys):

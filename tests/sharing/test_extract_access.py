@@ -154,7 +154,7 @@ def test_a_profile_assigned_to_a_group_grants_its_members(api_client, personas):
     profile = AccessProfile.objects.get(name="Associate partners")
     assert request_extract(api_client, user, OFFENCE, DEP).status_code == 403
 
-    access_profile_assign(profile=profile, holder=group, acting_user=None)
+    access_profile_assign(profile=profile, holder=group, acting_user=None, system="test")
 
     assert request_extract(api_client, user, OFFENCE, DEP).status_code == 201
 
@@ -168,6 +168,7 @@ def test_a_profile_cannot_grant_personal_data(personas):
             name="Too much",
             levels={Dataset.objects.get(slug=PRISON): PERSONAL},
             acting_user=None,
+            system="test",
         )
 
 

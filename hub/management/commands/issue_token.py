@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from hub.models import User
-from hub.services import token_issue
+from hub.services import TokenRefused, token_issue
 
 
 class Command(BaseCommand):
@@ -15,5 +15,9 @@ class Command(BaseCommand):
             user = User.objects.get(username=username, is_active=True)
         except User.DoesNotExist as error:
             raise CommandError(f"No active user named {username!r}.") from error
+        try:
+            key = token_issue(user=user, acting_user=None, system="issue_token")
+        except TokenRefused as refusal:
+            raise CommandError(f"No token for {username}: {refusal}") from refusal
         self.stdout.write(f"API token for {username} (send as 'Authorization: Token <key>'):")
-        self.stdout.write(token_issue(user=user, acting_user=None, system="issue_token"))
+        self.stdout.write(key)
