@@ -34,12 +34,11 @@ from datasets.models import (
 from datasets.readers import UnreadableFile, format_from_name
 from datasets.selectors import ScheduleRow, schedule_status
 from datasets.summary import counts_forget
-from hub.access import coordinator_check, supply_handler_check
+from hub.access import coordinator_check, role_holders, supply_handler_check
 from hub.audit import HUB_WIDE
 from hub.choices import AuditAction, IspTier, Role
 from hub.crypto import master_key_id
 from hub.models import Agency, Partnership, User
-from hub.selectors import role_holders
 from hub.services import audit_record
 from hub.uploads import EncryptedUpload, upload_dir
 

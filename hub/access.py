@@ -243,3 +243,21 @@ def supply_handler_check(
         f"may {act}.",
         service=service, acting_user=acting_user, agency=agency, system=system,
     )  # fmt: skip
+
+
+def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:
+    """The active users holding ``role`` at the agency: whom to tell, or who may decide."""
+    return User.objects.filter(
+        is_active=True, memberships__agency=agency, memberships__roles__contains=[role]
+    ).distinct()
+
+
+def roles_held(*, user: User) -> set[str]:
+    """Every role the user holds at any agency: what the navigation offers them. Pages still
+    ask the gates for what each role may do."""
+    if not _acting(user):
+        return set()
+    held = set()
+    for roles in Membership.objects.filter(user=user).values_list("roles", flat=True):
+        held.update(roles)
+    return held

@@ -1,14 +1,12 @@
 from django.conf import settings
 
+from hub.access import roles_held
 from hub.choices import Role
 
 
 def hub(request):
     user = getattr(request, "user", None)
-    roles = set()
-    if user is not None and user.is_authenticated:
-        for held in user.memberships.values_list("roles", flat=True):
-            roles.update(held)
+    roles = roles_held(user=user) if user is not None else set()
     return {
         "hub_demo": settings.DEMO,
         "hub_sees_supplies": bool(roles & {Role.SUPPLIER, Role.DLO, Role.COORDINATOR}),

@@ -13,7 +13,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from datasets.models import Supply, SupplySchedule
 from hub.access import coordinated_partnership, dlo_agencies, holds_two_factor_role
-from hub.models import Agency, ApiToken, AuditEntry, User
+from hub.models import ApiToken, AuditEntry, User
 from sharing.choices import RequestStatus
 from sharing.models import PersonalDataRequest
 
@@ -44,13 +44,6 @@ def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
     if not seen:
         return AuditEntry.objects.none()
     return AuditEntry.objects.filter(reduce(operator.or_, seen))
-
-
-def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:
-    """The active users holding ``role`` at the agency: whom to tell, or who may decide."""
-    return User.objects.filter(
-        is_active=True, memberships__agency=agency, memberships__roles__contains=[role]
-    ).distinct()
 
 
 def partnership_users(*, partnership) -> QuerySet[User]:

@@ -21,10 +21,9 @@ from django.utils.http import urlsafe_base64_encode
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
-from hub.access import coordinator_check, partnership_coordinated_for
+from hub.access import coordinator_check, partnership_coordinated_for, role_holders
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
 from hub.models import Agency, Membership, Partnership, User
-from hub.selectors import role_holders
 from hub.services import agency_ensure, audit_record, membership_grant, tokens_revoke
 from sharing.access import analyst_standing, request_decider_role
 from sharing.choices import ExtractStatus, RequestStatus

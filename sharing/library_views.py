@@ -9,9 +9,8 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from hub.access import coordinated_partnership, dlo_agencies, require_coordinator
+from hub.access import coordinated_partnership, dlo_agencies, require_coordinator, role_holders
 from hub.choices import Role
-from hub.selectors import role_holders
 from hub.uploads import EncryptedUpload
 from sharing import selectors, services
 from sharing.choices import FoiStatus

@@ -24,7 +24,7 @@ from guardian.shortcuts import assign_perm
 from datasets.choices import FieldClass
 from datasets.models import Dataset
 from datasets.spreadsheets import neutralise_formulas
-from hub.access import coordinated_partnership, coordinator_check
+from hub.access import coordinated_partnership, coordinator_check, role_holders
 from hub.choices import IspTier, Role
 from hub.crypto import (
     EncryptingWriter,
@@ -36,7 +36,6 @@ from hub.crypto import (
     wrap_key,
 )
 from hub.models import Agency, Partnership, User
-from hub.selectors import role_holders
 from hub.services import audit_record, tokens_revoke
 from hub.uploads import EncryptedUpload
 from sharing.access import (
