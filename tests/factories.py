@@ -1,0 +1,76 @@
+"""Builders of the partnerships and people that access tests need beyond the demo's personas:
+a second partnership, and the users who belong to two places at once."""
+
+from __future__ import annotations
+
+import datetime
+
+from datasets.models import Dataset
+from hub.models import Agency, Partnership, User
+from hub.services import agency_ensure, membership_grant, partnership_ensure
+from sharing.models import AccessProfile
+from sharing.services import (
+    access_profile_assign,
+    access_profile_ensure,
+    isp_ensure,
+    signature_record,
+)
+
+COUNCIL = "Wigan Council"
+POLICE = "Greater Manchester Police (Wigan)"
+
+
+def member(agency: Agency, username: str, roles: list[str]) -> User:
+    """The user (made if new) with exactly these roles at the agency."""
+    user, _ = User.objects.get_or_create(username=username, email=f"{username}@example.invalid")
+    membership_grant(user=user, agency=agency, roles=roles, acting_user=None, system="test")
+    return user
+
+
+def yonder() -> dict:
+    """A second partnership, signed up, whose police agency sorts after the demo's agencies
+    (so that "the first analyst agency by name" is never it), with a profile granting its
+    analysts the victims' depersonalised records."""
+    partnership = partnership_ensure(name="Yonder CSP", slug="yonder", postcode_areas=["YO"])
+    isp = isp_ensure(
+        partnership=partnership, version="1", adopted_on=datetime.date(2026, 1, 1),
+        review_due=datetime.date(2099, 1, 1), acting_user=None, system="test",
+    )  # fmt: skip
+    police = agency_ensure(
+        partnership=partnership, name="Yonder Police", agency_type="police_force",
+        acting_user=None, system="test",
+    )  # fmt: skip
+    signature_record(
+        isp=isp, agency=police, tier="core", signed_on=isp.adopted_on,
+        signatory_name="Chief Constable", acting_user=None, system="test",
+    )  # fmt: skip
+    profile = access_profile_ensure(
+        partnership=partnership, name="Yonder analysts",
+        levels={Dataset.objects.get(slug="police_crime_victim"): "depersonalised"},
+        acting_user=None, system="test",
+    )  # fmt: skip
+    return {"partnership": partnership, "police": police, "profile": profile}
+
+
+def demo_partnership() -> Partnership:
+    return Agency.objects.get(name=COUNCIL).partnership
+
+
+def two_places_analyst() -> User:
+    """An analyst in the demo partnership with no access profile there, and in Yonder with
+    Yonder's profile: nothing of the demo partnership's may reach them."""
+    other = yonder()
+    user = member(Agency.objects.get(name=COUNCIL), "two_places", ["analyst"])
+    member(other["police"], "two_places", ["analyst"])
+    access_profile_assign(profile=other["profile"], holder=user, acting_user=None, system="test")
+    return user
+
+
+def analyst_and_dlo() -> User:
+    """An analyst at the council, holding the partnership analysts' profile, who is also the
+    police's DLO: deciding for one agency gives them no more data as an analyst."""
+    user = member(Agency.objects.get(name=COUNCIL), "analyst_and_dlo", ["analyst"])
+    member(Agency.objects.get(name=POLICE), "analyst_and_dlo", ["dlo"])
+    profile = AccessProfile.objects.get(name="Partnership analysts")
+    access_profile_assign(profile=profile, holder=user, acting_user=None, system="test")
+    return user
