@@ -249,6 +249,23 @@ def test_an_approval_stops_granting_once_the_analysts_agency_is_associate(approv
 
 
 @pytest.mark.django_db
+def test_an_approval_stops_granting_once_the_agency_it_was_asked_from_is_associate(approved):
+    # The analyst is also an analyst at the fire service, which stays core: the request was
+    # made from the council, and the council's standing is what the approval rested on.
+    fire = Agency.objects.get(name="Greater Manchester Fire and Rescue Service")
+    membership_grant(user=approved["analyst"], agency=fire, roles=[Role.ANALYST],
+                     acting_user=None, system="test")  # fmt: skip
+    council = Agency.objects.get(name="Wigan Council")
+    isp = InformationSharingProtocol.objects.get(partnership=council.partnership)
+    signature_record(isp=isp, agency=council, tier="associate", signed_on=isp.adopted_on,
+                     signatory_name="Chief Executive", acting_user=None, system="test")  # fmt: skip
+
+    decision = access_decision(user=approved["analyst"], dataset=approved["releases"])
+
+    assert decision.level != "personal"
+
+
+@pytest.mark.django_db
 def test_an_approval_stops_granting_when_its_time_is_up_before_the_expiry_task_runs(approved):
     PersonalDataRequest.objects.filter(pk=approved["request"].pk).update(
         expires_at=timezone.now() - datetime.timedelta(seconds=1)
