@@ -291,6 +291,35 @@ def test_a_personal_permission_given_directly_is_still_only_depersonalised(perso
     assert access_decision(user=analyst, dataset=releases).level == "depersonalised"
 
 
+@pytest.mark.django_db
+def test_an_approved_personal_extract_is_built_in_the_web_extract_builder(client, approved):
+    analyst = approved["analyst"]
+    sign_in(client, analyst)
+
+    form = client.get("/extracts/new/prison_release/")
+    assert form.status_code == 200
+    assert [value for value, _ in form.context["form"].fields["level"].choices] == ["personal"]
+
+    response = client.post("/extracts/new/prison_release/", {
+        "level": "personal", "period_start": "2026-10-01", "period_end": "2026-10-31",
+        "fields": ["name", "offence"], "districts": "WN4", "file_format": "csv",
+        "data_request": approved["request"].pk,
+    })  # fmt: skip
+
+    assert response.status_code == 302, response.context["form"].errors
+    extract = Extract.objects.get()
+    assert (extract.level, extract.data_request, extract.fields) == (
+        "personal", approved["request"], ["name", "offence"],
+    )  # fmt: skip
+    wider = client.post("/extracts/new/prison_release/", {
+        "level": "personal", "period_start": "2026-10-01", "period_end": "2026-10-31",
+        "fields": ["name", "date_of_birth"], "districts": "WN4", "file_format": "csv",
+        "data_request": approved["request"].pk,
+    })  # fmt: skip
+    assert "date_of_birth" in str(wider.context["form"].non_field_errors())
+    assert Extract.objects.count() == 1
+
+
 # -- partnerships apart -----------------------------------------------------------------------
 
 
