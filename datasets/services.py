@@ -246,7 +246,7 @@ def supplies_reap(*, now: datetime.datetime | None = None) -> list[str]:
     A stage already tried ``HUB_STAGE_MAX_ATTEMPTS`` times fails instead, with a message for
     the supplier (audited), so that a file that kills its worker is not retried for ever.
     """
-    from datasets.pipeline import STAGES, fail
+    from datasets.pipeline.stages import STAGES, fail
 
     now = now or timezone.now()
     waiting_since = now - datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)

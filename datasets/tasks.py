@@ -1,13 +1,14 @@
 from celery import shared_task
 
-from datasets import pipeline, services
+from datasets import services
+from datasets.pipeline import stages
 
 
 # No result is kept: sending a task that keeps one waits on the result store, and with Redis
 # down that wait would outlast the upload request instead of failing fast.
 @shared_task(name="datasets.run_supply_stage", acks_late=True, ignore_result=True)
 def run_supply_stage(supply_id: str, stage: str) -> None:
-    following = pipeline.run_stage(supply_id, stage)
+    following = stages.run_stage(supply_id, stage)
     if following:
         services.supply_enqueue(supply_id=supply_id, stage=following)
 
