@@ -288,14 +288,14 @@ def test_the_migration_counts_the_records_already_there(personas):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_the_benchmark_fill_counts_what_it_copies():
-    from datasets import bench
+    from datasets.bench.scale import bench_fill, bench_fill_clear
 
-    filled = bench.bench_fill(records=3000, months=2)
+    filled = bench_fill(records=3000, months=2)
 
     assert filled["records"] == 3000
     assert sum(summary().values()) == Record.objects.exclude(event_date=None).count() == 3000
     assert_in_step()
-    bench.bench_fill_clear()
+    bench_fill_clear()
     assert summary() == {}
 
 
