@@ -34,7 +34,7 @@ from datasets.bench.synthetic import (
 from datasets.bench.world import DATASET, BenchFailed, bench_clear, bench_world
 from datasets.choices import SupplyStatus
 from datasets.models import FINISHED_STATUSES, Dataset, Supply
-from datasets.services import supply_create
+from datasets.services.supplies import supply_create
 from hub.uploads import encrypted_upload
 
 FRICTIONLESS_ROWS = 100_000

@@ -14,7 +14,7 @@ from psycopg2 import sql
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
-from datasets.services import catalogue_sync
+from datasets.services.catalogue import catalogue_sync
 from hub.choices import AgencyType, Role
 from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure

@@ -19,7 +19,7 @@ from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
 from datasets.pipeline import load as load_stage
 from datasets.pipeline.stages import run_stage
-from datasets.services import records_purge
+from datasets.services.retention import records_purge
 from datasets.summary import counts_forget, counts_recount
 from hub.models import Agency
 from hub.services import agency_ensure, partnership_ensure
