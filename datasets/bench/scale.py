@@ -225,7 +225,8 @@ def bench_scale(*, runs: int = 20, extract_runs: int = 5) -> dict:
 
     def counts() -> None:
         workspace_counts(
-            workspace=workspace_query(user=world.analyst, params=years), breakdown=None
+            workspace=workspace_query(user=world.analyst, params=years, route="bench"),
+            breakdown=None,
         )
 
     counts_figures, counts_statement = timed(counts, runs)
