@@ -75,6 +75,13 @@ class DatasetSchema:
         return [field.name for field in self.fields]
 
 
+def primary_group(schema: DatasetSchema) -> LocationGroup | None:
+    """The location a record is mapped and extracted by: where it happened, else the home,
+    else the site."""
+    by_role = {group.role: group for group in schema.locations}
+    return by_role.get("event") or by_role.get("home") or by_role.get("site")
+
+
 def _check(condition: bool, where: str, message: str) -> None:
     if not condition:
         raise CatalogueError(f"{where}: {message}")

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from psycopg2 import sql
 
 # JSON needs these escaped inside strings; the backslash first, so that it is not doubled twice.
 _ESCAPES = [("\\", "\\\\"), ('"', '\\"')] + [(chr(code), f"\\u{code:04x}") for code in range(0x20)]
@@ -22,6 +23,8 @@ TO_DATE = pc.CastOptions(pa.date32(), allow_time_truncate=True)
 # COPY's text format needs these escaped in every field; the backslash first.
 _COPY_ESCAPES = [("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")]
 _NEEDS_COPY_ESCAPE = "[\\\\\t\n\r]"
+# Bytes handed to libpq per call while a COPY streams: few calls, each one releasing the GIL.
+COPY_BLOCK = 4 * 2**20
 
 
 def _pandas_json(column: pd.Series) -> pa.Array:
@@ -101,3 +104,11 @@ def copy_text(table: pa.Table) -> pa.Buffer:
     offsets = np.frombuffer(lines.buffers()[1], dtype=np.int64)
     start, end = offsets[lines.offset], offsets[lines.offset + len(lines)]
     return lines.buffers()[2][start:end]
+
+
+def copy_into(cursor, table: str, columns: list[str], payload: pa.Buffer) -> None:
+    """COPY text made by ``copy_text`` into ``table``."""
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
+    )
+    cursor.copy_expert(statement.as_string(cursor.connection), pa.BufferReader(payload), COPY_BLOCK)

@@ -18,7 +18,8 @@ from django.utils import timezone
 
 from datasets.choices import SupplyFrequency
 from datasets.models import Dataset, Supply
-from datasets.services import schedule_set, supply_create
+from datasets.services.schedule import schedule_set
+from datasets.services.supplies import supply_create
 from hub.models import Agency, Partnership, User
 from hub.uploads import encrypted_upload
 from sanitise.demo import demo_reference

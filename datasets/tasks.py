@@ -1,38 +1,46 @@
 from celery import shared_task
 
-from datasets import pipeline, services
+from datasets.pipeline import stages
+from datasets.services.retention import (
+    identifying_purge,
+    orphan_uploads_purge,
+    raw_files_purge,
+    records_purge,
+)
+from datasets.services.schedule import supply_reminders_send
+from datasets.services.supplies import supplies_reap, supply_enqueue
 
 
 # No result is kept: sending a task that keeps one waits on the result store, and with Redis
 # down that wait would outlast the upload request instead of failing fast.
 @shared_task(name="datasets.run_supply_stage", acks_late=True, ignore_result=True)
 def run_supply_stage(supply_id: str, stage: str) -> None:
-    following = pipeline.run_stage(supply_id, stage)
+    following = stages.run_stage(supply_id, stage)
     if following:
-        services.supply_enqueue(supply_id=supply_id, stage=following)
+        supply_enqueue(supply_id=supply_id, stage=following)
 
 
 @shared_task(name="datasets.reap_supplies")
 def reap_supplies() -> None:
-    services.supplies_reap()
+    supplies_reap()
 
 
 @shared_task(name="datasets.purge_expired_files")
 def purge_expired_files() -> None:
-    services.raw_files_purge()
-    services.orphan_uploads_purge()
+    raw_files_purge()
+    orphan_uploads_purge()
 
 
 @shared_task(name="datasets.remind_late_supplies", acks_late=True)
 def remind_late_supplies() -> None:
-    services.supply_reminders_send()
+    supply_reminders_send()
 
 
 @shared_task(name="datasets.purge_expired_records")
 def purge_expired_records() -> None:
-    services.records_purge()
+    records_purge()
 
 
 @shared_task(name="datasets.purge_expired_identifying")
 def purge_expired_identifying() -> None:
-    services.identifying_purge()
+    identifying_purge()

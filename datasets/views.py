@@ -7,11 +7,13 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from datasets import access, selectors, services
+from datasets import access, selectors
 from datasets.api.views import template_response
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm
 from datasets.rejected_rows import rejected_rows_path, rejected_rows_stream
+from datasets.services import schedule as schedule_services
+from datasets.services import supplies as supply_services
 from datasets.spreadsheets import NEUTRALISED_NOTE
 from hub.access import require_coordinator
 from hub.services import audit_record
@@ -63,13 +65,13 @@ def supply_new(request):
     if request.method == "POST" and not refused and form.is_valid():
         data = dict(form.cleaned_data)
         try:
-            supply = services.supply_create(
+            supply = supply_services.supply_create(
                 acting_user=request.user,
                 upload=data.pop("file"),
                 ip_address=request.META.get("REMOTE_ADDR"),
                 **data,
             )
-        except services.SupplyRefused as refusal:
+        except access.SupplyRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Your file is uploaded and being processed.")
@@ -109,8 +111,8 @@ def supply_retry(request, supply_id):
         ip_address=request.META.get("REMOTE_ADDR"),
     )  # fmt: skip
     try:
-        services.supply_retry(supply=supply, acting_user=request.user)
-    except services.SupplyRefused as refusal:
+        supply_services.supply_retry(supply=supply, acting_user=request.user)
+    except access.SupplyRefused as refusal:
         messages.error(request, str(refusal))
     return redirect("supply-detail", supply_id=supply.pk)
 
@@ -154,10 +156,10 @@ def governance_schedule(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            services.schedule_set(
+            schedule_services.schedule_set(
                 **data, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
             )
-        except (services.ScheduleInvalid, services.ScheduleRefused) as error:
+        except (schedule_services.ScheduleInvalid, schedule_services.ScheduleRefused) as error:
             form.add_error(None, str(error))
         else:
             frequency = SupplyFrequency(data["frequency"]).label.lower()

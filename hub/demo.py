@@ -23,7 +23,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from datasets.choices import DatasetKind
 from datasets.demo import demo_schedules_set
 from datasets.models import Dataset
-from datasets.services import catalogue_sync
+from datasets.services.catalogue import catalogue_sync
 from hub.choices import AgencyType, AuditAction, Role
 from hub.models import User
 from hub.selectors import two_factor_required

@@ -23,10 +23,9 @@ from django.db import connection
 from django.utils import timezone
 from psycopg2 import sql
 
-from datasets.catalogue import DatasetSchema
+from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
-from datasets.pipeline import primary_group
 from datasets.spreadsheets import neutralise_sql
 from hub.crypto import decrypt_bytes, unwrap_key
 

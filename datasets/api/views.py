@@ -12,7 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from datasets import access, selectors, services
+from datasets import access, selectors
 from datasets.api.serializers import (
     DatasetOutputSerializer,
     ScheduleRowOutputSerializer,
@@ -21,6 +21,7 @@ from datasets.api.serializers import (
     SupplyOutputSerializer,
     SupplyReportSerializer,
 )
+from datasets.services.supplies import supply_create
 from hub.choices import AuditAction
 from hub.models import Agency
 from hub.services import audit_record
@@ -98,7 +99,7 @@ class SupplyListCreateApi(APIView):
                 if agency is None:
                     raise ValidationError({"agency": ["No such agency."]})
             dataset = selectors.dataset_get(slug=data.pop("dataset"))
-            supply = services.supply_create(
+            supply = supply_create(
                 acting_user=request.user,
                 agency=agency,
                 dataset=dataset,
@@ -106,7 +107,7 @@ class SupplyListCreateApi(APIView):
                 ip_address=request.META.get("REMOTE_ADDR"),
                 **data,
             )
-        except services.SupplyRefused as refusal:
+        except access.SupplyRefused as refusal:
             raise PermissionDenied(str(refusal)) from refusal
         except Exception:
             upload.discard()

@@ -9,7 +9,9 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from datasets import bench
+from datasets.bench.scale import FILL_FILENAME
+from datasets.bench.synthetic import offence_file, previous_month, reference_load
+from datasets.bench.world import PARTNERSHIP_SLUG, bench_world
 from datasets.models import Record, Supply
 from hub.models import AuditEntry
 
@@ -66,18 +68,18 @@ def test_the_benchmark_runs_the_real_pipeline_and_prints_every_figure():
 def test_the_benchmark_leaves_nothing_behind():
     _run("bench", "--rows", "2000")
 
-    assert not Supply.objects.filter(agency__partnership__slug=bench.PARTNERSHIP_SLUG).exists()
+    assert not Supply.objects.filter(agency__partnership__slug=PARTNERSHIP_SLUG).exists()
     assert not Record.objects.exists()
     assert AuditEntry.objects.filter(action="bench_cleared").exists()
 
 
 def test_the_same_seed_makes_the_same_file():
-    world = bench.bench_world()
-    reference = bench.reference_load(world.partnership)
-    period = bench.previous_month()
-    first, _ = bench.offence_file(rows=3000, period=period, reference=reference, seed=7)
-    again, _ = bench.offence_file(rows=3000, period=period, reference=reference, seed=7)
-    other, _ = bench.offence_file(rows=3000, period=period, reference=reference, seed=8)
+    world = bench_world()
+    reference = reference_load(world.partnership)
+    period = previous_month()
+    first, _ = offence_file(rows=3000, period=period, reference=reference, seed=7)
+    again, _ = offence_file(rows=3000, period=period, reference=reference, seed=7)
+    other, _ = offence_file(rows=3000, period=period, reference=reference, seed=8)
 
     assert first.equals(again)
     assert not first.equals(other)
@@ -88,9 +90,7 @@ def test_the_fill_and_the_scale_queries_give_every_figure():
 
     assert filled["records"] == 20000
     assert Record.objects.count() == 20000
-    assert (
-        Supply.objects.filter(original_filename=bench.FILL_FILENAME).count() == filled["supplies"]
-    )
+    assert Supply.objects.filter(original_filename=FILL_FILENAME).count() == filled["supplies"]
     # Every record is on a centroid the gazetteer knows, or unlocated.
     assert not Record.objects.filter(location_method="centroid", easting__isnull=True).exists()
 

@@ -5,7 +5,7 @@ import pytest
 
 from datasets.catalogue import SCHEMA_DIR, CatalogueError, read_catalogue
 from datasets.models import Dataset
-from datasets.services import catalogue_sync
+from datasets.services.catalogue import catalogue_sync
 from hub.models import AuditEntry
 from tests.datasets.expected_catalogue import EXPECTED_CATALOGUE
 

@@ -11,8 +11,7 @@ import pyarrow as pa
 import pytest
 from django.db import connection
 
-from datasets.copytext import copy_text, json_objects
-from datasets.pipeline import _copy
+from datasets.copytext import copy_into, copy_text, json_objects
 
 NASTY = [
     'a "quoted" word',
@@ -87,7 +86,7 @@ def test_copy_text_reaches_postgresql_unchanged_with_null_apart_from_empty():
         cursor.execute(
             "CREATE TEMPORARY TABLE copy_check (label text, whole bigint, day date, data jsonb)"
         )
-        _copy(cursor, "copy_check", table.column_names, copy_text(table))
+        copy_into(cursor, "copy_check", table.column_names, copy_text(table))
         cursor.execute("SELECT label, whole, day, data FROM copy_check")
         rows = cursor.fetchall()
 

@@ -27,8 +27,8 @@ from redis.exceptions import RedisError
 
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, Supply
-from datasets.pipeline import STAGES, run_stage
-from datasets.services import supplies_reap
+from datasets.pipeline.stages import STAGES, run_stage
+from datasets.services.supplies import supplies_reap
 from datasets.staging import supply_work_dir
 from datasets.tasks import run_supply_stage
 from hub.crypto import MAGIC, read_encrypted, unwrap_key

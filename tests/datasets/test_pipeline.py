@@ -17,8 +17,8 @@ from redis import Redis
 
 from datasets.choices import SupplyStatus
 from datasets.models import IdentifyingRecord, Record, Supply
-from datasets.pipeline import rejected_rows_path
-from datasets.services import supplies_reap
+from datasets.rejected_rows import rejected_rows_path
+from datasets.services.supplies import supplies_reap
 from hub.crypto import decrypt_bytes, open_encrypted, unwrap_key
 from sanitise.demo import demo_gazetteer_load
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds

@@ -8,9 +8,10 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from datasets import pipeline
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
+from datasets.pipeline import stages
+from datasets.pipeline.load import date_linked_records
 from hub.crypto import new_data_key
 from hub.models import AuditEntry
 from tests.conftest import supply_row
@@ -18,7 +19,7 @@ from tests.conftest import supply_row
 pytestmark = pytest.mark.django_db
 
 
-def claimed(personas, slug: str, stage: str) -> pipeline.Claim:
+def claimed(personas, slug: str, stage: str) -> stages.Claim:
     agency = personas["police_supplier"].memberships.get().agency
     dataset = Dataset.objects.get(slug=slug)
     supply = supply_row(
@@ -29,9 +30,7 @@ def claimed(personas, slug: str, stage: str) -> pipeline.Claim:
         period_end=datetime.date(2026, 4, 30),
         status=stage,
     )
-    return pipeline.Claim(
-        supply=supply, schema=dataset.schema, data_key=new_data_key(), stage=stage
-    )
+    return stages.Claim(supply=supply, schema=dataset.schema, data_key=new_data_key(), stage=stage)
 
 
 def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(personas, monkeypatch):
@@ -40,9 +39,9 @@ def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(pers
     def broken(**kwargs):
         raise RuntimeError("the audit trail is unavailable")
 
-    monkeypatch.setattr(pipeline, "audit_record", broken)
+    monkeypatch.setattr(stages, "audit_record", broken)
     with pytest.raises(RuntimeError):
-        pipeline.advance(claim)
+        stages.advance(claim)
 
     assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.GEOCODING
 
@@ -50,16 +49,16 @@ def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(pers
 def test_a_hand_over_is_audited(personas):
     claim = claimed(personas, "police_crime_offence", SupplyStatus.GEOCODING)
 
-    assert pipeline.advance(claim) == SupplyStatus.SANITISING
+    assert stages.advance(claim) == SupplyStatus.SANITISING
 
     entry = AuditEntry.objects.filter(action="supply_stage_done").latest("id")
     assert entry.detail == {"stage": "geocoding", "next": "sanitising"}
     assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.SANITISING
 
 
-def dating_statements(claim: pipeline.Claim) -> list[str]:
+def dating_statements(claim: stages.Claim) -> list[str]:
     with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
-        pipeline._date_linked_records(cursor, claim)
+        date_linked_records(cursor, claim)
     return [query["sql"] for query in captured if query["sql"].startswith("UPDATE")]
 
 

@@ -15,10 +15,11 @@ from django.test.utils import CaptureQueriesContext
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from datasets import pipeline
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
-from datasets.services import records_purge
+from datasets.pipeline import load as load_stage
+from datasets.pipeline.stages import run_stage
+from datasets.services.retention import records_purge
 from datasets.summary import counts_forget, counts_recount
 from hub.models import Agency
 from hub.services import agency_ensure, partnership_ensure
@@ -165,24 +166,24 @@ def test_a_load_that_fails_leaves_neither_records_nor_counts(
         api_client, personas["police_supplier"], csv_bytes(OFFENCE_HEADER, offence_rows(5))
     )
     for stage in (SupplyStatus.VALIDATING, SupplyStatus.GEOCODING, SupplyStatus.SANITISING):
-        pipeline.run_stage(supply_id, stage)
-    real_advance = pipeline.advance
+        run_stage(supply_id, stage)
+    real_advance = load_stage.advance
 
     def crash_after_loading(claim, **fields):
         raise RuntimeError("the worker's connection dropped as the load finished")
 
     # The counts are written before the load's last step: its failure must take them back too.
-    monkeypatch.setattr(pipeline, "advance", crash_after_loading)
-    pipeline.run_stage(supply_id, SupplyStatus.LOADING)
+    monkeypatch.setattr(load_stage, "advance", crash_after_loading)
+    run_stage(supply_id, SupplyStatus.LOADING)
 
     assert Supply.objects.get(pk=supply_id).status == SupplyStatus.FAILED
     assert not Record.objects.filter(supply_id=supply_id).exists()
     assert summary() == {}
 
     # Retried, the same load counts its records once.
-    monkeypatch.setattr(pipeline, "advance", real_advance)
+    monkeypatch.setattr(load_stage, "advance", real_advance)
     Supply.objects.filter(pk=supply_id).update(status=SupplyStatus.LOADING, lease_until=None)
-    pipeline.run_stage(supply_id, SupplyStatus.LOADING)
+    run_stage(supply_id, SupplyStatus.LOADING)
     assert sum(summary().values()) == 5
     assert_in_step()
 
@@ -287,14 +288,14 @@ def test_the_migration_counts_the_records_already_there(personas):
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_the_benchmark_fill_counts_what_it_copies():
-    from datasets import bench
+    from datasets.bench.scale import bench_fill, bench_fill_clear
 
-    filled = bench.bench_fill(records=3000, months=2)
+    filled = bench_fill(records=3000, months=2)
 
     assert filled["records"] == 3000
     assert sum(summary().values()) == Record.objects.exclude(event_date=None).count() == 3000
     assert_in_step()
-    bench.bench_fill_clear()
+    bench_fill_clear()
     assert summary() == {}
 
 

@@ -15,7 +15,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
-from datasets.services import (
+from datasets.services.retention import (
     RetentionInvalid,
     dataset_retention_set,
     identifying_purge,

@@ -18,7 +18,7 @@ from django.utils import timezone
 from datasets.choices import ScheduleStatus
 from datasets.models import Dataset, Supply, SupplySchedule
 from datasets.selectors import schedule_period, schedule_status
-from datasets.services import ScheduleInvalid, schedule_set, supply_reminders_send
+from datasets.services.schedule import ScheduleInvalid, schedule_set, supply_reminders_send
 from datasets.tasks import remind_late_supplies
 from hub.choices import Role
 from hub.demo import DEMO_PERSONAS
@@ -298,7 +298,7 @@ def test_a_reminder_that_cannot_be_sent_is_tried_again_on_the_next_run(
     def refuse(**kwargs):
         raise ConnectionRefusedError("no mail server")
 
-    monkeypatch.setattr("datasets.services.send_mail", refuse)
+    monkeypatch.setattr("datasets.services.schedule.send_mail", refuse)
     assert supply_reminders_send(today=AFTER_DUE) == 0
     assert not SupplySchedule.objects.filter(last_reminded_period__isnull=False).exists()
     assert not AuditEntry.objects.filter(action="supply_reminder_sent").exists()

@@ -11,7 +11,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from datasets.models import Supply
-from datasets.services import raw_files_purge
+from datasets.services.retention import raw_files_purge
 from hub.choices import Role
 from hub.models import Agency, AuditEntry
 from hub.services import membership_grant
@@ -271,7 +271,7 @@ def test_the_api_speaks_only_the_contracts_statuses(api_client, personas):
 def test_an_upload_no_supply_took_is_deleted_after_a_day(client, api_client, personas):
     import os
 
-    from datasets.services import orphan_uploads_purge
+    from datasets.services.retention import orphan_uploads_purge
 
     kept = Supply.objects.get(pk=post_supply(api_client, personas["police_supplier"]).json()["id"])
     upload = io.BytesIO(CSV)

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
-from datasets.pipeline import rejected_rows_path
+from datasets.rejected_rows import rejected_rows_path
 from hub.crypto import new_data_key, wrap_key, write_encrypted
 from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure

@@ -72,3 +72,45 @@ def test_the_check_finds_a_role_read():
     assert not role_reads("Membership.objects.filter(user=user)\n")
     assert not role_reads("membership_grant(user=user, agency=agency, roles=['dlo'])\n")
     assert not role_reads("detail = {'roles': roles}\n")
+
+
+def _private(name: str) -> bool:
+    return name.startswith("_") and not name.startswith("__")
+
+
+def private_uses(source: str) -> list[int]:
+    """Lines that import another module's private name, or reach one through an imported
+    module or class (``staging._chunk_path``). Django's ``Model._meta`` is public API."""
+    tree = ast.parse(source)
+    imported, lines = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                imported.add(alias.asname or alias.name)
+                if _private(alias.name):
+                    lines.add(node.lineno)
+        elif isinstance(node, ast.Import):
+            imported.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in imported
+            and _private(node.attr)
+            and node.attr != "_meta"
+        ):
+            lines.add(node.lineno)
+    return sorted(lines)
+
+
+def test_no_module_uses_another_modules_private_names():
+    offenders = {name: private_uses(path.read_text()) for name, path in product_modules()}
+    assert {name: lines for name, lines in offenders.items() if lines} == {}
+
+
+def test_the_check_finds_a_private_use():
+    assert private_uses("from datasets.pipeline.load import _record_table\n")
+    assert private_uses("from datasets import staging\nstaging._chunk_path(1)\n")
+    assert not private_uses("def _own():\n    pass\n_own()\n")
+    assert not private_uses("from datasets.models import Record\nRecord._meta.db_table\n")
+    assert not private_uses("self._stop.set()\n")

@@ -11,8 +11,10 @@ from dataclasses import dataclass
 import pytest
 from django.utils import timezone
 
+from datasets.access import SupplyRefused
 from datasets.models import Dataset, Supply, SupplySchedule
-from datasets.services import ScheduleRefused, SupplyRefused, schedule_set, supply_retry
+from datasets.services.schedule import ScheduleRefused, schedule_set
+from datasets.services.supplies import supply_retry
 from hub.choices import Role
 from hub.models import Agency, AuditEntry, Membership, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure

@@ -1,6 +1,10 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from datasets import bench
+from datasets.bench.measure import as_json
+from datasets.bench.run import bench_run
+from datasets.bench.scale import bench_scale
+from datasets.bench.synthetic import SEED
+from datasets.bench.world import BenchFailed
 
 
 class Command(BaseCommand):
@@ -12,7 +16,7 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--rows", type=int, default=1_000_000, help="rows in the file")
-        parser.add_argument("--seed", type=int, default=bench.SEED)
+        parser.add_argument("--seed", type=int, default=SEED)
         parser.add_argument(
             "--keep", action="store_true", help="keep the supply, its records and the extract"
         )
@@ -25,9 +29,9 @@ class Command(BaseCommand):
     def handle(self, *args, rows, seed, keep, scale, runs, extract_runs, **options):
         try:
             if scale:
-                figures = bench.bench_scale(runs=runs, extract_runs=extract_runs)
+                figures = bench_scale(runs=runs, extract_runs=extract_runs)
             else:
-                figures = bench.bench_run(rows=rows, seed=seed, keep=keep)
-        except bench.BenchFailed as failure:
+                figures = bench_run(rows=rows, seed=seed, keep=keep)
+        except BenchFailed as failure:
             raise CommandError(str(failure)) from failure
-        self.stdout.write(bench.as_json(figures))
+        self.stdout.write(as_json(figures))

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from datasets.catalogue import CatalogueError
-from datasets.services import catalogue_sync
+from datasets.services.catalogue import catalogue_sync
 
 
 class Command(BaseCommand):

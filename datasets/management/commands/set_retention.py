@@ -3,7 +3,7 @@ import getpass
 from django.core.management.base import BaseCommand, CommandError
 
 from datasets.models import Dataset
-from datasets.services import RetentionInvalid, dataset_retention_set
+from datasets.services.retention import RetentionInvalid, dataset_retention_set
 
 DEFAULT = "default"
 

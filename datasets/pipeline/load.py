@@ -1,0 +1,229 @@
+"""The load stage: the sanitised records COPYed into the warehouse in one transaction, with
+their identifying fields encrypted, linked records dated and the monthly counts kept; the
+period's earlier supply superseded."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from django.db import connection, transaction
+from psycopg2 import sql
+
+from datasets import copytext
+from datasets.catalogue import primary_group
+from datasets.choices import DatasetKind, LocationMethod
+from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.pipeline.stages import (
+    EVENT_DATE,
+    EVENT_TIME,
+    LOADED_STATUSES,
+    Claim,
+    advance,
+    chunks_with_progress,
+)
+from datasets.staging import stage_read
+from datasets.summary import counts_load
+from hub.crypto import encrypt_bytes
+
+RECORD_COLUMNS = [
+    "partnership_id",
+    "dataset_id",
+    "supply_id",
+    "row_number",
+    "event_date",
+    "event_time",
+    "easting",
+    "northing",
+    "postcode",
+    "location_method",
+    "data",
+]
+
+
+def _record_table(claim: Claim, records: pd.DataFrame) -> pa.Table:
+    """One chunk of sanitised records as the warehouse table's columns (RECORD_COLUMNS)."""
+    primary = primary_group(claim.schema)
+    role = primary.role if primary else None
+    typed = {
+        "easting": f"{role}_easting",
+        "northing": f"{role}_northing",
+        "postcode": f"{role}_postcode",
+        "location_method": f"{role}_location_method",
+    }
+    count = len(records)
+
+    def located(column: str) -> pd.Series:
+        source = typed[column]
+        if role and source in records:
+            return records[source]
+        return pd.Series(None, index=records.index, dtype=object)
+
+    def metres(column: str) -> pa.Array:
+        rounded = pd.to_numeric(located(column)).round().astype("Int64")
+        return pa.array(rounded, type=pa.int64(), from_pandas=True)
+
+    def text(values: pd.Series, missing: str | None = None) -> pa.Array:
+        array = pa.array(values, type=pa.string(), from_pandas=True)
+        return array if missing is None else pc.fill_null(array, missing)
+
+    event_dates = pa.array(pd.to_datetime(records[EVENT_DATE]), from_pandas=True)
+    rest = records.drop(
+        columns=[EVENT_DATE, EVENT_TIME, *(c for c in typed.values() if c in records)]
+    )
+    columns = {
+        "partnership_id": pa.repeat(claim.supply.agency.partnership_id, count),
+        "dataset_id": pa.repeat(claim.supply.dataset_id, count),
+        "supply_id": pa.repeat(str(claim.supply.pk), count),
+        "row_number": pa.array(records.index, type=pa.int64()),
+        "event_date": pc.cast(event_dates, options=copytext.TO_DATE),
+        "event_time": text(records[EVENT_TIME]),
+        "easting": metres("easting"),
+        "northing": metres("northing"),
+        "postcode": text(located("postcode"), ""),
+        "location_method": text(located("location_method"), LocationMethod.UNLOCATED),
+        "data": copytext.json_objects(rest),
+    }
+    return pa.table([columns[name] for name in RECORD_COLUMNS], names=RECORD_COLUMNS)
+
+
+def _copy_payload(claim: Claim, records: pd.DataFrame) -> tuple[int, pa.Buffer]:
+    """A chunk's row count and its COPY text (nothing when it is empty)."""
+    if records.empty:
+        return 0, pa.py_buffer(b"")
+    return len(records), copytext.copy_text(_record_table(claim, records))
+
+
+def load(claim: Claim) -> None:
+    """Put the supply's records in the warehouse in one transaction, all or nothing."""
+    supply = claim.supply
+    record_table = Record._meta.db_table
+    identifying_table = IdentifyingRecord._meta.db_table
+    personal = claim.schema.kind != DatasetKind.DEPERSONALISED
+    with transaction.atomic():
+        # A lost lease means another worker has this stage now; stop before writing anything.
+        held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
+        if not held.exists():
+            return
+        with connection.cursor() as cursor:
+            # One load at a time per partnership: linked records (a victim and its offence)
+            # loading at once would each miss the other's uncommitted rows.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
+            # Foreign keys checked as each row arrives, not queued (a million queued checks
+            # hold memory) and run at commit, after the stage has recorded its end.
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        Record.objects.filter(supply=supply).delete()
+        with connection.cursor() as cursor:
+            loaded = 0
+            # The next chunk's COPY text is made (in a thread) while PostgreSQL takes this one.
+            payloads = chunks_with_progress(
+                claim, "sanitised", prepare=partial(_copy_payload, claim)
+            )
+            for rows, payload in payloads:
+                if rows:
+                    copytext.copy_into(cursor, record_table, RECORD_COLUMNS, payload)
+                    loaded += rows
+            if personal:
+                _load_identifying(claim, cursor, record_table, identifying_table)
+            date_linked_records(cursor, claim)
+            counts_load(supply=supply)
+        superseded = list(
+            Supply.objects.current()
+            .filter(
+                agency=supply.agency,
+                dataset=supply.dataset,
+                period_start=supply.period_start,
+                period_end=supply.period_end,
+            )
+            .exclude(pk=supply.pk)
+            .values_list("pk", flat=True)
+        )
+        Supply.objects.filter(pk__in=superseded).update(superseded_by=supply)
+        report = {**supply.report, "superseded": [str(pk) for pk in superseded]}
+        advance(claim, report=report, accepted_count=loaded)
+
+
+def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table: str) -> None:
+    """Encrypt each record's identifying fields with the supply's key, bound to its row."""
+    cursor.execute(
+        "CREATE TEMPORARY TABLE identifying_load "
+        "(row_number integer PRIMARY KEY, ciphertext bytea) ON COMMIT DROP"
+    )
+    supply_id = str(claim.supply.pk)
+    for chunk in stage_read(claim.supply.pk, "identifying", claim.data_key):
+        if chunk.empty:
+            continue
+        lines = copytext.json_objects(chunk).to_pylist()
+        ciphertexts = [
+            "\\x"
+            + encrypt_bytes(
+                line.encode(), claim.data_key, context=f"{supply_id}:{row}".encode()
+            ).hex()
+            for row, line in zip(chunk.index, lines, strict=True)
+        ]
+        table = pa.table({"row_number": pa.array(chunk.index), "ciphertext": ciphertexts})
+        copytext.copy_into(
+            cursor, "identifying_load", table.column_names, copytext.copy_text(table)
+        )
+    cursor.execute(
+        sql.SQL(
+            "INSERT INTO {identifying} (record_id, supply_id, ciphertext) "
+            "SELECT r.id, r.supply_id, l.ciphertext FROM {records} r "
+            "JOIN identifying_load l ON l.row_number = r.row_number WHERE r.supply_id = %s"
+        ).format(
+            identifying=sql.Identifier(identifying_table), records=sql.Identifier(record_table)
+        ),
+        [supply_id],
+    )
+
+
+def date_linked_records(cursor, claim: Claim) -> None:
+    """Records dated by a link (offender, victim) take their offence's date, both when they
+    arrive after the offence and when the offence arrives after them."""
+    slug = claim.supply.dataset.slug
+    ids = dict(Dataset.objects.filter(is_active=True).values_list("slug", "pk"))
+    for dataset in Dataset.objects.filter(is_active=True):
+        if dataset.schema.event_date is not None:
+            continue
+        for fields, target in dataset.schema.links:
+            if len(fields) != 1 or slug not in (dataset.slug, target) or target not in ids:
+                continue
+            params = {
+                "linked": dataset.pk,
+                "target": ids[target],
+                "partnership": claim.supply.agency.partnership_id,
+                "supply": str(claim.supply.pk),
+                "key": fields[0],
+                "loaded": list(LOADED_STATUSES),
+            }
+            # This supply's records are the linked ones, or the ones linked to: one selective
+            # statement for each (an OR of the two defeats the planner).
+            own = "r" if slug == dataset.slug else "o"
+            # With nothing on the other side of the link yet (offences arrive before their
+            # victims), there is nothing to date: skip a statement that reads every record of
+            # this supply.
+            other_side = Record.objects.filter(
+                partnership_id=claim.supply.agency.partnership_id,
+                dataset_id=ids[target] if own == "r" else dataset.pk,
+            )
+            if not other_side.exists():
+                continue
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {records} r SET event_date = o.event_date, event_time = o.event_time "
+                    "FROM {records} o JOIN {supplies} s ON s.id = o.supply_id "
+                    "WHERE {own}.supply_id = %(supply)s "
+                    "AND r.dataset_id = %(linked)s AND r.partnership_id = %(partnership)s "
+                    "AND o.dataset_id = %(target)s AND o.partnership_id = %(partnership)s "
+                    "AND (s.status = ANY(%(loaded)s) OR s.id = %(supply)s) "
+                    "AND s.superseded_by_id IS NULL "
+                    "AND o.data ->> %(key)s = r.data ->> %(key)s"
+                ).format(
+                    records=sql.Identifier(Record._meta.db_table),
+                    supplies=sql.Identifier(Supply._meta.db_table),
+                    own=sql.Identifier(own),
+                ),
+                params,
+            )

@@ -1,0 +1,86 @@
+"""The sanitise stage: each record dated, its locations moved to safe centroids and its
+identifying fields set apart, staged for the load; the count of each location method."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pandas as pd
+from django.db.models.fields.json import KeyTextTransform
+
+from datasets.choices import LocationMethod
+from datasets.models import Record
+from datasets.pipeline.stages import (
+    EVENT_DATE,
+    EVENT_TIME,
+    LOADED_STATUSES,
+    Claim,
+    advance,
+    chunks_with_progress,
+)
+from datasets.staging import StageWriter
+
+
+def _linked_event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series | None:
+    """For records with no date of their own, the date of the record they link to."""
+    for fields, slug in claim.schema.links:
+        if len(fields) != 1 or fields[0] not in chunk:
+            continue
+        refs = chunk[fields[0]].dropna().astype(str).unique().tolist()
+        rows = (
+            Record.objects.filter(
+                partnership=claim.supply.agency.partnership,
+                dataset__slug=slug,
+                supply__status__in=LOADED_STATUSES,
+                supply__superseded_by__isnull=True,
+            )
+            .annotate(ref=KeyTextTransform(fields[0], "data"))
+            .filter(ref__in=refs)
+            .values_list("ref", "event_date")
+        )
+        found = dict(rows)
+        dates = pd.Series(
+            pd.to_datetime(list(found.values())), index=list(found), dtype="datetime64[ns]"
+        )
+        matched = dates.reindex(chunk[fields[0]].astype(str)).to_numpy()
+        return pd.Series(matched, index=chunk.index, dtype="datetime64[ns]")
+    return None
+
+
+def _event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series:
+    """Each record's event date: its own, else its linked record's, else the period start."""
+    period_start = pd.Timestamp(claim.supply.period_start)
+    if claim.schema.event_date:
+        dates = pd.to_datetime(chunk[claim.schema.event_date])
+    else:
+        linked = _linked_event_dates(claim, chunk)
+        dates = linked if linked is not None else pd.Series(pd.NaT, index=chunk.index)
+    return dates.fillna(period_start)
+
+
+def sanitise(claim: Claim) -> None:
+    from sanitise.reference import gazetteer_current
+    from sanitise.services import sanitise_frame
+
+    schema = claim.schema
+    gazetteer = gazetteer_current()
+    records_out = StageWriter(claim.supply.pk, "sanitised", claim.data_key)
+    identifying_out = StageWriter(claim.supply.pk, "identifying", claim.data_key)
+    counts: Counter = Counter({method: 0 for method in LocationMethod.values})
+    for chunk in chunks_with_progress(claim, "geocoded"):
+        event_dates = _event_dates(claim, chunk)
+        fields = chunk[[name for name in schema.field_names if name in chunk]]
+        result = sanitise_frame(
+            fields, chunk, schema=schema, gazetteer=gazetteer, event_date=event_dates
+        )
+        records = result.records
+        records[EVENT_DATE] = event_dates
+        records[EVENT_TIME] = chunk[schema.event_time] if schema.event_time else None
+        records_out.write(records)
+        if result.identifying is not None:
+            identifying_out.write(result.identifying)
+        counts.update(result.location_counts)
+    records_out.commit()
+    identifying_out.commit()
+    report = {**claim.supply.report, "locations": dict(counts)}
+    advance(claim, report=report)

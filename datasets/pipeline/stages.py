@@ -1,0 +1,232 @@
+"""The pipeline's machinery: the order of the stages, the claim a worker takes on a stage and
+the lease it renews, the hand-over to the next stage, failure and rejection, and running one
+stage of one supply. The stages themselves are in the modules named after them."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import pandas as pd
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from datasets.catalogue import DatasetSchema
+from datasets.choices import SupplyStatus
+from datasets.models import Supply
+from datasets.staging import read_ahead, stage_chunk_count, stage_clear, stage_read
+from hub.crypto import unwrap_key
+from hub.services import audit_record
+
+logger = logging.getLogger(__name__)
+
+STAGES = [
+    SupplyStatus.VALIDATING,
+    SupplyStatus.GEOCODING,
+    SupplyStatus.SANITISING,
+    SupplyStatus.LOADING,
+    SupplyStatus.REPORTING,
+]
+# Where each stage's progress bar runs, in percent of the whole supply.
+PROGRESS_SPAN = {
+    SupplyStatus.VALIDATING: (0, 40),
+    SupplyStatus.GEOCODING: (40, 55),
+    SupplyStatus.SANITISING: (55, 75),
+    SupplyStatus.LOADING: (75, 95),
+    SupplyStatus.REPORTING: (95, 100),
+}
+# Errors and warnings kept in the report itself; all of them are counted, and every rejected
+# row is in the downloadable rejected-rows file.
+REPORT_LIST_LIMIT = 1000
+# Columns one stage leaves for a later one: the supplied point (validate → geocode) and the
+# record's date and time (sanitise → load).
+LATITUDE, LONGITUDE = "_latitude", "_longitude"
+EVENT_DATE, EVENT_TIME = "_event_date", "_event_time"
+# A supply's records are in the warehouse from the moment its load commits.
+LOADED_STATUSES = (SupplyStatus.REPORTING, SupplyStatus.COMPLETED)
+T = TypeVar("T")
+
+
+class SupplyRejected(Exception):
+    """The supply as a whole cannot be used; ``problems`` say why, for the supplier."""
+
+    def __init__(self, problems: list[str], *, counts: dict[str, int] | None = None, **report):
+        super().__init__("; ".join(problems))
+        self.problems = problems
+        self.counts = counts or {}
+        self.report = report
+
+
+@dataclass
+class Claim:
+    supply: Supply
+    schema: DatasetSchema
+    data_key: bytes
+    stage: str
+
+    def progress(self, fraction: float) -> None:
+        """Record progress within the stage and renew the lease."""
+        low, high = PROGRESS_SPAN[self.stage]
+        Supply.objects.filter(pk=self.supply.pk, status=self.stage).update(
+            progress=int(low + (high - low) * min(max(fraction, 0.0), 1.0)),
+            lease_until=_lease(),
+        )
+
+
+def _lease() -> datetime.datetime:
+    return timezone.now() + datetime.timedelta(seconds=settings.HUB_STAGE_LEASE_SECONDS)
+
+
+def claim(supply_id, stage: str) -> Claim | None:
+    """Take the stage for this worker, or None if it is not this stage's turn or is held."""
+    now = timezone.now()
+    ready = Q(status=stage) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+    if stage == SupplyStatus.VALIDATING:
+        ready |= Q(status=SupplyStatus.QUEUED)
+    taken = Supply.objects.filter(ready, pk=supply_id).update(
+        status=stage, lease_until=_lease(), attempts=F("attempts") + 1
+    )
+    if not taken:
+        return None
+    supply = Supply.objects.select_related("dataset", "agency__partnership").get(pk=supply_id)
+    if supply.attempts > settings.HUB_STAGE_MAX_ATTEMPTS:
+        fail(supply, stage, "Processing stopped after repeated attempts at this stage.")
+        return None
+    key = unwrap_key(bytes(supply.data_key_wrapped))
+    return Claim(supply=supply, schema=supply.dataset.schema, data_key=key, stage=stage)
+
+
+def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None:
+    """Hand the supply to the next stage (or finish it); returns the next stage, if any."""
+    index = STAGES.index(claim.stage)
+    following = STAGES[index + 1] if index + 1 < len(STAGES) else None
+    values = {
+        "status": following or SupplyStatus.COMPLETED,
+        "lease_until": None,
+        "attempts": 0,
+        "progress": PROGRESS_SPAN[claim.stage][1],
+        **fields,
+    }
+    if report is not None:
+        values["report"] = report
+    if following is None:
+        values["finished_at"] = timezone.now()
+    # The hand-over and its audit entry together: no one sees one without the other.
+    with transaction.atomic():
+        Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(**values)
+        audit_record(
+            actor=None,
+            action="supply_stage_done",
+            agency=claim.supply.agency,
+            dataset_slug=claim.supply.dataset.slug,
+            target=claim.supply,
+            detail={"stage": claim.stage, "next": following or SupplyStatus.COMPLETED},
+            system="pipeline",
+        )
+    return following
+
+
+def fail(supply: Supply, stage: str, message: str) -> None:
+    """The supply cannot be processed now; a co-ordinator or the supplier may retry it."""
+    report = {**supply.report, "failed_stage": stage, "failure": message}
+    Supply.objects.filter(pk=supply.pk).update(
+        status=SupplyStatus.FAILED,
+        lease_until=None,
+        failure=message,
+        report=report,
+        finished_at=timezone.now(),
+    )
+    audit_record(
+        actor=None,
+        action="supply_failed",
+        agency=supply.agency,
+        dataset_slug=supply.dataset.slug,
+        target=supply,
+        detail={"stage": stage, "failure": message},
+        system="pipeline",
+    )
+
+
+def reject(claim: Claim, rejection: SupplyRejected) -> None:
+    """Refuse the whole supply: nothing of it is loaded."""
+    report = {
+        **claim.supply.report,
+        **rejection.report,
+        "problems": rejection.problems,
+    }
+    Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(
+        status=SupplyStatus.REJECTED,
+        lease_until=None,
+        progress=100,
+        report=report,
+        accepted_count=0,
+        finished_at=timezone.now(),
+        **rejection.counts,
+    )
+    stage_clear(claim.supply.pk)
+    audit_record(
+        actor=None,
+        action="supply_rejected",
+        agency=claim.supply.agency,
+        dataset_slug=claim.supply.dataset.slug,
+        target=claim.supply,
+        detail={"problems": rejection.problems},
+        system="pipeline",
+    )
+
+
+def chunks_with_progress(
+    claim: Claim, stage_in: str, prepare: Callable[[pd.DataFrame], T] | None = None
+) -> Iterator[pd.DataFrame | T]:
+    """The stage's input chunks, each passed through ``prepare`` if given, made one chunk
+    ahead in a thread (which must not touch the database) while the caller works on the last;
+    progress is recorded, and the lease renewed, after each."""
+    total = max(stage_chunk_count(claim.supply.pk, stage_in), 1)
+    chunks = stage_read(claim.supply.pk, stage_in, claim.data_key)
+    if prepare is not None:
+        chunks = map(prepare, chunks)
+    for number, chunk in enumerate(read_ahead(chunks), 1):
+        yield chunk
+        claim.progress(number / total)
+
+
+def stage_functions() -> dict[str, Callable[[Claim], None]]:
+    """Each stage's function. The stages are built on this module's claim and hand-over, so
+    they are imported when a stage runs, not when this module loads."""
+    from datasets.pipeline import geocode, load, report, sanitise, validate
+
+    return {
+        SupplyStatus.VALIDATING: validate.validate,
+        SupplyStatus.GEOCODING: geocode.geocode,
+        SupplyStatus.SANITISING: sanitise.sanitise,
+        SupplyStatus.LOADING: load.load,
+        SupplyStatus.REPORTING: report.report,
+    }
+
+
+def run_stage(supply_id, stage: str) -> str | None:
+    """Claim and run one stage; returns the stage to queue next, if any.
+
+    A stage that is not this supply's turn, or is held by a live worker, is skipped quietly:
+    duplicate deliveries of a task are expected.
+    """
+    taken = claim(supply_id, stage)
+    if taken is None:
+        return None
+    try:
+        stage_functions()[stage](taken)
+    except SupplyRejected as rejection:
+        reject(taken, rejection)
+        return None
+    except Exception:
+        # The traceback goes to the worker's log; the supply row gets a message free of data.
+        logger.exception("Supply %s failed at %s", supply_id, stage)
+        fail(taken.supply, stage, f"An internal error stopped the {stage} stage.")
+        return None
+    status = Supply.objects.filter(pk=supply_id).values_list("status", flat=True).first()
+    return status if status in STAGES else None

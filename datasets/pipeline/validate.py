@@ -1,0 +1,152 @@
+"""The validate stage: the supplied file read in chunks, its header mapped to the dataset's
+fields, every row checked; accepted rows staged for geocoding, rejected rows written to the
+rejected-rows file, and the report's errors, warnings and completeness."""
+
+from __future__ import annotations
+
+from collections import Counter
+from itertools import chain
+from pathlib import Path
+
+import pandas as pd
+from django.conf import settings
+from django.utils import timezone
+
+from datasets.pipeline.stages import (
+    LATITUDE,
+    LONGITUDE,
+    REPORT_LIST_LIMIT,
+    Claim,
+    SupplyRejected,
+    advance,
+)
+from datasets.readers import SuppliedFile, UnreadableFile, read_chunks
+from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
+from datasets.staging import StageWriter, read_ahead
+from datasets.validation import ERROR_COLUMNS, DuplicateTracker, map_header, validate_chunk
+
+
+def _counted(frames: list[pd.DataFrame]) -> tuple[list[dict], dict[str, int]]:
+    """The first REPORT_LIST_LIMIT entries and the count of each code, over all frames."""
+    combined = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
+    )
+    counts = Counter(combined["code"]) if not combined.empty else Counter()
+    listed = combined.head(REPORT_LIST_LIMIT).astype({"row": "int64"}).to_dict("records")
+    return listed, dict(counts)
+
+
+def validate(claim: Claim) -> None:
+    supply, schema = claim.supply, claim.schema
+    supplied = SuppliedFile(
+        path=Path(supply.raw_path),
+        data_key=claim.data_key,
+        file_format=supply.file_format,
+        max_bytes=settings.HUB_MAX_UPLOAD_BYTES,
+    )
+    # The next chunk is read and parsed while this one is validated.
+    chunks = read_ahead(read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS))
+    try:
+        first = next(chunks)
+    except UnreadableFile as error:
+        raise SupplyRejected([str(error)]) from error
+    mapping = map_header(first.columns, schema)
+    if mapping.problems:
+        raise SupplyRejected(mapping.problems, dropped_columns=mapping.dropped)
+
+    missing_values = schema.descriptor.get("missingValues", [""])
+    period = (supply.period_start, supply.period_end)
+    today = timezone.localdate()
+    duplicates = DuplicateTracker(schema.primary_key)
+    writer = StageWriter(supply.pk, "validated", claim.data_key)
+    received = 0
+    filled = pd.Series(0, index=schema.field_names)
+    error_frames: list[pd.DataFrame] = []
+    warning_frames: list[pd.DataFrame] = []
+    expected = supply.declared_record_count or 0
+    rejected_rows = RejectedRowsWriter(
+        rejected_rows_path(supply), claim.data_key, headers=mapping.rename
+    )
+    with rejected_rows:
+        try:
+            for chunk in chain([first], chunks):
+                # Unknown columns go no further than this line: they are never stored.
+                known = chunk[list(mapping.rename)].rename(columns=mapping.rename)
+                result = validate_chunk(
+                    known, schema, missing_values=missing_values, today=today, period=period
+                )
+                repeats = duplicates.errors(result.accepted)
+                errors = pd.concat([result.errors, repeats], ignore_index=True)
+                accepted = result.accepted.drop(index=repeats["row"])
+                if mapping.latitude and mapping.longitude:
+                    coordinates = chunk.loc[accepted.index, [mapping.latitude, mapping.longitude]]
+                    accepted[LATITUDE] = pd.to_numeric(coordinates.iloc[:, 0], errors="coerce")
+                    accepted[LONGITUDE] = pd.to_numeric(coordinates.iloc[:, 1], errors="coerce")
+                # A chunk whose every row was rejected goes no further: the later stages
+                # expect rows.
+                if not accepted.empty:
+                    writer.write(accepted)
+                rejected_rows.write(chunk, errors)
+                received += len(chunk)
+                filled = filled.add(result.filled, fill_value=0)
+                error_frames.append(errors)
+                warning_frames.append(result.warnings)
+                claim.progress(received / expected if expected else 0.5)
+        except UnreadableFile as error:
+            writer.discard()
+            raise SupplyRejected([str(error)], dropped_columns=mapping.dropped) from error
+    if not received:
+        writer.discard()
+        # An empty supply would supersede the period's records with none.
+        raise SupplyRejected(
+            ["The file has its header row but no rows of data, so there is nothing to load. "
+             "Supply the file with its rows; if the period had no records, tell the "
+             "co-ordinator rather than supplying an empty file."],
+            dropped_columns=mapping.dropped,
+        )  # fmt: skip
+
+    errors_listed, error_counts = _counted(error_frames)
+    warnings_listed, warning_counts = _counted(warning_frames)
+    rejected_count = sum(frame["row"].nunique() for frame in error_frames if not frame.empty)
+    if supply.declared_record_count is not None and supply.declared_record_count != received:
+        warning_counts["declared_count_differs"] = 1
+        warnings_listed.insert(
+            0,
+            {
+                "row": None,
+                "field": "",
+                "code": "declared_count_differs",
+                "message": f"The form declared {supply.declared_record_count} records; "
+                f"the file has {received}.",
+            },
+        )
+    report = {
+        "errors": errors_listed,
+        "error_counts": error_counts,
+        "warnings": warnings_listed,
+        "warning_counts": warning_counts,
+        "dropped_columns": mapping.dropped,
+        # Each of the supplier's columns and the field it was read as, so that the report
+        # and the rejected rows can speak of the columns by the supplier's own names.
+        "header_mapping": mapping.rename,
+        "geocoding_inputs": [c for c in (mapping.latitude, mapping.longitude) if c],
+        "missing_optional_columns": mapping.missing_optional,
+        "completeness": {
+            name: round(100 * float(filled[name]) / received, 1) if received else 0.0
+            for name in schema.field_names
+        },
+    }
+    counts = {"record_count": received, "rejected_count": rejected_count}
+    if rejected_count == received:
+        writer.discard()
+        # Loading none of its rows would supersede the period's records with nothing.
+        raise SupplyRejected(
+            [f"Every row of the file was rejected ({received:,} of {received:,}), so nothing "
+             "was loaded and any earlier supply for the period stands. The problems are "
+             "listed below and in the rejected rows file: correct them in your file and "
+             "supply it again."],
+            counts=counts,
+            **report,
+        )  # fmt: skip
+    writer.commit()
+    advance(claim, report=report, **counts, accepted_count=received - rejected_count)

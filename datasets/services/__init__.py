@@ -1,0 +1,1 @@
+"""Writes to the catalogue, supplies, supply schedules and retention, one module each."""
