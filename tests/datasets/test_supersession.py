@@ -42,12 +42,14 @@ def neighbouring_police_supplier() -> User:
         adopted_on=adopted,
         review_due=adopted.replace(year=2028),
         acting_user=None,
+        system="test",
     )
     agency = agency_ensure(
         partnership=partnership,
         name="Greater Manchester Police (Bolton)",
         agency_type=AgencyType.POLICE_FORCE,
         acting_user=None,
+        system="test",
     )
     signature_record(
         isp=isp,
@@ -56,9 +58,12 @@ def neighbouring_police_supplier() -> User:
         signed_on=adopted,
         signatory_name="Chief Superintendent, Bolton",
         acting_user=None,
+        system="test",
     )
     user = User.objects.create(username="bolton_police_supplier")
-    membership_grant(user=user, agency=agency, roles=[Role.SUPPLIER], acting_user=None)
+    membership_grant(
+        user=user, agency=agency, roles=[Role.SUPPLIER], acting_user=None, system="test"
+    )
     return user
 
 
