@@ -11,10 +11,9 @@ from __future__ import annotations
 import uuid
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 
 from datasets.models import Dataset, Supply
-from hub.access import AccessRefused, agencies_with_role, refuse
+from hub.access import AccessRefused, agencies_with_role, visible_get
 from hub.choices import IspTier, Role
 from hub.models import Agency, User
 
@@ -53,18 +52,13 @@ def supply_get(
     the second is audited as a refusal."""
     try:
         key = uuid.UUID(str(supply_id))
-    except ValueError as error:
-        raise Http404("No such supply.") from error
-    supply = supply_restrict(user=user).filter(pk=key).first()
-    if supply is not None:
-        return supply
-    hidden = Supply.objects.filter(pk=key).select_related("agency", "dataset").first()
-    if hidden is not None:
-        refuse(
-            user=user, route=route, reason="A supply of another agency's.",
-            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
-        )  # fmt: skip
-    raise Http404("No such supply.")
+    except ValueError:
+        key = None
+    return visible_get(
+        visible=supply_restrict(user=user), key=key, user=user, route=route,
+        reason="A supply of another agency's.", ip_address=ip_address,
+        dataset_slug=lambda hidden: hidden.dataset.slug,
+    )  # fmt: skip
 
 
 def supply_agency(*, user: User, agency: Agency | None) -> Agency:

@@ -57,6 +57,31 @@ def refuse(
     return AccessRefused(reason)
 
 
+def visible_get(
+    *,
+    visible: QuerySet,
+    key,
+    user: User,
+    route: str,
+    reason: str,
+    ip_address: str | None = None,
+    dataset_slug=lambda hidden: "",
+):
+    """The object with primary key ``key`` among those ``visible`` to the user, or Http404
+    alike for one that does not exist and one that is hidden; the second is audited as a
+    refusal. ``key`` None (a malformed id) is a missing object."""
+    found = visible.filter(pk=key).first() if key is not None else None
+    if found is not None:
+        return found
+    hidden = visible.model.objects.filter(pk=key).first() if key is not None else None
+    if hidden is not None:
+        refuse(
+            user=user, route=route, reason=reason, dataset_slug=dataset_slug(hidden),
+            target=hidden, ip_address=ip_address,
+        )  # fmt: skip
+    raise Http404(f"No such {visible.model._meta.verbose_name}.")
+
+
 def coordinated_partnership(*, user: User) -> Partnership | None:
     """The partnership the user co-ordinates, if any."""
     if not _acting(user):

@@ -15,14 +15,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 from guardian.models import GroupObjectPermission, UserObjectPermission
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
 from hub.access import AccessRefused as AccessRefused  # the gate's refusal, for callers
-from hub.access import agencies_with_role, holds_role, refuse
+from hub.access import agencies_with_role, holds_role, refuse, visible_get
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
@@ -413,20 +412,18 @@ def extract_get(
 ) -> Extract:
     """The extract, or 404 alike for one that does not exist and one that is not yours; the
     second is audited as a refusal."""
+    return visible_get(
+        visible=extract_restrict(user=user), key=_uuid(extract_id), user=user, route=route,
+        reason="Another user's extract.", ip_address=ip_address,
+        dataset_slug=lambda hidden: hidden.dataset.slug,
+    )  # fmt: skip
+
+
+def _uuid(value) -> uuid.UUID | None:
     try:
-        key = uuid.UUID(str(extract_id))
-    except ValueError as error:
-        raise Http404("No such extract.") from error
-    found = extract_restrict(user=user).filter(pk=key).first()
-    if found is not None:
-        return found
-    hidden = Extract.objects.filter(pk=key).select_related("dataset").first()
-    if hidden is not None:
-        refuse(
-            user=user, route=route, reason="Another user's extract.",
-            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
-        )  # fmt: skip
-    raise Http404("No such extract.")
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
@@ -447,17 +444,12 @@ def request_get(
 ) -> PersonalDataRequest:
     """The request, or 404 alike for one that does not exist and one the user may not see;
     the second is audited as a refusal."""
-    key = int(request_id) if str(request_id).isdigit() else None
-    found = request_restrict(user=user).filter(pk=key).first() if key else None
-    if found is not None:
-        return found
-    hidden = PersonalDataRequest.objects.filter(pk=key).first() if key else None
-    if hidden is not None:
-        refuse(
-            user=user, route=route, reason="Another user's personal-data request.",
-            dataset_slug=hidden.dataset.slug, target=hidden, ip_address=ip_address,
-        )  # fmt: skip
-    raise Http404("No such request.")
+    return visible_get(
+        visible=request_restrict(user=user), user=user, route=route,
+        key=int(request_id) if str(request_id).isdigit() else None,
+        reason="Another user's personal-data request.", ip_address=ip_address,
+        dataset_slug=lambda hidden: hidden.dataset.slug,
+    )  # fmt: skip
 
 
 def request_decider_role(*, user: User, data_request: PersonalDataRequest) -> str | None:
@@ -491,13 +483,7 @@ def saved_query_get(
 ) -> SavedQuery:
     """The saved query, or 404 alike for one that does not exist and one that is neither
     the user's nor shared with them; the second is audited as a refusal."""
-    found = saved_query_restrict(user=user).filter(pk=saved_id).first()
-    if found is not None:
-        return found
-    hidden = SavedQuery.objects.filter(pk=saved_id).first()
-    if hidden is not None:
-        refuse(
-            user=user, route=route, reason="Another user's saved query.", target=hidden,
-            ip_address=ip_address,
-        )  # fmt: skip
-    raise Http404("No such saved query.")
+    return visible_get(
+        visible=saved_query_restrict(user=user), key=saved_id, user=user, route=route,
+        reason="Another user's saved query.", ip_address=ip_address,
+    )  # fmt: skip

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from datasets.models import Dataset, Supply
-from hub.access import agencies_with_role, coordinated_partnership, dlo_agencies, refuse
+from hub.access import agencies_with_role, coordinated_partnership, dlo_agencies, visible_get
 from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
 from hub.models import Agency, AuditEntry, Partnership, User
 from sharing.models import (
@@ -122,27 +122,14 @@ def document_get(
     """The document, or 404 alike for one that does not exist and one the user may not see;
     the second is audited as a refusal."""
     try:
-        return (
-            document_restrict(user=user)
-            .select_related("partnership", "created_by")
-            .get(pk=uuid.UUID(str(document_id)))
-        )
-    except (ValueError, Document.DoesNotExist) as error:
-        hidden = Document.objects.filter(pk=document_id).first() if _is_uuid(document_id) else None
-        if hidden is not None:
-            refuse(
-                user=user, route=route, reason="A document not addressed to the user.",
-                target=hidden, ip_address=ip_address,
-            )  # fmt: skip
-        raise Http404("No such document.") from error
-
-
-def _is_uuid(value) -> bool:
-    try:
-        uuid.UUID(str(value))
+        key = uuid.UUID(str(document_id))
     except ValueError:
-        return False
-    return True
+        key = None
+    visible = document_restrict(user=user).select_related("partnership", "created_by")
+    return visible_get(
+        visible=visible, key=key, user=user, route=route,
+        reason="A document not addressed to the user.", ip_address=ip_address,
+    )  # fmt: skip
 
 
 def document_version_get(*, document: Document, number: int | None = None) -> DocumentVersion:

@@ -16,7 +16,7 @@ from guardian.shortcuts import assign_perm
 
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
-from hub.models import Agency, AuditEntry, User
+from hub.models import Agency, AuditEntry
 from hub.services import agency_ensure, membership_grant
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
 from sharing.access import AccessRefused, access_decision, record_scope
@@ -29,16 +29,15 @@ from sharing.models import (
     SharedDataset,
 )
 from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
     access_profile_unassign,
     extract_request,
     extract_run,
-    isp_ensure,
     signature_record,
 )
+from tests import factories
 from tests.conftest import sign_in
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
+from tests.factories import member
 
 OCTOBER = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
 RELEASE_HEADER = [
@@ -55,12 +54,6 @@ def signed_agency(name: str, agency_type: str, tier: str = "core") -> Agency:
     signature_record(isp=isp, agency=agency, tier=tier, signed_on=isp.adopted_on,
                      signatory_name="Governor", acting_user=None, system="test")  # fmt: skip
     return agency
-
-
-def member(agency: Agency, username: str, roles: list[str]) -> User:
-    user, _ = User.objects.get_or_create(username=username, email=f"{username}@example.invalid")
-    membership_grant(user=user, agency=agency, roles=roles, acting_user=None, system="test")
-    return user
 
 
 def postcode_in(district: str) -> str:
@@ -323,60 +316,15 @@ def test_an_approved_personal_extract_is_built_in_the_web_extract_builder(client
 # -- partnerships apart -----------------------------------------------------------------------
 
 
-def second_partnership_analyst(personas) -> dict:
-    """A user who is an analyst in the demo partnership (no profile there) and in a second
-    partnership whose profile grants victims' records. The second partnership's agency sorts
-    after the demo's, so that "the first analyst agency" is the demo's."""
-    from hub.services import partnership_ensure
-
-    other = partnership_ensure(name="Yonder CSP", slug="yonder", postcode_areas=["YO"])
-    isp = isp_ensure(
-        partnership=other,
-        version="1",
-        adopted_on=datetime.date(2026, 1, 1),
-        review_due=datetime.date(2099, 1, 1),
-        acting_user=None,
-        system="test",
-    )
-    police = agency_ensure(
-        partnership=other,
-        name="Yonder Police",
-        agency_type="police_force",
-        acting_user=None,
-        system="test",
-    )
-    signature_record(
-        isp=isp,
-        agency=police,
-        tier="core",
-        signed_on=isp.adopted_on,
-        signatory_name="Chief Constable",
-        acting_user=None,
-        system="test",
-    )
-    user = member(Agency.objects.get(name="Wigan Council"), "two_places", [Role.ANALYST])
-    member(police, "two_places", [Role.ANALYST])
-    victims = Dataset.objects.get(slug="police_crime_victim")
-    profile = access_profile_ensure(
-        partnership=other,
-        name="Yonder analysts",
-        levels={victims: "depersonalised"},
-        acting_user=None,
-        system="test",
-    )
-    access_profile_assign(profile=profile, holder=user, acting_user=None, system="test")
-    return {"user": user, "other": other, "home": police.partnership, "victims": victims,
-            "demo": Agency.objects.get(name="Wigan Council").partnership}  # fmt: skip
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_a_profile_in_one_partnership_reaches_none_of_anothers_records(
     api_client, client, supplied
 ):
-    world = second_partnership_analyst(supplied)
-    user, victims = world["user"], world["victims"]
-    assert access_decision(user=user, dataset=victims, partnership=world["demo"]).level == "none"
+    user = factories.two_places_analyst()
+    victims = Dataset.objects.get(slug="police_crime_victim")
+    demo = factories.demo_partnership()
+    assert access_decision(user=user, dataset=victims, partnership=demo).level == "none"
     assert access_decision(user=user, dataset=victims).level == "depersonalised"
 
     api_client.force_authenticate(user)
@@ -394,7 +342,7 @@ def test_a_profile_in_one_partnership_reaches_none_of_anothers_records(
     state = finished(api_client, made.json()["id"])
     assert state["status"] == "completed"
     assert state["row_count"] == 0  # Yonder has supplied nothing; Wigan's victims stay Wigan's
-    assert Extract.objects.get(pk=made.json()["id"]).agency.partnership == world["other"]
+    assert Extract.objects.get(pk=made.json()["id"]).agency.partnership.slug == "yonder"
 
     sign_in(client, user)
     counts = client.get("/workspace/counts/", {"dataset": "police_crime_victim",
