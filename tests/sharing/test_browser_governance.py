@@ -1,5 +1,7 @@
 """The co-ordinator and a DLO at work, in a real browser."""
 
+import datetime
+
 import pytest
 
 from datasets.models import Dataset
@@ -59,8 +61,9 @@ def test_a_dlo_approves_a_personal_data_request(page, live_server, personas):
     data_request = request_create(
         requester=personas["analyst"], dataset=Dataset.objects.get(slug="prison_release"),
         supplying_agency=prison, purpose="Burglary problem profile", legal_basis="cda_s115",
-        legal_basis_detail="", records_needed="October releases", period_start="2026-10-01",
-        period_end="2026-10-31", days_needed=14,
+        legal_basis_detail="", records_needed="October releases",
+        period_start=datetime.date(2026, 10, 1), period_end=datetime.date(2026, 10, 31),
+        days_needed=14,
     )  # fmt: skip
 
     sign_in(page, live_server, "prison_dlo")
