@@ -8,7 +8,9 @@ import datetime
 from datasets.models import Dataset
 from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
-from sharing.models import AccessProfile
+from sanitise.models import PostcodeCentroid, PostcodeHouseholds
+from sharing.governance import request_create
+from sharing.models import AccessProfile, InformationSharingProtocol
 from sharing.services import (
     access_profile_assign,
     access_profile_ensure,
@@ -74,3 +76,43 @@ def analyst_and_dlo() -> User:
     profile = AccessProfile.objects.get(name="Partnership analysts")
     access_profile_assign(profile=profile, holder=user, acting_user=None, system="test")
     return user
+
+
+# -- personal data: prisons and their releases ---------------------------------------------
+
+OCTOBER = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
+RELEASE_HEADER = [
+    "name", "gender", "date_of_birth", "offence", "release_date", "address", "postcode",
+]  # fmt: skip
+
+
+def signed_agency(name: str, agency_type: str, tier: str = "core") -> Agency:
+    agency = agency_ensure(
+        partnership=Agency.objects.first().partnership, name=name, agency_type=agency_type,
+        acting_user=None, system="test",
+    )  # fmt: skip
+    isp = InformationSharingProtocol.objects.get(partnership=agency.partnership)
+    signature_record(isp=isp, agency=agency, tier=tier, signed_on=isp.adopted_on,
+                     signatory_name="Governor", acting_user=None, system="test")  # fmt: skip
+    return agency
+
+
+def postcode_in(district: str) -> str:
+    """A postcode of the district with enough households that sanitising keeps it."""
+    enough = PostcodeHouseholds.objects.filter(households__gte=4).values("postcode")
+    return (
+        PostcodeCentroid.objects.filter(postcode__startswith=f"{district} ", postcode__in=enough)
+        .order_by("postcode")
+        .first()
+        .postcode
+    )
+
+
+def ask(analyst, agency, *, fields=("name", "offence", "release_date"), districts=("WN4",)):
+    return request_create(
+        requester=analyst, dataset=Dataset.objects.get(slug="prison_release"),
+        supplying_agency=agency, purpose="Released prisoners near recent burglaries in WN4",
+        legal_basis="cda_s115", legal_basis_detail="", records_needed="Hindley's WN4 releases",
+        period_start=OCTOBER[0], period_end=OCTOBER[1], days_needed=30,
+        fields=list(fields), districts=list(districts),
+    )  # fmt: skip

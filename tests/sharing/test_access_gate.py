@@ -17,10 +17,9 @@ from guardian.shortcuts import assign_perm
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
 from hub.models import Agency, AuditEntry
-from hub.services import agency_ensure, membership_grant
-from sanitise.models import PostcodeCentroid, PostcodeHouseholds
+from hub.services import membership_grant
 from sharing.access import AccessRefused, access_decision, record_scope
-from sharing.governance import GovernanceRefused, request_create, request_decide
+from sharing.governance import GovernanceRefused, request_decide
 from sharing.models import (
     AccessProfile,
     Extract,
@@ -36,45 +35,7 @@ from sharing.services import (
 )
 from tests import factories
 from tests.conftest import sign_in
-from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
-from tests.factories import member
-
-OCTOBER = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
-RELEASE_HEADER = [
-    "name", "gender", "date_of_birth", "offence", "release_date", "address", "postcode",
-]  # fmt: skip
-
-
-def signed_agency(name: str, agency_type: str, tier: str = "core") -> Agency:
-    agency = agency_ensure(
-        partnership=Agency.objects.first().partnership, name=name, agency_type=agency_type,
-        acting_user=None, system="test",
-    )  # fmt: skip
-    isp = InformationSharingProtocol.objects.get(partnership=agency.partnership)
-    signature_record(isp=isp, agency=agency, tier=tier, signed_on=isp.adopted_on,
-                     signatory_name="Governor", acting_user=None, system="test")  # fmt: skip
-    return agency
-
-
-def postcode_in(district: str) -> str:
-    """A postcode of the district with enough households that sanitising keeps it."""
-    enough = PostcodeHouseholds.objects.filter(households__gte=4).values("postcode")
-    return (
-        PostcodeCentroid.objects.filter(postcode__startswith=f"{district} ", postcode__in=enough)
-        .order_by("postcode")
-        .first()
-        .postcode
-    )
-
-
-def ask(analyst, agency, *, fields=("name", "offence", "release_date"), districts=("WN4",)):
-    return request_create(
-        requester=analyst, dataset=Dataset.objects.get(slug="prison_release"),
-        supplying_agency=agency, purpose="Released prisoners near recent burglaries in WN4",
-        legal_basis="cda_s115", legal_basis_detail="", records_needed="Hindley's WN4 releases",
-        period_start=OCTOBER[0], period_end=OCTOBER[1], days_needed=30,
-        fields=list(fields), districts=list(districts),
-    )  # fmt: skip
+from tests.factories import OCTOBER, ask, member, signed_agency
 
 
 def personal_extract(client, user, **body):
@@ -108,37 +69,6 @@ def refusals(route: str) -> list[AuditEntry]:
 
 
 # -- personal data: exactly what the DLO approved ---------------------------------------------
-
-
-@pytest.fixture
-def prisons(personas, celery_worker_process, api_client):
-    """Two prisons of the partnership supplying October's releases: Hindley one in WN1 and one
-    in WN4, Garth one in WN4. The analyst asks Hindley's DLO for WN4's names."""
-    from sanitise.demo import demo_gazetteer_load
-
-    demo_gazetteer_load()
-    world = dict(personas)
-    for key, name in (("hindley", "HMP Hindley"), ("garth", "HMP Garth")):
-        world[key] = signed_agency(name, AgencyType.PRISON)
-        world[f"{key}_supplier"] = member(world[key], f"{key}_supplier", [Role.SUPPLIER])
-        world[f"{key}_dlo"] = member(world[key], f"{key}_dlo", [Role.DLO])
-    wn1, wn4 = postcode_in("WN1"), postcode_in("WN4")
-    files = {
-        "hindley": [
-            ["Arthur Wigan", "M", "01/02/1990", "burglary", "10/10/2026", "1 Mill Lane", wn1],
-            ["Bella Hindley", "F", "03/04/1985", "theft", "20/10/2026", "2 Mill Lane", wn4],
-        ],
-        "garth": [
-            ["Cyril Garth", "M", "05/06/1970", "robbery", "15/10/2026", "3 Mill Lane", wn4],
-        ],
-    }
-    for key, rows in files.items():
-        supply_id = supply(
-            api_client, world[f"{key}_supplier"], csv_bytes(RELEASE_HEADER, rows),
-            dataset="prison_release",
-        )  # fmt: skip
-        assert wait_for(api_client, supply_id)["status"] == "completed"
-    return world
 
 
 @pytest.mark.worker
@@ -215,17 +145,6 @@ def test_nobody_decides_their_own_request(client, personas):
 
 
 # -- when an approval stops granting ----------------------------------------------------------
-
-
-@pytest.fixture
-def approved(personas):
-    hindley = signed_agency("HMP Hindley", AgencyType.PRISON)
-    dlo = member(hindley, "hindley_dlo", [Role.DLO])
-    data_request = ask(personas["analyst"], hindley)
-    request_decide(data_request=data_request, approve=True, reason="ok", acting_user=dlo)
-    releases = Dataset.objects.get(slug="prison_release")
-    assert access_decision(user=personas["analyst"], dataset=releases).level == "personal"
-    return {**personas, "request": data_request, "releases": releases, "hindley": hindley}
 
 
 @pytest.mark.django_db

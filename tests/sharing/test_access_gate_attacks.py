@@ -23,12 +23,8 @@ from sharing.services import (
     signature_record,
 )
 from tests.conftest import sign_in
-from tests.sharing import test_access_gate as gate
-from tests.sharing.test_access_gate import ask, finished, member, refusals
-
-# The gate's own fixtures: two prisons supplying October's releases, and an approved request.
-prisons = gate.prisons
-approved = gate.approved
+from tests.factories import OCTOBER, ask, member
+from tests.sharing.test_access_gate import finished, refusals
 
 COUNCIL = "Wigan Council"
 
@@ -233,7 +229,7 @@ def test_one_person_never_takes_both_decisions_on_health_data(personas):
     data_request = request_create(
         requester=personas["analyst"], dataset=ppo, supplying_agency=trust,
         purpose="Offender health pathways", legal_basis="cda_s115", legal_basis_detail="",
-        records_needed="October", period_start=gate.OCTOBER[0], period_end=gate.OCTOBER[1],
+        records_needed="October", period_start=OCTOBER[0], period_end=OCTOBER[1],
         days_needed=10,
     )  # fmt: skip
     assert data_request.caldicott_needed
