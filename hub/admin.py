@@ -5,11 +5,13 @@ from hub.models import Agency, AuditEntry, Membership, Partnership, User
 from sharing.selectors import agency_tier
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """For records the application writes and nobody edits: the audit trail, the catalogue,
-    gazetteer versions."""
+class ReadOnly:
+    """For records the application writes and nobody edits here: the audit trail, the
+    catalogue, gazetteer versions, and whatever decides access (memberships and their roles,
+    signatures, profiles), which only the governance services change, each checked, audited
+    and ending the tokens of those whose access it lowers."""
 
-    def has_add_permission(self, request):
+    def has_add_permission(self, request, obj=None):
         return False
 
     def has_change_permission(self, request, obj=None):
@@ -19,24 +21,28 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
 
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    pass
+
+
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     pass
 
 
 @admin.register(Partnership)
-class PartnershipAdmin(admin.ModelAdmin):
+class PartnershipAdmin(ReadOnlyAdmin):
     list_display = ["name", "slug", "postcode_areas"]
 
 
-class MembershipInline(admin.TabularInline):
+class MembershipInline(ReadOnly, admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Agency)
-class AgencyAdmin(admin.ModelAdmin):
+class AgencyAdmin(ReadOnlyAdmin):
     list_display = ["name", "agency_type", "isp_tier", "designated_liaison_officer", "partnership"]
     list_filter = ["partnership", "agency_type"]
     search_fields = ["name"]
@@ -48,7 +54,7 @@ class AgencyAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     list_display = ["user", "agency", "roles"]
     list_filter = ["agency"]
     search_fields = ["user__username", "agency__name"]

@@ -273,20 +273,25 @@ def audit_trail_read(
     *,
     user: User,
     partnership: Partnership | None,
+    read: dict[int | None, int],
     filters: dict,
-    rows: int,
     exported: bool,
     ip_address: str | None = None,
-) -> AuditEntry:
-    """Record that the user read ``partnership``'s audit trail (None: the hub-wide one), on
-    the page or as an export, with the filters they used and how many entries they got."""
-    return audit_record(
-        actor=user,
-        action=AuditAction.AUDIT_EXPORTED if exported else AuditAction.AUDIT_VIEWED,
-        partnership=partnership,
-        detail={"filters": filters, "rows": rows},
-        ip_address=ip_address,
-    )
+) -> None:
+    """Record that the user read the audit trail, on the page or as an export, with the
+    filters they used: in their own partnership's trail (None: the hub-wide one) and in that
+    of every other partnership whose entries they got (``read``: entries by partnership id),
+    so that each co-ordinator sees who read their partnership's entries."""
+    whose = set(read) | {partnership.pk if partnership is not None else None}
+    named = Partnership.objects.in_bulk([pk for pk in whose if pk is not None])
+    for pk in sorted(whose, key=lambda pk: (pk is None, pk)):
+        audit_record(
+            actor=user,
+            action=AuditAction.AUDIT_EXPORTED if exported else AuditAction.AUDIT_VIEWED,
+            partnership=named[pk] if pk is not None else HUB_WIDE,
+            detail={"filters": filters, "rows": read.get(pk, 0)},
+            ip_address=ip_address,
+        )
 
 
 def audit_head_id() -> int:

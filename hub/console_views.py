@@ -2,9 +2,11 @@
 
 import csv
 import json
+from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import Count
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
@@ -17,7 +19,7 @@ from hub.access import require_audit_reader, require_coordinator
 from hub.audit import audit_head_id, audit_trail_read
 from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from hub.models import Agency, User
-from hub.services import two_factor_remove
+from hub.services import TwoFactorRefused, two_factor_remove
 from sharing import access as sharing_access
 from sharing.choices import AccessLevel
 from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
@@ -88,7 +90,7 @@ def user_detail(request, user_id):
                 if profiles_form.is_valid():
                     _set_profiles(user, set(profiles_form.cleaned_data["profiles"]), request.user)
                     messages.success(request, "Access profiles changed.")
-        except GovernanceRefused as refusal:
+        except (GovernanceRefused, TwoFactorRefused) as refusal:
             messages.error(request, str(refusal))
         return redirect("console-user", user_id=user.pk)
     datasets = list(dataset_selectors.dataset_list())
@@ -166,8 +168,8 @@ def audit(request):
     entries, form, used = _filtered_audit(request)
     shown = list(entries[:500])
     audit_trail_read(
-        user=request.user, partnership=whose, filters=used, rows=len(shown), exported=False,
-        ip_address=ip_address,
+        user=request.user, partnership=whose, filters=used, exported=False,
+        read=Counter(entry.partnership_id for entry in shown), ip_address=ip_address,
     )  # fmt: skip
     return render(request, "hub/console_audit.html", {"entries": shown, "form": form})
 
@@ -181,9 +183,10 @@ def audit_export(request):
     entries, _, used = _filtered_audit(request)
     # Up to the newest entry now, so that the audited count is what the file holds.
     entries = entries.filter(id__lte=audit_head_id())
+    read = entries.order_by().values_list("partnership_id").annotate(rows=Count("id"))
     audit_trail_read(
-        user=request.user, partnership=whose, filters=used, rows=entries.count(),
-        exported=True, ip_address=ip_address,
+        user=request.user, partnership=whose, filters=used, exported=True, read=dict(read),
+        ip_address=ip_address,
     )  # fmt: skip
 
     def rows():

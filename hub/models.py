@@ -91,9 +91,11 @@ class AuditEntry(models.Model):
     """One thing that happened: written by services, never edited or deleted by the application."""
 
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    # PROTECT: the database must never rewrite a hashed column itself. People and agencies
+    # are deactivated or withdrawn, not deleted, while the trail names them.
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
+        on_delete=models.PROTECT,
         null=True,
         blank=True,
         related_name="+",
@@ -102,7 +104,7 @@ class AuditEntry(models.Model):
     actor_username = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=40, db_index=True)
     agency = models.ForeignKey(
-        Agency, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        Agency, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
     # Whose business the entry is: only that partnership's co-ordinator (and DLOs, within
     # it) read it; none means the whole hub's, read by the hub's staff. Protected, as

@@ -11,11 +11,18 @@ from django.utils import timezone
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from datasets.models import Supply, SupplySchedule
+from datasets.models import Supply
 from hub.access import coordinated_partnership, dlo_agencies, holds_two_factor_role
 from hub.models import ApiToken, AuditEntry, User
 from sharing.choices import RequestStatus
 from sharing.models import PersonalDataRequest
+
+# The kinds of entry that say who took, viewed or asked for a dataset (its data or its
+# template): what a DLO follows of the datasets their agency supplies.
+TAKING_ACTIONS = (
+    "extract", "access_refused", "map_", "workspace_", "explorer_", "data_request",
+    "template_download",
+)  # fmt: skip
 
 
 def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
@@ -31,11 +38,11 @@ def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
     agencies = dlo_agencies(user=user)
     if agencies.exists():
         supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
-        # What others did with a dataset the agency supplies; another agency's own supplies
-        # of the same dataset are that agency's business.
-        handled = Q(dataset_slug__in=supplied) & ~Q(
-            object_type__in=[Supply._meta.label, SupplySchedule._meta.label]
-        )
+        # What others did with a dataset the agency supplies: who took, viewed or asked for
+        # it. Another agency's own supplies of the same dataset (uploads, refusals, purges,
+        # schedules) are that agency's business.
+        taking = reduce(operator.or_, (Q(action__startswith=kind) for kind in TAKING_ACTIONS))
+        handled = Q(dataset_slug__in=supplied) & taking
         seen.append(
             Q(partnership__in=agencies.values("partnership")) & (Q(agency__in=agencies) | handled)
         )

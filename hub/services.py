@@ -16,7 +16,7 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hub.access import role_change_ends_tokens
+from hub.access import coordinator_check, partnership_coordinated_for, role_change_ends_tokens
 
 # The apps record to the trail through hub.services, as they write everything else.
 from hub.audit import audit_digest, audit_record, audit_verify  # noqa: F401
@@ -280,11 +280,27 @@ def _code_refused(user: User, kind: str, ip_address: str | None, *, throttled: b
     )  # fmt: skip
 
 
-@transaction.atomic
+class TwoFactorRefused(Exception):
+    """The acting user may not remove this user's second factor; the message says why."""
+
+
 def two_factor_remove(*, user: User, acting_user: User, ip_address: str | None = None) -> None:
     """Remove the user's authenticator and backup codes, and revoke their API token: by
-    themselves, or a reset by the co-ordinator for someone who lost their phone. Where a
-    second factor is required, the user is sent to set up a new one at their next request."""
+    themselves, or a reset by the co-ordinator of a partnership they belong to, for someone
+    who lost their phone (TwoFactorRefused, audited, for anyone else). Where a second factor
+    is required, the user is sent to set up a new one at their next request."""
+    if acting_user != user:
+        coordinator_check(
+            acting_user=acting_user,
+            partnership=partnership_coordinated_for(coordinator=acting_user, member=user),
+            service="two_factor_remove", act="reset this user's second factor",
+            refusal=TwoFactorRefused,
+        )  # fmt: skip
+    with transaction.atomic():
+        _two_factor_remove(user=user, acting_user=acting_user, ip_address=ip_address)
+
+
+def _two_factor_remove(*, user: User, acting_user: User, ip_address: str | None) -> None:
     TOTPDevice.objects.filter(user=user).delete()
     StaticDevice.objects.filter(user=user).delete()
     by_themselves = acting_user == user

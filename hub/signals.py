@@ -1,9 +1,9 @@
-"""Sign-ins, sign-outs and failed sign-ins go to the audit trail; a changed password ends the
-user's API token."""
+"""Sign-ins, sign-outs and failed sign-ins go to the audit trail; a changed password, or
+leaving a group (whose access profiles go with it), ends the user's API token."""
 
 from axes.signals import user_locked_out
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
-from django.db.models.signals import post_save
+from django.db.models.signals import m2m_changed, post_save
 from django.dispatch import receiver
 
 from hub.choices import AuditAction
@@ -58,3 +58,16 @@ def revoke_tokens_on_password_change(sender, instance, created, **kwargs):
             users=[instance], reason="password changed", acting_user=None,
             system="password_change",
         )  # fmt: skip
+
+
+@receiver(m2m_changed, sender=User.groups.through)
+def revoke_tokens_on_leaving_a_group(sender, instance, action, reverse, pk_set, **kwargs):
+    # A group can carry access profiles, so leaving one may lower access; the admin's user
+    # form changes groups directly, not through the governance services.
+    if action == "post_remove":
+        users = User.objects.filter(pk__in=pk_set) if reverse else [instance]
+    elif action == "pre_clear":
+        users = instance.user_set.all() if reverse else [instance]
+    else:
+        return
+    tokens_revoke(users=list(users), reason="left a group", acting_user=None, system="groups")

@@ -21,7 +21,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
-from hub.access import coordinator_check, partnership_coordinated_for, role_holders
+from hub.access import coordinator_check, partnership_coordinated_for, refuse, role_holders
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
 from hub.models import Agency, Membership, Partnership, User
 from hub.services import agency_ensure, audit_record, membership_grant, tokens_revoke
@@ -73,6 +73,12 @@ def isp_adopt(
         )
     except ValueError as error:
         raise GovernanceRefused(str(error)) from error
+    # Every agency stands nowhere until it signs the new version: access is lowered for all.
+    tokens_revoke(
+        users=User.objects.filter(memberships__agency__partnership=partnership).distinct(),
+        reason=f"ISP version {version} adopted: to be signed again",
+        acting_user=acting_user,
+    )
     for agency in partnership.agencies.all():
         _mail(
             to=_emails(agency, Role.DLO),
@@ -202,21 +208,29 @@ def _user_create(*, agency, email, first_name, last_name, roles, acting_user) ->
 
 def user_deactivate(*, user: User, acting_user: User) -> None:
     """Stop the user at once: sessions and API tokens stop working on the next request. For
-    the co-ordinator of a partnership the user belongs to."""
+    the co-ordinator of a partnership the user belongs to. A user who belongs to another
+    partnership too only leaves this one's agencies: one partnership cannot shut another's
+    people out."""
+    partnership = partnership_coordinated_for(coordinator=acting_user, member=user)
     coordinator_check(
-        acting_user=acting_user,
-        partnership=partnership_coordinated_for(coordinator=acting_user, member=user),
-        service="user_deactivate", act="deactivate this user", refusal=GovernanceRefused,
+        acting_user=acting_user, partnership=partnership, service="user_deactivate",
+        act="deactivate this user", refusal=GovernanceRefused,
     )  # fmt: skip
     if user == acting_user:
         raise GovernanceRefused("You cannot deactivate your own account.")
+    elsewhere = Membership.objects.filter(user=user).exclude(agency__partnership=partnership)
     with transaction.atomic():
-        User.objects.filter(pk=user.pk).update(is_active=False)
+        if elsewhere.exists():
+            Membership.objects.filter(user=user, agency__partnership=partnership).delete()
+            action, reason = "user_removed_from_partnership", f"left {partnership}"
+        else:
+            User.objects.filter(pk=user.pk).update(is_active=False)
+            action, reason = "user_deactivated", "account deactivated"
         audit_record(
-            actor=acting_user, action="user_deactivated", target=user,
+            actor=acting_user, action=action, target=user, partnership=partnership,
             detail={"user": user.get_username()},
         )  # fmt: skip
-        tokens_revoke(users=[user], reason="account deactivated", acting_user=acting_user)
+        tokens_revoke(users=[user], reason=reason, acting_user=acting_user)
 
 
 def user_roles_set(*, user: User, agency: Agency, roles: list[str], acting_user: User) -> None:
@@ -227,6 +241,14 @@ def user_roles_set(*, user: User, agency: Agency, roles: list[str], acting_user:
         acting_user=acting_user, partnership=agency.partnership, service="user_roles_set",
         act="set roles at its agencies", refusal=GovernanceRefused, agency=agency,
     )  # fmt: skip
+    if acting_user is not None and not _joinable(user=user, partnership=agency.partnership):
+        reason = (
+            f"{user} belongs to another partnership: only a co-ordinator of a partnership "
+            "they belong to gives them roles."
+        )
+        refuse(user=acting_user, route="user_roles_set", reason=reason, agency=agency,
+               target=user)  # fmt: skip
+        raise GovernanceRefused(reason)
     with transaction.atomic():
         if roles:
             membership_grant(user=user, agency=agency, roles=roles, acting_user=acting_user)
@@ -238,6 +260,13 @@ def user_roles_set(*, user: User, agency: Agency, roles: list[str], acting_user:
         )  # fmt: skip
         if left:
             tokens_revoke(users=[user], reason=f"left {agency}", acting_user=acting_user)
+
+
+def _joinable(*, user: User, partnership: Partnership) -> bool:
+    """Whether the partnership's co-ordinator may give the user roles: a member of it
+    already, or someone who belongs to no partnership yet."""
+    memberships = Membership.objects.filter(user=user)
+    return not memberships.exists() or memberships.filter(agency__partnership=partnership).exists()
 
 
 # -- personal-data requests -------------------------------------------------------------------
@@ -356,21 +385,18 @@ def request_decide(
 
     Access begins when every decision needed is an approval, for the days asked.
     """
-    if data_request.status != RequestStatus.PENDING:
-        raise GovernanceRefused("The request has been decided already.")
     role = request_decider_role(user=acting_user, data_request=data_request)
-    if role is None:
-        reason = (
+    refusal = ""
+    if data_request.status != RequestStatus.PENDING:
+        refusal = "The request has been decided already."
+    elif role is None:
+        refusal = (
             "Nobody decides their own request: another DLO of the agency must."
             if acting_user.pk == data_request.requester_id
             else "Only the supplying agency's DLO or Caldicott Guardian decides."
         )
-        audit_record(
-            actor=acting_user, action="data_request_decision_refused",
-            agency=data_request.supplying_agency, dataset_slug=data_request.dataset.slug,
-            target=data_request, detail={"reason": reason},
-        )  # fmt: skip
-        raise GovernanceRefused(reason)
+    if refusal:
+        raise _request_refused(data_request, acting_user, "data_request_decision_refused", refusal)
     as_dlo = role == Role.DLO
     if not reason.strip():
         raise GovernanceRefused("Give the reasons for the decision; they are kept on record.")
@@ -416,13 +442,16 @@ def request_end(
     be "destroyed after [they have] been used for the purpose", §2.4)."""
     from sharing.services import extract_delete
 
+    refusal = ""
     if data_request.status not in (RequestStatus.APPROVED, RequestStatus.PENDING):
-        raise GovernanceRefused("The request is not open.")
-    if acting_user is not None and acting_user not in (
+        refusal = "The request is not open."
+    elif acting_user is not None and acting_user not in (
         data_request.requester,
         data_request.dlo_decision_by,
     ):
-        raise GovernanceRefused("Only the requester or the deciding DLO can end it.")
+        refusal = "Only the requester or the deciding DLO can end it."
+    if refusal:
+        raise _request_refused(data_request, acting_user, "data_request_end_refused", refusal)
     with transaction.atomic():
         data_request.status = RequestStatus.ENDED
         data_request.ended_at = timezone.now()
@@ -435,6 +464,17 @@ def request_end(
             detail={"reason": reason}, system="" if acting_user else "retention",
         )  # fmt: skip
     return data_request
+
+
+def _request_refused(
+    data_request: PersonalDataRequest, acting_user: User | None, action: str, reason: str
+) -> GovernanceRefused:
+    audit_record(
+        actor=acting_user, action=action, agency=data_request.supplying_agency,
+        dataset_slug=data_request.dataset.slug, target=data_request, detail={"reason": reason},
+        system="" if acting_user else "retention",
+    )  # fmt: skip
+    return GovernanceRefused(reason)
 
 
 def requests_expire(*, now: datetime.datetime | None = None) -> int:
