@@ -9,12 +9,8 @@ from datasets.models import Dataset
 from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
 from sharing.models import AccessProfile
-from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
-    isp_ensure,
-    signature_record,
-)
+from sharing.services.isp import isp_ensure, signature_record
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
 
 COUNCIL = "Wigan Council"
 POLICE = "Greater Manchester Police (Wigan)"

@@ -20,7 +20,6 @@ from hub.models import Agency, AuditEntry, User
 from hub.services import agency_ensure, membership_grant
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
 from sharing.access import AccessRefused, access_decision, record_scope
-from sharing.governance import GovernanceRefused, request_create, request_decide
 from sharing.models import (
     AccessProfile,
     Extract,
@@ -28,15 +27,15 @@ from sharing.models import (
     PersonalDataRequest,
     SharedDataset,
 )
-from sharing.services import (
+from sharing.services.extract_build import extract_run
+from sharing.services.extracts import extract_request
+from sharing.services.isp import GovernanceRefused, isp_ensure, signature_record
+from sharing.services.profiles import (
     access_profile_assign,
     access_profile_ensure,
     access_profile_unassign,
-    extract_request,
-    extract_run,
-    isp_ensure,
-    signature_record,
 )
+from sharing.services.requests import request_create, request_decide
 from tests.conftest import sign_in
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
 

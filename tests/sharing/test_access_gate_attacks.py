@@ -15,13 +15,10 @@ from datasets.models import Dataset
 from hub.choices import Role
 from hub.models import Agency, AuditEntry
 from hub.services import token_issue
-from sharing.governance import GovernanceRefused, request_create, request_decide
 from sharing.models import AccessProfile, Extract, InformationSharingProtocol
-from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
-    signature_record,
-)
+from sharing.services.isp import GovernanceRefused, signature_record
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
+from sharing.services.requests import request_create, request_decide
 from tests.conftest import sign_in
 from tests.sharing import test_access_gate as gate
 from tests.sharing.test_access_gate import ask, finished, member, refusals

@@ -23,7 +23,7 @@ from datasets.spreadsheets import (
     neutralise_formulas,
     neutralise_sql,
 )
-from sharing import extracts, services
+from sharing import extracts
 from sharing.choices import ExtractFormat
 from sharing.extracts import (
     ExtractQuery,
@@ -33,6 +33,8 @@ from sharing.extracts import (
     write_csv_copy,
     write_csv_zip,
 )
+from sharing.services import extract_build
+from sharing.services.extracts import extract_request
 from tests.conftest import supply_row
 
 PERIOD = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
@@ -269,17 +271,17 @@ def test_only_rows_needing_work_in_python_are_streamed_through_it(
     idle_queue = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-fast-path-idle"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)
     calls = []
-    real_stream_rows = services.stream_rows
+    real_stream_rows = extract_build.stream_rows
     monkeypatch.setattr(
-        services, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
+        extract_build, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
     )
-    extract = services.extract_request(
+    extract = extract_request(
         acting_user=personas[user], dataset=offences["offence"], period_start=PERIOD[0],
         period_end=PERIOD[1], file_format=file_format,
     )  # fmt: skip
     Redis.from_url(django_settings.REDIS_URL).delete(idle_queue)
 
-    services.extract_run(extract.pk)
+    extract_build.extract_run(extract.pk)
 
     extract = Extract.objects.get(pk=extract.pk)
     assert extract.status == "completed", extract.failure

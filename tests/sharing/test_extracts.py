@@ -19,7 +19,7 @@ from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
 from sharing.extracts import MARKING
 from sharing.models import Extract
-from sharing.services import extracts_expire
+from sharing.services.extracts import extracts_expire
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -184,7 +184,7 @@ def test_progress_is_recorded_as_the_rows_are_written(api_client, supplied, monk
 
     from hub import celery_app
     from sharing import extracts
-    from sharing.services import extract_run
+    from sharing.services.extract_build import extract_run
 
     idle_queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-idle"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)  # no worker takes it
