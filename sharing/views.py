@@ -8,8 +8,8 @@ from datasets import selectors as dataset_selectors
 from sharing import access
 from sharing.api.views import download_response
 from sharing.choices import AccessLevel
-from sharing.extracts import ExtractRefused
 from sharing.forms import ExtractForm
+from sharing.records import ExtractRefused
 from sharing.services.extracts import extract_request
 
 

@@ -11,7 +11,7 @@ from datasets import selectors as dataset_selectors
 from hub.models import Partnership
 from sharing import access
 from sharing.api.serializers import ExtractCreateInputSerializer, ExtractOutputSerializer
-from sharing.extracts import ExtractRefused
+from sharing.records import ExtractRefused
 from sharing.services.extracts import extract_download, extract_request
 
 

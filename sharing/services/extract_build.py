@@ -30,27 +30,22 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.extracts import (
+from sharing.disclosure import KAnonymity, suppress_counts
+from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
+from sharing.models import (
+    Extract,
+)
+from sharing.records import (
     CIPHERTEXT,
-    MARKING,
     ROW,
     SUPPLY,
     ExtractQuery,
     ExtractRefused,
     IdentifyingFields,
-    KAnonymity,
     link_prefix,
     personal_fields,
     record_fields,
     stream_rows,
-    suppress_counts,
-    write_csv_copy,
-    write_csv_zip,
-    write_geojson,
-    write_xlsx,
-)
-from sharing.models import (
-    Extract,
 )
 from sharing.selectors import (
     agency_standing,

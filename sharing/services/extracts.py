@@ -30,7 +30,10 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.extracts import (
+from sharing.models import (
+    Extract,
+)
+from sharing.records import (
     LOCATION_COLUMNS,
     ExtractRefused,
     category_fields,
@@ -38,9 +41,6 @@ from sharing.extracts import (
     period_invalid,
     personal_fields,
     record_fields,
-)
-from sharing.models import (
-    Extract,
 )
 from sharing.services.extract_build import extract_fail
 

@@ -20,8 +20,8 @@ from hub.models import Agency, User
 from hub.services import audit_record
 from sharing.access import analyst_standing, request_decider_role
 from sharing.choices import ExtractStatus, RequestStatus
-from sharing.extracts import LOCATION_COLUMNS, period_invalid, personal_fields, record_fields
 from sharing.models import PersonalDataRequest
+from sharing.records import LOCATION_COLUMNS, period_invalid, personal_fields, record_fields
 from sharing.services.governance import mail_send, role_emails
 from sharing.services.isp import GovernanceRefused
 

@@ -23,16 +23,9 @@ from datasets.spreadsheets import (
     neutralise_formulas,
     neutralise_sql,
 )
-from sharing import extracts
 from sharing.choices import ExtractFormat
-from sharing.extracts import (
-    ExtractQuery,
-    csv_text,
-    record_fields,
-    stream_rows,
-    write_csv_copy,
-    write_csv_zip,
-)
+from sharing.files import MARKING, csv_text, write_csv_copy, write_csv_zip
+from sharing.records import ExtractQuery, record_fields, stream_rows
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
 from tests.conftest import supply_row
@@ -44,7 +37,7 @@ HOSTILE = [
     "Zoë – 中文 😀", "", " leading space", "\\.", "NULL", "=", "-", None, 12, -3.5, True,
 ]  # fmt: skip
 METADATA = {
-    "marking": extracts.MARKING, "conditions": ["CSP use only."], "extract_id": "test",
+    "marking": MARKING, "conditions": ["CSP use only."], "extract_id": "test",
     "dataset": "police_crime_offence", "level": "depersonalised", "period": "October 2026",
     "area": "all", "extracted_by": "analyst", "extracted_at": "01/11/2026 09:00",
     "fields": [], "supplies": [], "attribution": "Contains OS data.",
@@ -161,7 +154,9 @@ def copied_csv(query: ExtractQuery, progress: list | None = None) -> dict[str, b
 @pytest.mark.parametrize("linked", [False, True], ids=["offences", "with victims"])
 @pytest.mark.parametrize("chunk_rows", [50_000, 7], ids=["one chunk", "chunks of 7"])
 def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, linked, chunk_rows):
-    monkeypatch.setattr(extracts, "CHUNK_ROWS", chunk_rows)
+    # The chunk size of the query and of its COPY into the file.
+    monkeypatch.setattr("sharing.records.CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr("sharing.files.CHUNK_ROWS", chunk_rows)
     query = query_for(offences, linked=linked)
 
     progress = []
