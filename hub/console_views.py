@@ -22,8 +22,9 @@ from hub.models import Agency, User
 from hub.services import TwoFactorRefused, two_factor_remove
 from sharing import access as sharing_access
 from sharing.choices import AccessLevel
-from sharing.governance import GovernanceRefused, user_deactivate, user_invite, user_roles_set
-from sharing.services import access_profile_assign, access_profile_unassign
+from sharing.services.governance import user_deactivate, user_invite, user_roles_set
+from sharing.services.isp import GovernanceRefused
+from sharing.services.profiles import access_profile_assign, access_profile_unassign
 
 # Which field classes each level shows (identifying fields only with personal access).
 CLASSES_SHOWN = {

@@ -30,13 +30,8 @@ from hub.selectors import two_factor_required
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
 from sharing.choices import AccessLevel, SignatureTier
-from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
-    isp_ensure,
-    signature_record,
-    signature_withdraw,
-)
+from sharing.services.isp import isp_ensure, signature_record, signature_withdraw
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
 
 SYSTEM = "load_demo"
 

@@ -25,7 +25,6 @@ from hub.access import agencies_with_role, holds_role, refuse, visible_get
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
-from sharing.extracts import ExtractQuery, personal_fields, record_fields
 from sharing.models import (
     AccessProfile,
     Extract,
@@ -33,6 +32,7 @@ from sharing.models import (
     SavedQuery,
     SharedDataset,
 )
+from sharing.records import ExtractQuery, personal_fields, record_fields
 from sharing.selectors import IspStanding, agency_standing
 
 # -- where an analyst stands ------------------------------------------------------------------

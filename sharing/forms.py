@@ -13,7 +13,7 @@ from sharing.choices import (
     FoiAnswer,
     ProtectiveMarking,
 )
-from sharing.extracts import category_fields, linkable, personal_fields, record_fields
+from sharing.records import category_fields, linkable, personal_fields, record_fields
 
 
 class ExtractForm(forms.Form):

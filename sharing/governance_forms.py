@@ -3,7 +3,7 @@ from django import forms
 from datasets.forms import DateInput
 from hub.choices import AgencyType
 from sharing.choices import LegalBasis, SignatureTier
-from sharing.extracts import personal_fields, record_fields
+from sharing.records import personal_fields, record_fields
 
 
 class IspAdoptForm(forms.Form):

@@ -10,14 +10,6 @@ from django.views.decorators.http import require_http_methods, require_safe
 from datasets import selectors as dataset_selectors
 from hub.access import coordinated_partnership, dlo_agencies, require_coordinator
 from sharing import access, selectors
-from sharing.governance import (
-    GovernanceRefused,
-    agency_admit,
-    isp_adopt,
-    request_create,
-    request_decide,
-    request_end,
-)
 from sharing.governance_forms import (
     AgencyAdmitForm,
     DataRequestForm,
@@ -26,7 +18,9 @@ from sharing.governance_forms import (
     SignatureForm,
 )
 from sharing.models import Signature
-from sharing.services import signature_record, signature_withdraw
+from sharing.services.governance import agency_admit, isp_adopt
+from sharing.services.isp import GovernanceRefused, signature_record, signature_withdraw
+from sharing.services.requests import request_create, request_decide, request_end
 
 
 @require_safe

@@ -12,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from hub.access import coordinated_partnership, dlo_agencies, require_coordinator, role_holders
 from hub.choices import Role
 from hub.uploads import EncryptedUpload
-from sharing import selectors, services
+from sharing import selectors
 from sharing.choices import FoiStatus
 from sharing.forms import (
     DocumentForm,
@@ -21,6 +21,8 @@ from sharing.forms import (
     FoiReleaseForm,
     FoiRequestForm,
 )
+from sharing.services import foi as foi_services
+from sharing.services import library
 
 
 def _ip(request) -> str | None:
@@ -55,7 +57,7 @@ def document_list(request):
         if request.method == "POST" and not refused and form.is_valid():
             data = form.cleaned_data
             try:
-                document = services.document_create(
+                document = library.document_create(
                     acting_user=request.user,
                     partnership=partnership,
                     title=data["title"],
@@ -67,7 +69,7 @@ def document_list(request):
                     upload=data["file"],
                     ip_address=_ip(request),
                 )
-            except services.DocumentRefused as refusal:
+            except library.DocumentRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
                 _discard_uploads(request, keep=data["file"])
@@ -100,14 +102,14 @@ def document_detail(request, document_id):
         if request.method == "POST" and not refused and form.is_valid():
             data = form.cleaned_data
             try:
-                version = services.document_add_version(
+                version = library.document_add_version(
                     acting_user=request.user,
                     document=document,
                     upload=data["file"],
                     note=data["note"],
                     ip_address=_ip(request),
                 )
-            except services.DocumentRefused as refusal:
+            except library.DocumentRefused as refusal:
                 form.add_error(None, str(refusal))
             else:
                 _discard_uploads(request, keep=data["file"])
@@ -136,12 +138,12 @@ def document_download(request, document_id, number=None):
     )
     version = selectors.document_version_get(document=document, number=number)
     try:
-        stream = services.document_download(
+        stream = library.document_download(
             acting_user=request.user, version=version, ip_address=_ip(request)
         )
-    except services.DocumentRefused as refusal:
+    except library.DocumentRefused as refusal:
         raise Http404("No such document.") from refusal
-    response = StreamingHttpResponse(stream, content_type=services.document_content_type(version))
+    response = StreamingHttpResponse(stream, content_type=library.document_content_type(version))
     # Built by Django, so that a crafted file name cannot break out of the header.
     response["Content-Disposition"] = content_disposition_header(
         as_attachment=True, filename=version.original_filename
@@ -177,7 +179,7 @@ def foi_new(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            foi = services.foi_record(
+            foi = foi_services.foi_record(
                 acting_user=request.user,
                 reference=data["reference"],
                 received_on=data["received_on"],
@@ -187,7 +189,7 @@ def foi_new(request):
                 datasets=data["datasets"],
                 ip_address=_ip(request),
             )
-        except services.FoiRefused as refusal:
+        except foi_services.FoiRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             agency = foi.originating_agency
@@ -257,14 +259,14 @@ def foi_answer(request, foi_id):
     form = FoiAnswerForm(request.POST)
     if form.is_valid():
         try:
-            services.foi_answer(
+            foi_services.foi_answer(
                 acting_user=request.user,
                 foi=foi,
                 answer=form.cleaned_data["answer"],
                 reasons=form.cleaned_data["reasons"],
                 ip_address=_ip(request),
             )
-        except services.FoiRefused as refusal:
+        except foi_services.FoiRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "Your answer is recorded; the co-ordinator has been told.")
@@ -287,7 +289,7 @@ def foi_release(request, foi_id):
     form = FoiReleaseForm(request.POST, foi=foi)
     if form.is_valid():
         try:
-            services.foi_release(
+            foi_services.foi_release(
                 acting_user=request.user,
                 foi=foi,
                 released_on=form.cleaned_data["released_on"],
@@ -295,7 +297,7 @@ def foi_release(request, foi_id):
                 objection_reason=form.cleaned_data.get("objection_reason", ""),
                 ip_address=_ip(request),
             )
-        except services.FoiRefused as refusal:
+        except foi_services.FoiRefused as refusal:
             form.add_error(None, str(refusal))
         else:
             messages.success(request, "The release is recorded.")
@@ -308,8 +310,8 @@ def foi_release(request, foi_id):
 def foi_withdraw(request, foi_id):
     foi = _coordinated_foi(request, foi_id)
     try:
-        services.foi_withdraw(acting_user=request.user, foi=foi, ip_address=_ip(request))
-    except services.FoiRefused as refusal:
+        foi_services.foi_withdraw(acting_user=request.user, foi=foi, ip_address=_ip(request))
+    except foi_services.FoiRefused as refusal:
         messages.error(request, str(refusal))
     else:
         messages.success(request, "The request is withdrawn.")

@@ -1,7 +1,8 @@
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from sharing import services
+from sharing.services.extract_build import ExtractInterrupted, extract_run
+from sharing.services.extracts import extracts_expire, extracts_reap
 
 
 # A dropped database connection (PostgreSQL restarting) is retried after 1, 2 and 4 seconds;
@@ -11,23 +12,23 @@ from sharing import services
 )
 def run_extract(self, extract_id: str) -> None:
     try:
-        services.extract_run(extract_id, last_attempt=self.request.retries >= self.max_retries)
-    except (services.ExtractInterrupted, OperationalError, InterfaceError) as error:
+        extract_run(extract_id, last_attempt=self.request.retries >= self.max_retries)
+    except (ExtractInterrupted, OperationalError, InterfaceError) as error:
         raise self.retry(countdown=2**self.request.retries) from error
 
 
 @shared_task(name="sharing.expire_extracts")
 def expire_extracts() -> None:
-    services.extracts_expire()
+    extracts_expire()
 
 
 @shared_task(name="sharing.reap_extracts")
 def reap_extracts() -> None:
-    services.extracts_reap()
+    extracts_reap()
 
 
 @shared_task(name="sharing.end_expired_requests")
 def end_expired_requests() -> None:
-    from sharing.governance import requests_expire
+    from sharing.services.requests import requests_expire
 
     requests_expire()

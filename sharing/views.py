@@ -5,11 +5,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
-from sharing import access, services
+from sharing import access
 from sharing.api.views import download_response
 from sharing.choices import AccessLevel
-from sharing.extracts import ExtractRefused
 from sharing.forms import ExtractForm
+from sharing.records import ExtractRefused
+from sharing.services.extracts import extract_request
 
 
 @require_safe
@@ -63,7 +64,7 @@ def extract_new(request, slug):
             else None
         )
         try:
-            extract = services.extract_request(
+            extract = extract_request(
                 acting_user=request.user,
                 dataset=dataset,
                 period_start=data["period_start"],

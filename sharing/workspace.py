@@ -27,8 +27,8 @@ from sharing.access import (
     record_scope,
 )
 from sharing.choices import AccessLevel, WorkspaceView
-from sharing.extracts import ExtractQuery, category_fields, period_invalid
 from sharing.models import SavedQuery
+from sharing.records import ExtractQuery, category_fields, period_invalid
 
 
 class FilterInvalid(ValueError):

@@ -29,7 +29,7 @@ from hub.services import audit_record
 from sanitise.models import PostcodeCentroid
 from sharing.access import access_decisions
 from sharing.choices import AccessLevel
-from sharing.extracts import ExtractQuery, category_fields
+from sharing.records import ExtractQuery, category_fields
 from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query
 
 FILTERS = (

@@ -28,13 +28,8 @@ from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from hub.models import User
 from sharing.access import AccessDecision, access_decisions, refuse
 from sharing.choices import AccessLevel
-from sharing.extracts import (
-    SUPPRESSED,
-    ExtractQuery,
-    category_fields,
-    linkable,
-    suppress_counts,
-)
+from sharing.disclosure import SUPPRESSED, suppress_counts
+from sharing.records import ExtractQuery, category_fields, linkable
 from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query
 
 OFFENCES, VICTIMS = "police_crime_offence", "police_crime_victim"

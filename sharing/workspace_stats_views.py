@@ -17,7 +17,7 @@ from datasets.models import Dataset
 from hub.services import audit_record
 from sharing import workspace_stats
 from sharing.access import access_decisions, analyst_standing, refuse
-from sharing.extracts import category_fields
+from sharing.records import category_fields
 from sharing.svg import Series, bar_chart
 from sharing.workspace import FilterInvalid, partnership_chosen, workspace_query
 

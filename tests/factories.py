@@ -9,14 +9,10 @@ from datasets.models import Dataset
 from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
-from sharing.governance import request_create
 from sharing.models import AccessProfile, InformationSharingProtocol
-from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
-    isp_ensure,
-    signature_record,
-)
+from sharing.services.isp import isp_ensure, signature_record
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
+from sharing.services.requests import request_create
 
 COUNCIL = "Wigan Council"
 POLICE = "Greater Manchester Police (Wigan)"

@@ -212,7 +212,7 @@ def extract_timed(*, world: BenchWorld, dataset: Dataset, period) -> tuple[objec
     """A CSV extract through the extract service and the worker, then downloaded in full."""
     from sharing.choices import ExtractFormat, ExtractStatus
     from sharing.models import Extract
-    from sharing.services import extract_download, extract_request
+    from sharing.services.extracts import extract_download, extract_request
 
     started = time.perf_counter()
     extract = extract_request(
@@ -244,7 +244,7 @@ def extract_timed(*, world: BenchWorld, dataset: Dataset, period) -> tuple[objec
 def extract_copy_to(extract) -> float:
     """Seconds for a raw COPY TO of the rows the extract holds (the same SELECT)."""
     from sharing.access import extract_scope_check
-    from sharing.services import extract_query
+    from sharing.services.extract_build import extract_query
 
     scope = extract_scope_check(extract=extract, route="bench")
     select, params, _ = extract_query(extract, scope).records()

@@ -57,12 +57,8 @@ def bench_world() -> BenchWorld:
     from sanitise.demo import demo_gazetteer_load
     from sanitise.models import GazetteerVersion
     from sharing.choices import AccessLevel, SignatureTier
-    from sharing.services import (
-        access_profile_assign,
-        access_profile_ensure,
-        isp_ensure,
-        signature_record,
-    )
+    from sharing.services.isp import isp_ensure, signature_record
+    from sharing.services.profiles import access_profile_assign, access_profile_ensure
 
     catalogue_sync(system=SYSTEM)
     if not GazetteerVersion.objects.filter(kind=GazetteerKind.CODEPOINT).exists():

@@ -9,15 +9,16 @@ from rest_framework.views import APIView
 
 from datasets import selectors as dataset_selectors
 from hub.models import Partnership
-from sharing import access, services
+from sharing import access
 from sharing.api.serializers import ExtractCreateInputSerializer, ExtractOutputSerializer
-from sharing.extracts import ExtractRefused
+from sharing.records import ExtractRefused
+from sharing.services.extracts import extract_download, extract_request
 
 
 def download_response(*, request, extract) -> StreamingHttpResponse:
     """The extract's file, decrypted as it streams; shared by the page and the API."""
     try:
-        stream = services.extract_download(
+        stream = extract_download(
             extract=extract, acting_user=request.user, ip_address=request.META.get("REMOTE_ADDR")
         )
     except ExtractRefused as refusal:
@@ -57,7 +58,7 @@ class ExtractListCreateApi(APIView):
         if partnership_slug and partnership is None:
             raise NotFound(f"No partnership {partnership_slug!r}.")
         try:
-            extract = services.extract_request(
+            extract = extract_request(
                 acting_user=request.user,
                 dataset=dataset,
                 linked_dataset=linked,

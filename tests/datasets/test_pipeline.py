@@ -206,7 +206,7 @@ def prison_supplier(personas):
     from hub.models import Partnership, User
     from hub.services import agency_ensure, membership_grant
     from sharing.models import InformationSharingProtocol
-    from sharing.services import signature_record
+    from sharing.services.isp import signature_record
 
     partnership = Partnership.objects.get()
     agency = agency_ensure(

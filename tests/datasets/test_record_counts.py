@@ -25,7 +25,7 @@ from hub.models import Agency
 from hub.services import agency_ensure, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
 from sharing import workspace_stats
-from sharing.extracts import ExtractQuery
+from sharing.records import ExtractQuery
 from sharing.workspace import workspace_query
 from sharing.workspace_stats import counts_frame, workspace_counts
 from tests.conftest import supply_row

@@ -27,7 +27,7 @@ from hub.crypto import new_data_key, wrap_key, write_encrypted
 from hub.models import Agency, AuditEntry
 from hub.services import agency_ensure, partnership_ensure
 from sharing.models import Extract
-from sharing.services import extracts_expire
+from sharing.services.extracts import extracts_expire
 from tests.conftest import supply_row
 
 POLICE = "Greater Manchester Police (Wigan)"

@@ -13,7 +13,7 @@ from hub.choices import AgencyType, Role
 from hub.models import User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
 from sharing.choices import SignatureTier
-from sharing.services import isp_ensure, signature_record
+from sharing.services.isp import isp_ensure, signature_record
 from tests.datasets.test_pipeline import (
     OFFENCE_HEADER,
     csv_bytes,

@@ -22,9 +22,11 @@ from hub.models import Agency, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
 from hub.uploads import encrypted_upload
 from sharing.choices import ExtractStatus
-from sharing.governance import request_create
 from sharing.models import Document, Extract, FoiRequest, PersonalDataRequest, SavedQuery
-from sharing.services import document_create, foi_record, isp_ensure, signature_record
+from sharing.services.foi import foi_record
+from sharing.services.isp import isp_ensure, signature_record
+from sharing.services.library import document_create
+from sharing.services.requests import request_create
 from sharing.workspace import saved_query_create
 from tests.conftest import sign_in, supply_row
 

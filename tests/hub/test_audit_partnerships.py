@@ -17,7 +17,8 @@ from hub.services import (
     two_factor_enrol,
     two_factor_enrolment_start,
 )
-from sharing.services import access_profile_assign, access_profile_ensure, isp_ensure
+from sharing.services.isp import isp_ensure
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
 from tests.hub import owned
 
 pytestmark = pytest.mark.django_db

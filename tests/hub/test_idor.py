@@ -17,7 +17,7 @@ from hub.models import AuditEntry, Membership, User
 from hub.selectors import two_factor_required
 from hub.services import token_issue
 from sharing.models import DocumentVersion, FoiRequest, PersonalDataRequest, Signature
-from sharing.services import access_profile_ensure
+from sharing.services.profiles import access_profile_ensure
 from tests.hub import owned
 
 pytestmark = pytest.mark.django_db

@@ -38,7 +38,7 @@ from hub.key_rotation import master_key_census, master_key_rotate
 from hub.models import Agency, AuditEntry
 from hub.uploads import encrypted_upload
 from sharing.models import DocumentVersion, Extract
-from sharing.services import document_create
+from sharing.services.library import document_create
 from tests.conftest import start_worker, stop_worker
 
 POLICE = "Greater Manchester Police (Wigan)"

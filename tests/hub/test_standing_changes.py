@@ -22,15 +22,11 @@ from hub.choices import Role
 from hub.models import Agency, ApiToken, AuditEntry, Membership, Partnership, User
 from hub.services import TwoFactorRefused, membership_grant, token_issue, two_factor_remove
 from hub.uploads import encrypted_upload
-from sharing.governance import (
-    GovernanceRefused,
-    isp_adopt,
-    request_decide,
-    user_deactivate,
-    user_roles_set,
-)
 from sharing.models import AccessProfile, InformationSharingProtocol, Signature
-from sharing.services import access_profile_assign
+from sharing.services.governance import isp_adopt, user_deactivate, user_roles_set
+from sharing.services.isp import GovernanceRefused
+from sharing.services.profiles import access_profile_assign
+from sharing.services.requests import request_decide
 from tests.conftest import sign_in, supply_row
 from tests.hub import owned
 

@@ -16,7 +16,7 @@ from hub.models import Agency, ApiToken, AuditEntry
 from hub.services import api_token_digest, membership_grant, token_issue
 from sharing.choices import AccessLevel
 from sharing.models import AccessProfile, InformationSharingProtocol, PersonalDataRequest, Signature
-from sharing.services import access_profile_assign
+from sharing.services.profiles import access_profile_assign
 from tests.conftest import authenticator, sign_in
 
 pytestmark = pytest.mark.django_db
@@ -183,7 +183,7 @@ def test_fewer_roles_end_the_token(client, api_client, personas):
 
 
 def test_leaving_an_agency_ends_the_token(api_client, personas):
-    from sharing.governance import user_roles_set
+    from sharing.services.governance import user_roles_set
 
     analyst = personas["analyst"]
     working_token(api_client, analyst)
@@ -236,7 +236,7 @@ def test_unassigning_a_profile_ends_the_token(client, api_client, personas):
 
 
 def test_unassigning_a_profile_from_a_group_ends_its_members_tokens(api_client, personas):
-    from sharing.services import access_profile_unassign
+    from sharing.services.profiles import access_profile_unassign
 
     supplier = personas["council_supplier"]
     group = Group.objects.create(name="Council staff")
@@ -251,7 +251,7 @@ def test_unassigning_a_profile_from_a_group_ends_its_members_tokens(api_client, 
 
 
 def test_lowering_a_profile_ends_its_holders_tokens_and_raising_it_does_not(api_client, personas):
-    from sharing.services import access_profile_ensure
+    from sharing.services.profiles import access_profile_ensure
 
     analyst = personas["analyst"]
     coordinator = personas["coordinator"]

@@ -7,7 +7,7 @@ import pytest
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
 from sharing.access import access_decision
-from sharing.governance import request_decide
+from sharing.services.requests import request_decide
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for
 from tests.factories import RELEASE_HEADER, ask, member, postcode_in, signed_agency
 

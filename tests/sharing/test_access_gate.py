@@ -19,7 +19,6 @@ from hub.choices import AgencyType, Role
 from hub.models import Agency, AuditEntry
 from hub.services import membership_grant
 from sharing.access import AccessRefused, access_decision, record_scope
-from sharing.governance import GovernanceRefused, request_decide
 from sharing.models import (
     AccessProfile,
     Extract,
@@ -27,12 +26,11 @@ from sharing.models import (
     PersonalDataRequest,
     SharedDataset,
 )
-from sharing.services import (
-    access_profile_unassign,
-    extract_request,
-    extract_run,
-    signature_record,
-)
+from sharing.services.extract_build import extract_run
+from sharing.services.extracts import extract_request
+from sharing.services.isp import GovernanceRefused, signature_record
+from sharing.services.profiles import access_profile_unassign
+from sharing.services.requests import request_decide
 from tests import factories
 from tests.conftest import sign_in
 from tests.factories import OCTOBER, ask, member, signed_agency

@@ -15,13 +15,10 @@ from datasets.models import Dataset
 from hub.choices import Role
 from hub.models import Agency, ApiToken, AuditEntry
 from hub.services import api_token_digest
-from sharing.governance import GovernanceRefused, request_create, request_decide
 from sharing.models import AccessProfile, Extract, InformationSharingProtocol
-from sharing.services import (
-    access_profile_assign,
-    access_profile_ensure,
-    signature_record,
-)
+from sharing.services.isp import GovernanceRefused, signature_record
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
+from sharing.services.requests import request_create, request_decide
 from tests.conftest import sign_in
 from tests.factories import OCTOBER, ask, member
 from tests.sharing.test_access_gate import finished, refusals

@@ -63,7 +63,7 @@ def test_an_analyst_of_a_withdrawn_agency_is_told_why_there_is_nothing(page, liv
 def test_an_analyst_builds_an_approved_personal_extract_in_the_extract_builder(
     page, live_server, prisons, tmp_path
 ):
-    from sharing.governance import request_decide
+    from sharing.services.requests import request_decide
     from tests.factories import ask
 
     data_request = ask(prisons["analyst"], prisons["hindley"])

@@ -7,7 +7,7 @@ import pytest
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
 from hub.models import Agency, User
-from sharing.governance import request_create
+from sharing.services.requests import request_create
 from tests.conftest import PERSONA_PASSWORD, browser_sign_in
 from tests.sharing.test_requests import member, signed_agency
 

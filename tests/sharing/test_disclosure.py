@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from datasets.spreadsheets import neutralise_formulas
-from sharing.extracts import KAnonymity, suppress_counts
+from sharing.disclosure import KAnonymity, suppress_counts
 
 THRESHOLD = 10
 

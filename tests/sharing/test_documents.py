@@ -17,7 +17,7 @@ from django.utils import timezone
 from hub.models import Agency, AuditEntry
 from hub.uploads import encrypted_upload
 from sharing.models import Document, DocumentVersion, InformationSharingProtocol
-from sharing.services import DocumentRefused, document_add_version, document_create
+from sharing.services.library import DocumentRefused, document_add_version, document_create
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db

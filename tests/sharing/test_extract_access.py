@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from datasets.models import Dataset
 from hub.models import AuditEntry
 from sharing.models import AccessProfile, Extract, InformationSharingProtocol
-from sharing.services import access_profile_assign, access_profile_ensure
+from sharing.services.profiles import access_profile_assign, access_profile_ensure
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db

@@ -23,16 +23,11 @@ from datasets.spreadsheets import (
     neutralise_formulas,
     neutralise_sql,
 )
-from sharing import extracts, services
 from sharing.choices import ExtractFormat
-from sharing.extracts import (
-    ExtractQuery,
-    csv_text,
-    record_fields,
-    stream_rows,
-    write_csv_copy,
-    write_csv_zip,
-)
+from sharing.files import MARKING, csv_text, write_csv_copy, write_csv_zip
+from sharing.records import ExtractQuery, record_fields, stream_rows
+from sharing.services import extract_build
+from sharing.services.extracts import extract_request
 from tests.conftest import supply_row
 
 PERIOD = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
@@ -42,7 +37,7 @@ HOSTILE = [
     "Zoë – 中文 😀", "", " leading space", "\\.", "NULL", "=", "-", None, 12, -3.5, True,
 ]  # fmt: skip
 METADATA = {
-    "marking": extracts.MARKING, "conditions": ["CSP use only."], "extract_id": "test",
+    "marking": MARKING, "conditions": ["CSP use only."], "extract_id": "test",
     "dataset": "police_crime_offence", "level": "depersonalised", "period": "October 2026",
     "area": "all", "extracted_by": "analyst", "extracted_at": "01/11/2026 09:00",
     "fields": [], "supplies": [], "attribution": "Contains OS data.",
@@ -159,7 +154,9 @@ def copied_csv(query: ExtractQuery, progress: list | None = None) -> dict[str, b
 @pytest.mark.parametrize("linked", [False, True], ids=["offences", "with victims"])
 @pytest.mark.parametrize("chunk_rows", [50_000, 7], ids=["one chunk", "chunks of 7"])
 def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, linked, chunk_rows):
-    monkeypatch.setattr(extracts, "CHUNK_ROWS", chunk_rows)
+    # The chunk size of the query and of its COPY into the file.
+    monkeypatch.setattr("sharing.records.CHUNK_ROWS", chunk_rows)
+    monkeypatch.setattr("sharing.files.CHUNK_ROWS", chunk_rows)
     query = query_for(offences, linked=linked)
 
     progress = []
@@ -269,17 +266,17 @@ def test_only_rows_needing_work_in_python_are_streamed_through_it(
     idle_queue = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-fast-path-idle"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)
     calls = []
-    real_stream_rows = services.stream_rows
+    real_stream_rows = extract_build.stream_rows
     monkeypatch.setattr(
-        services, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
+        extract_build, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
     )
-    extract = services.extract_request(
+    extract = extract_request(
         acting_user=personas[user], dataset=offences["offence"], period_start=PERIOD[0],
         period_end=PERIOD[1], file_format=file_format,
     )  # fmt: skip
     Redis.from_url(django_settings.REDIS_URL).delete(idle_queue)
 
-    services.extract_run(extract.pk)
+    extract_build.extract_run(extract.pk)
 
     extract = Extract.objects.get(pk=extract.pk)
     assert extract.status == "completed", extract.failure

@@ -9,7 +9,7 @@ from django.utils import timezone
 from datasets.models import Dataset
 from sharing.choices import AccessLevel, ExtractFormat, ExtractStatus
 from sharing.models import Extract
-from sharing.services import extracts_reap
+from sharing.services.extracts import extracts_reap
 from sharing.tasks import reap_extracts
 from tests.conftest import queued_task_args
 

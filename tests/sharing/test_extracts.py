@@ -17,9 +17,9 @@ from datasets.demo import last_month
 from datasets.models import Record
 from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
-from sharing.extracts import MARKING
+from sharing.files import MARKING
 from sharing.models import Extract
-from sharing.services import extracts_expire
+from sharing.services.extracts import extracts_expire
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -183,12 +183,13 @@ def test_progress_is_recorded_as_the_rows_are_written(api_client, supplied, monk
     from redis import Redis
 
     from hub import celery_app
-    from sharing import extracts
-    from sharing.services import extract_run
+    from sharing.services.extract_build import extract_run
 
     idle_queue = f"{settings.CELERY_TASK_DEFAULT_QUEUE}-idle"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)  # no worker takes it
-    monkeypatch.setattr(extracts, "CHUNK_ROWS", 100)  # 399 offences: four chunks
+    # 399 offences: four chunks, of the query and of its COPY into the file.
+    monkeypatch.setattr("sharing.records.CHUNK_ROWS", 100)
+    monkeypatch.setattr("sharing.files.CHUNK_ROWS", 100)
     start, end = last_month()
     api_client.force_authenticate(supplied["analyst"])
     response = api_client.post(

@@ -15,7 +15,7 @@ from hub.choices import Role
 from hub.models import Agency, AuditEntry, User
 from hub.services import membership_grant
 from sharing.models import FoiRequest
-from sharing.services import FoiRefused, foi_answer, foi_record, foi_release
+from sharing.services.foi import FoiRefused, foi_answer, foi_record, foi_release
 from tests.conftest import sign_in
 
 pytestmark = pytest.mark.django_db

@@ -18,22 +18,20 @@ from datasets.services.supplies import supply_retry
 from hub.choices import Role
 from hub.models import Agency, AuditEntry, Membership, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
-from sharing.governance import (
-    GovernanceRefused,
+from sharing.models import AccessProfile, InformationSharingProtocol, Signature
+from sharing.selectors import responsible_authorities
+from sharing.services.governance import (
     agency_admit,
     isp_adopt,
     user_deactivate,
     user_invite,
     user_roles_set,
 )
-from sharing.models import AccessProfile, InformationSharingProtocol, Signature
-from sharing.selectors import responsible_authorities
-from sharing.services import (
+from sharing.services.isp import GovernanceRefused, signature_record, signature_withdraw
+from sharing.services.profiles import (
     access_profile_assign,
     access_profile_ensure,
     access_profile_unassign,
-    signature_record,
-    signature_withdraw,
 )
 from tests.conftest import supply_row
 

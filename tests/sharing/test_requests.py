@@ -18,9 +18,9 @@ from hub.choices import AgencyType, Role
 from hub.models import Agency, AuditEntry, User
 from hub.services import agency_ensure, membership_grant
 from sharing.access import access_decision
-from sharing.governance import GovernanceRefused, request_create, request_decide, requests_expire
 from sharing.models import Extract, InformationSharingProtocol, PersonalDataRequest
-from sharing.services import signature_record
+from sharing.services.isp import GovernanceRefused, signature_record
+from sharing.services.requests import request_create, request_decide, requests_expire
 from tests.conftest import sign_in
 from tests.datasets.test_pipeline import csv_bytes, supply, wait_for, wn_postcodes
 

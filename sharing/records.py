@@ -1,23 +1,18 @@
-"""Building an extract: the query, disclosure control, and the marked file.
+"""The one records query: what may be asked for, and the rows of a dataset's current
+supplies, for extracts, the workspace and the map alike.
 
 Rows come only from current supplies (completed, not superseded) of the analyst's
 partnership, streamed from a server-side cursor in chunks. Locations are always the
-sanitised ones. Aggregate extracts are counts with small numbers suppressed, and secondary
-suppression so that totals cannot give them back. Depersonalised extracts for associate-tier
-users pass a k-anonymity check. Every file carries the protective marking and conditions of
-use; cells that a spreadsheet would run as a formula are neutralised.
+sanitised ones. Identifying fields are decrypted only for personal extracts.
 """
 
 from __future__ import annotations
 
 import datetime
-import io
 import json
-import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
-import numpy as np
 import pandas as pd
 from django.db import connection
 from django.utils import timezone
@@ -29,18 +24,10 @@ from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.spreadsheets import neutralise_sql
 from hub.crypto import decrypt_bytes, unwrap_key
 
-MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
 CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
 LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
-SUPPRESSED = "<{threshold}"  # how a suppressed count is shown
 # Rows per chunk: a frame in memory, or a COPY of its own, after which progress is recorded.
 CHUNK_ROWS = 50_000
-# Fields with these characters are quoted in the CSV, as PostgreSQL's COPY quotes them.
-_CSV_QUOTED = r'[,"\r\n]'
-# Deflate's fastest level: the CSV deflates almost as well, in a fraction of the time.
-ZIP_LEVEL = 1
-# Bytes the COPY's rows gather in before they go to the compressor, a call per row apart.
-COPY_BUFFER = 1 << 20
 
 
 class ExtractRefused(Exception):
@@ -392,112 +379,6 @@ def stream_rows(query: sql.Composable, params: dict, names: list[str]) -> Iterat
             yield frame
 
 
-# -- disclosure control -----------------------------------------------------------------------
-
-
-def suppress_counts(counts: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Counts by month × area × category with totals, small numbers suppressed.
-
-    Primary: any count from 1 to threshold − 1. Secondary: within each month, every row and
-    column of the area × category table (its total included) has either no suppressed cell or
-    at least two, so no suppressed count can be worked out from its total.
-    """
-    tables = []
-    for month, group in counts.groupby("month", sort=True):
-        table = group.pivot_table(
-            index="area", columns="category", values="count", aggfunc="sum", fill_value=0
-        )
-        table["Total"] = table.sum(axis=1)
-        table.loc["Total"] = table.sum(axis=0)
-        hidden = (table > 0) & (table < threshold)
-        changed = True
-        while changed:
-            changed = False
-            for axis in (0, 1):
-                lines = hidden if axis == 1 else hidden.T
-                values = table if axis == 1 else table.T
-                for label in lines.index:
-                    if lines.loc[label].sum() == 1:
-                        candidates = values.loc[label][~lines.loc[label] & (values.loc[label] > 0)]
-                        if candidates.empty:
-                            continue
-                        smallest = candidates.idxmin()
-                        if axis == 1:
-                            hidden.loc[label, smallest] = True
-                        else:
-                            hidden.loc[smallest, label] = True
-                        changed = True
-        shown = table.astype(object).mask(hidden, SUPPRESSED.format(threshold=threshold))
-        long = shown.stack().rename("count").reset_index()
-        long.insert(0, "month", month)
-        tables.append(long)
-    if not tables:
-        return pd.DataFrame(columns=["month", "area", "category", "count"])
-    return pd.concat(tables, ignore_index=True)
-
-
-@dataclass
-class KAnonymity:
-    """Generalises, then suppresses, the quasi-identifiers of rows in classes smaller than k."""
-
-    quasi: list[str]
-    k: int
-    generalised_rows: int = 0
-    suppressed_rows: int = 0
-    _small: pd.MultiIndex | None = None
-    _small_generalised: pd.MultiIndex | None = None
-
-    @staticmethod
-    def generalise(frame: pd.DataFrame) -> pd.DataFrame:
-        out = frame.copy()
-        for column in out.columns:
-            if column.endswith("age"):
-                ages = pd.to_numeric(out[column], errors="coerce")
-                band = (ages // 5 * 5).astype("Int64")
-                out[column] = (band.astype(str) + "-" + (band + 4).astype(str)).where(ages.notna())
-            elif column.endswith("postcode"):
-                out[column] = out[column].str.slice(0, -2).str.strip()  # "WN1 1AA" → "WN1 1"
-        return out
-
-    def learn(self, chunks: Iterator[pd.DataFrame]) -> None:
-        """First pass: the classes smaller than k, and which of them stay smaller than k once
-        generalised (counted over the generalised rows only, since only they are changed)."""
-        counts = [chunk[self.quasi].fillna("").astype(str).value_counts() for chunk in chunks]
-        if not counts:
-            return
-        sizes = pd.concat(counts).groupby(level=list(range(len(self.quasi)))).sum()
-        small = sizes[sizes < self.k]
-        # One quasi-identifier gives a plain Index; membership tests need tuples throughout.
-        small.index = pd.MultiIndex.from_frame(small.index.to_frame(index=False))
-        self._small = small.index
-        generalised = self.generalise(small.index.to_frame(index=False)).fillna("").astype(str)
-        general_sizes = pd.Series(small.to_numpy(), index=pd.MultiIndex.from_frame(generalised))
-        general_sizes = general_sizes.groupby(level=list(range(len(self.quasi)))).sum()
-        still_small = general_sizes[general_sizes < self.k]
-        self._small_generalised = pd.MultiIndex.from_frame(still_small.index.to_frame(index=False))
-
-    def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        if self._small is None or self._small.empty:
-            return chunk
-        values = chunk[self.quasi].fillna("").astype(str)
-        small = pd.Series(pd.MultiIndex.from_frame(values).isin(self._small), index=chunk.index)
-        if not small.any():
-            return chunk
-        generalised = self.generalise(values[small]).fillna("").astype(str)
-        still_small = pd.Series(
-            pd.MultiIndex.from_frame(generalised).isin(self._small_generalised),
-            index=generalised.index,
-        )
-        chunk = chunk.copy()
-        chunk.loc[small, self.quasi] = generalised[self.quasi].to_numpy()
-        # A generalised postcode must not be given back by its centroid's coordinates.
-        chunk.loc[small, ["easting", "northing"]] = None
-        chunk.loc[still_small[still_small].index, self.quasi] = None
-        self.generalised_rows += int(small.sum() - still_small.sum())
-        self.suppressed_rows += int(still_small.sum())
-        return chunk
-
-
 class IdentifyingFields:
     """Decrypts each row's identifying part with its supply's key, for personal extracts."""
 
@@ -527,163 +408,3 @@ class IdentifyingFields:
         for name in self.names:
             out[name] = revealed[name].where(revealed[name].notna(), out.get(name))
         return out
-
-
-# -- the files --------------------------------------------------------------------------------
-
-
-def metadata_text(metadata: dict) -> str:
-    lines = [metadata["marking"], "", *metadata["conditions"], ""]
-    for key in ("extract_id", "dataset", "level", "period", "area", "extracted_by", "extracted_at"):
-        lines.append(f"{key.replace('_', ' ').capitalize()}: {metadata[key]}")
-    if metadata.get("disclosure"):
-        lines += ["", "Disclosure control: " + metadata["disclosure"]]
-    lines += ["", "Fields:"]
-    lines += [f"  {f['name']}: {f['description']}" for f in metadata["fields"]]
-    lines += ["", "Supplies the rows come from:"]
-    for supply in metadata["supplies"]:
-        line = (
-            f"  {supply['dataset']} from {supply['agency']}, {supply['period']}, "
-            f"supplied {supply['supplied']}"
-        )
-        lines.append(line + (f". Caveats: {supply['caveats']}" if supply["caveats"] else ""))
-    lines += ["", metadata["attribution"], ""]
-    return "\n".join(lines)
-
-
-def csv_text(frame: pd.DataFrame) -> str:
-    """The frame's rows as CSV lines, written as PostgreSQL's COPY writes them (RFC 4180):
-    a field with a comma, quote, CR or LF quoted, quotes doubled, missing values empty."""
-    if frame.empty:
-        return ""
-    cells = []
-    for column in frame.columns:
-        text = frame[column].astype("str")  # missing values stay missing
-        quoted = '"' + text.str.replace('"', '""', regex=False) + '"'
-        needs_quotes = text.str.contains(_CSV_QUOTED, regex=True).fillna(False).astype(bool)
-        cells.append(quoted.where(needs_quotes, text).fillna(""))
-    lines = cells[0].str.cat(cells[1:], sep=",") if len(cells) > 1 else cells[0]
-    return "\n".join(lines) + "\n"
-
-
-def _csv_archive(out) -> zipfile.ZipFile:
-    return zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=ZIP_LEVEL)
-
-
-def write_csv_zip(
-    out, base_name: str, frames: Iterator[pd.DataFrame], columns: list[str], metadata: dict
-) -> int:
-    """A ZIP of the CSV (header of field names, no marking inside it so parsers are not
-    broken) and its metadata file with the marking."""
-    rows = 0
-    with _csv_archive(out) as archive:
-        with archive.open(f"{base_name}.csv", "w", force_zip64=True) as member:
-            member.write(csv_text(pd.DataFrame([columns])).encode())
-            for frame in frames:
-                member.write(csv_text(frame).encode())
-                rows += len(frame)
-        archive.writestr(f"{base_name}_METADATA.txt", metadata_text(metadata))
-    return rows
-
-
-def write_csv_copy(
-    out,
-    base_name: str,
-    query: ExtractQuery,
-    columns: list[str],
-    metadata: dict,
-    progress: Callable[[int, int], None],
-) -> int:
-    """write_csv_zip for rows that need no work in Python: PostgreSQL writes the CSV (see
-    ExtractQuery.csv_records) and COPY streams it into the archive, a chunk at a time so that
-    ``progress`` (records done, records in all) is told between chunks."""
-    chunks, total = query.current_supplies().chunks(CHUNK_ROWS)
-    rows = 0
-    with _csv_archive(out) as archive:
-        member = archive.open(f"{base_name}.csv", "w", force_zip64=True)
-        # psycopg2 writes each row with a call of its own: buffered, the compressor gets
-        # them a megabyte at a time.
-        with io.BufferedWriter(member, COPY_BUFFER) as buffered, connection.cursor() as cursor:
-            buffered.write(csv_text(pd.DataFrame([columns])).encode())
-            for number, chunk in enumerate(chunks, start=1):
-                select, params, _ = chunk.csv_records()
-                copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(select)
-                # COPY takes no parameters: psycopg2 binds them into the statement.
-                statement = cursor.mogrify(copy, params).decode()
-                with connection.wrap_database_errors:
-                    cursor.copy_expert(statement, buffered)
-                rows += cursor.rowcount
-                progress(min(total, number * CHUNK_ROWS), total)
-        archive.writestr(f"{base_name}_METADATA.txt", metadata_text(metadata))
-    return rows
-
-
-def write_xlsx(out, frames: Iterator[pd.DataFrame], columns: list[str], metadata: dict) -> int:
-    """A workbook with the data and a metadata sheet; the marking in every page header."""
-    import xlsxwriter
-
-    buffer = io.BytesIO()
-    # In memory: no temporary file of the rows on disk. Text stays text (no formulas).
-    options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
-    workbook = xlsxwriter.Workbook(buffer, options)
-    data = workbook.add_worksheet("Data")
-    data.set_header(f"&C{metadata['marking']}")
-    data.write_row(0, 0, columns)
-    rows = 0
-    for frame in frames:
-        if rows + len(frame) > 1_048_575:
-            raise ExtractRefused(
-                "Excel holds at most 1,048,575 rows: choose CSV, or a shorter period."
-            )
-        for offset, values in enumerate(frame.itertuples(index=False), start=rows + 1):
-            data.write_row(offset, 0, ["" if pd.isna(v) else v for v in values])
-        rows += len(frame)
-    sheet = workbook.add_worksheet("Metadata")
-    sheet.set_header(f"&C{metadata['marking']}")
-    for number, line in enumerate(metadata_text(metadata).splitlines()):
-        sheet.write_string(number, 0, line)
-    workbook.close()
-    out.write(buffer.getvalue())
-    return rows
-
-
-def write_geojson(out, frames: Iterator[pd.DataFrame], metadata: dict) -> int:
-    """Points in WGS84 (OSTN15 from the National Grid), easting and northing kept as
-    properties; the marking and conditions in a top-level "metadata" member (a foreign member,
-    which GeoJSON readers ignore)."""
-    from convertbng.cutil import convert_lonlat
-
-    out.write(b'{"type": "FeatureCollection", "features": [')
-    rows = 0
-    for frame in frames:
-        eastings = pd.to_numeric(frame["easting"], errors="coerce").to_numpy(dtype=float)
-        northings = pd.to_numeric(frame["northing"], errors="coerce").to_numpy(dtype=float)
-        located = np.isfinite(eastings) & np.isfinite(northings)
-        lon = np.full(len(frame), np.nan)
-        lat = np.full(len(frame), np.nan)
-        if located.any():
-            lon[located], lat[located] = convert_lonlat(eastings[located], northings[located])
-        properties = (
-            frame.to_json(orient="records", lines=True, force_ascii=False).rstrip("\n").split("\n")
-        )
-        geometry = np.where(
-            located,
-            '{"type": "Point", "coordinates": ['
-            + pd.Series(lon).round(6).astype(str)
-            + ", "
-            + pd.Series(lat).round(6).astype(str)
-            + "]}",
-            "null",
-        )
-        features = (
-            '{"type": "Feature", "geometry": '
-            + pd.Series(geometry)
-            + ', "properties": '
-            + pd.Series(properties)
-            + "}"
-        )
-        out.write(((", " if rows else "") + ", ".join(features)).encode())
-        rows += len(frame)
-    # Last, so that it can say what disclosure control did to the features above.
-    out.write(b'], "metadata": ' + json.dumps(metadata, ensure_ascii=False).encode() + b"}")
-    return rows
