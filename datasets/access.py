@@ -8,12 +8,10 @@ partnership; nobody else any. A refusal of a supply someone else may see is audi
 
 from __future__ import annotations
 
-import uuid
-
 from django.db.models import Q, QuerySet
 
 from datasets.models import Dataset, Supply
-from hub.access import AccessRefused, agencies_with_role, visible_get
+from hub.access import AccessRefused, agencies_with_role, uuid_or_none, visible_get
 from hub.choices import IspTier, Role
 from hub.models import Agency, User
 
@@ -50,12 +48,8 @@ def supply_get(
 ) -> Supply:
     """The supply, or 404 alike for one that does not exist and one the user may not see;
     the second is audited as a refusal."""
-    try:
-        key = uuid.UUID(str(supply_id))
-    except ValueError:
-        key = None
     return visible_get(
-        visible=supply_restrict(user=user), key=key, user=user, route=route,
+        visible=supply_restrict(user=user), key=uuid_or_none(supply_id), user=user, route=route,
         reason="A supply of another agency's.", ip_address=ip_address,
         dataset_slug=lambda hidden: hidden.dataset.slug,
     )  # fmt: skip

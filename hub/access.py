@@ -10,6 +10,7 @@ refusal is audited here, once.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 
 from django.db.models import QuerySet
@@ -55,6 +56,14 @@ def refuse(
         system="" if signed_in else "anonymous",
     )
     return AccessRefused(reason)
+
+
+def uuid_or_none(value) -> uuid.UUID | None:
+    """The UUID ``value`` names, or None for a malformed one (a missing object, then)."""
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
 
 
 def visible_get(

@@ -10,7 +10,6 @@ use, and builds its query from that scope. A refusal is audited here, once, on e
 from __future__ import annotations
 
 import datetime
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -21,7 +20,7 @@ from guardian.models import GroupObjectPermission, UserObjectPermission
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
 from hub.access import AccessRefused as AccessRefused  # the gate's refusal, for callers
-from hub.access import agencies_with_role, holds_role, refuse, visible_get
+from hub.access import agencies_with_role, holds_role, refuse, uuid_or_none, visible_get
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
@@ -413,17 +412,10 @@ def extract_get(
     """The extract, or 404 alike for one that does not exist and one that is not yours; the
     second is audited as a refusal."""
     return visible_get(
-        visible=extract_restrict(user=user), key=_uuid(extract_id), user=user, route=route,
+        visible=extract_restrict(user=user), key=uuid_or_none(extract_id), user=user, route=route,
         reason="Another user's extract.", ip_address=ip_address,
         dataset_slug=lambda hidden: hidden.dataset.slug,
     )  # fmt: skip
-
-
-def _uuid(value) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
 
 
 def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:

@@ -11,7 +11,13 @@ from django.http import Http404
 from django.utils import timezone
 
 from datasets.models import Dataset, Supply
-from hub.access import agencies_with_role, coordinated_partnership, dlo_agencies, visible_get
+from hub.access import (
+    agencies_with_role,
+    coordinated_partnership,
+    dlo_agencies,
+    uuid_or_none,
+    visible_get,
+)
 from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
 from hub.models import Agency, AuditEntry, Partnership, User
 from sharing.models import (
@@ -121,13 +127,9 @@ def document_get(
 ) -> Document:
     """The document, or 404 alike for one that does not exist and one the user may not see;
     the second is audited as a refusal."""
-    try:
-        key = uuid.UUID(str(document_id))
-    except ValueError:
-        key = None
     visible = document_restrict(user=user).select_related("partnership", "created_by")
     return visible_get(
-        visible=visible, key=key, user=user, route=route,
+        visible=visible, key=uuid_or_none(document_id), user=user, route=route,
         reason="A document not addressed to the user.", ip_address=ip_address,
     )  # fmt: skip
 
