@@ -1,7 +1,7 @@
 """The hotspot map: its JSON endpoint and the page that draws it.
 
 The page holds only the filter form and the map's frame; every number comes from the API,
-which decides what the user's access allows (sharing/workspace_map.py).
+which decides what the user's access allows (sharing/workspace/map.py).
 """
 
 from django.conf import settings
@@ -17,14 +17,8 @@ from rest_framework.views import APIView
 
 from sharing.access import refuse
 from sharing.choices import AccessLevel
-from sharing.workspace import FilterInvalid
-from sharing.workspace_map import (
-    ATTRIBUTION,
-    FILTERS,
-    HEX_DEFAULT,
-    map_choices,
-    map_view,
-)
+from sharing.workspace.filters import FilterInvalid
+from sharing.workspace.map import ATTRIBUTION, FILTERS, HEX_DEFAULT, map_choices, map_view
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
 HEX_CHOICES = [400, 800, 1600]
