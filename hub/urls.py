@@ -33,12 +33,7 @@ urlpatterns = [
     ),
     path("", include("datasets.urls")),
     path("", include("sharing.urls")),
-    path("", include("sharing.urls_governance")),
-    path("", include("sharing.urls_library")),
     path("", include("datasets.urls_governance")),
-    path("", include("sharing.urls_workspace")),
-    path("", include("sharing.urls_workspace_stats")),
-    path("", include("sharing.urls_workspace_map")),
     path("", include("hub.urls_console")),
     path(
         "password/set/<uidb64>/<token>/",

@@ -1,10 +1,61 @@
+"""sharing's pages (included by hub/urls.py); the API's are in sharing/api/urls.py."""
+
 from django.urls import path
 
-from sharing import views
+from sharing.api import workspace_map as workspace_map_api
+from sharing.views import counts, extracts, governance, library, workspace
+from sharing.views import map as map_page
 
 urlpatterns = [
-    path("extracts/", views.extract_list, name="extract-list"),
-    path("extracts/new/<slug:slug>/", views.extract_new, name="extract-new"),
-    path("extracts/<str:extract_id>/", views.extract_detail, name="extract-detail"),
-    path("extracts/<str:extract_id>/download", views.extract_download, name="extract-download"),
+    # Extracts.
+    path("extracts/", extracts.extract_list, name="extract-list"),
+    path("extracts/new/<slug:slug>/", extracts.extract_new, name="extract-new"),
+    path("extracts/<str:extract_id>/", extracts.extract_detail, name="extract-detail"),
+    path("extracts/<str:extract_id>/download", extracts.extract_download, name="extract-download"),
+    # Governance and personal-data requests.
+    path("governance/", governance.console, name="governance"),
+    path("governance/isp/", governance.isp, name="governance-isp"),
+    path("governance/agencies/new/", governance.agency_new, name="governance-agency-new"),
+    path("requests/", governance.request_list, name="request-list"),
+    path("requests/new/<slug:slug>/", governance.request_new, name="request-new"),
+    path("requests/<str:request_id>/", governance.request_detail, name="request-detail"),
+    # The document library and FOI consultations.
+    path("documents/", library.document_list, name="document-list"),
+    path("documents/<uuid:document_id>/", library.document_detail, name="document-detail"),
+    path(
+        "documents/<uuid:document_id>/download",
+        library.document_download,
+        name="document-download",
+    ),
+    path(
+        "documents/<uuid:document_id>/versions/<int:number>/download",
+        library.document_download,
+        name="document-version-download",
+    ),
+    path("foi/", library.foi_list, name="foi-list"),
+    path("foi/new/", library.foi_new, name="foi-new"),
+    path("foi/<uuid:foi_id>/", library.foi_detail, name="foi-detail"),
+    path("foi/<uuid:foi_id>/answer", library.foi_answer, name="foi-answer"),
+    path("foi/<uuid:foi_id>/release", library.foi_release, name="foi-release"),
+    path("foi/<uuid:foi_id>/withdraw", library.foi_withdraw, name="foi-withdraw"),
+    # The analyst's workspace.
+    path("workspace/", workspace.home, name="workspace"),
+    path("workspace/datasets/<slug:slug>/", workspace.explore, name="workspace-explore"),
+    path("workspace/saved/", workspace.save_query, name="workspace-save"),
+    path("workspace/saved/<int:saved_id>/", workspace.open_query, name="workspace-open"),
+    path(
+        "workspace/saved/<int:saved_id>/delete/",
+        workspace.delete_query,
+        name="workspace-delete",
+    ),
+    path("workspace/counts/", counts.workspace_counts, name="workspace-counts"),
+    path("workspace/counts.csv", counts.workspace_counts_csv, name="workspace-counts-csv"),
+    path("workspace/linked/", counts.workspace_linked, name="workspace-linked"),
+    path("workspace/compare/", counts.workspace_compare, name="workspace-compare"),
+    path(
+        "api/v1/workspace/map/",
+        workspace_map_api.WorkspaceMapApi.as_view(),
+        name="api-workspace-map",
+    ),
+    path("workspace/map/", map_page.workspace_map_page, name="workspace-map"),
 ]

@@ -194,9 +194,9 @@ def bench_scale(*, runs: int = 20, extract_runs: int = 5) -> dict:
     """p50/p95 of what an analyst does over the filled warehouse: counts by month × postcode
     district over three years, the hotspot map's data for one month, and a one-month CSV
     extract from request to download; with EXPLAIN ANALYZE of the two queries."""
-    from sharing.workspace import workspace_query
-    from sharing.workspace_map import map_view
-    from sharing.workspace_stats import workspace_counts
+    from sharing.workspace.counts import workspace_counts
+    from sharing.workspace.filters import workspace_query
+    from sharing.workspace.map import map_view
 
     world = bench_world()
     dataset = Dataset.objects.get(slug=DATASET)

@@ -24,10 +24,10 @@ from datasets.summary import counts_forget, counts_recount
 from hub.models import Agency
 from hub.services import agency_ensure, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
-from sharing import workspace_stats
 from sharing.records import ExtractQuery
-from sharing.workspace import workspace_query
-from sharing.workspace_stats import counts_frame, workspace_counts
+from sharing.workspace import counts
+from sharing.workspace.counts import counts_frame, workspace_counts
+from sharing.workspace.filters import workspace_query
 from tests.conftest import supply_row
 from tests.datasets.test_pipeline import (
     OFFENCE_HEADER,
@@ -393,7 +393,7 @@ def test_counts_from_the_summary_equal_counts_from_the_records(
 
 def _from_records(monkeypatch):
     monkeypatch.setattr(
-        workspace_stats, "counts_frame", lambda query, breakdown: query.counts(breakdown or None)
+        counts, "counts_frame", lambda query, breakdown: query.counts(breakdown or None)
     )
 
 
@@ -471,7 +471,7 @@ def test_a_breakdown_counts_the_records(personas):
 
 
 def test_the_whole_months_of_a_period():
-    whole = workspace_stats._whole_months
+    whole = counts._whole_months
     day = datetime.date
     assert whole((day(2026, 1, 1), day(2026, 3, 31))) == (day(2026, 1, 1), day(2026, 3, 1))
     assert whole((day(2026, 1, 2), day(2026, 3, 30))) == (day(2026, 2, 1), day(2026, 2, 1))

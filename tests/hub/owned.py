@@ -27,7 +27,7 @@ from sharing.services.foi import foi_record
 from sharing.services.isp import isp_ensure, signature_record
 from sharing.services.library import document_create
 from sharing.services.requests import request_create
-from sharing.workspace import saved_query_create
+from sharing.workspace.saved import saved_query_create
 from tests.conftest import sign_in, supply_row
 
 POLICE = "Greater Manchester Police (Wigan)"

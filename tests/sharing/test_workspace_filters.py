@@ -7,7 +7,7 @@ from psycopg2 import sql
 
 from datasets.demo import last_month
 from datasets.models import Record
-from sharing.workspace import FilterInvalid, workspace_query
+from sharing.workspace.filters import FilterInvalid, workspace_query
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 

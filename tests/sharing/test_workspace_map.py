@@ -12,7 +12,7 @@ from datasets.demo import last_month
 from datasets.models import Record
 from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
-from sharing.workspace_map import count_classes, hex_bin, hex_polygons, intensity_classes
+from sharing.workspace.map import count_classes, hex_bin, hex_polygons, intensity_classes
 from tests.conftest import sign_in
 
 MAP = "/api/v1/workspace/map/"

@@ -30,7 +30,12 @@ from sanitise.models import PostcodeCentroid
 from sharing.access import access_decisions
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery, category_fields
-from sharing.workspace import FilterInvalid, WorkspaceQuery, partnership_chosen, workspace_query
+from sharing.workspace.filters import (
+    FilterInvalid,
+    WorkspaceQuery,
+    partnership_chosen,
+    workspace_query,
+)
 
 FILTERS = (
     "dataset", "partnership", "period_start", "period_end", "districts", "weekdays",

@@ -1,6 +1,6 @@
 """Pages of the analyst's workspace that count: over time and by area, the linked crime view and
-the cross-agency comparison. Thin: sharing.workspace reads the filters and decides access,
-sharing.workspace_stats counts and suppresses, sharing.svg draws."""
+the cross-agency comparison. Thin: sharing.workspace.filters reads the filters and decides access,
+sharing.workspace's counts, linked and compare count and suppress, sharing.svg draws."""
 
 from __future__ import annotations
 
@@ -15,11 +15,11 @@ from django.views.decorators.http import require_safe
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset
 from hub.services import audit_record
-from sharing import workspace_stats
 from sharing.access import access_decisions, analyst_standing, refuse
 from sharing.records import category_fields
 from sharing.svg import Series, bar_chart
-from sharing.workspace import FilterInvalid, partnership_chosen, workspace_query
+from sharing.workspace import compare, counts, linked
+from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
 
 # The query string's filters, as recorded in the audit trail.
 FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "weekdays",
@@ -27,7 +27,8 @@ FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "w
 
 
 class FilterForm(forms.Form):
-    """Only draws the filters, with what was asked filled in; sharing.workspace reads them."""
+    """Only draws the filters, with what was asked filled in; sharing.workspace.filters reads
+    them."""
 
     period_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
@@ -107,7 +108,7 @@ def _chart_title(dataset: Dataset, params) -> str:
     return title
 
 
-def _legend_note(series: workspace_stats.ComparisonSeries) -> str:
+def _legend_note(series: compare.ComparisonSeries) -> str:
     if series.refusal:
         return " (not available to you)"
     return " (no supplies)" if series.no_supplies else ""
@@ -132,9 +133,7 @@ def _counts(request, view: str):
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         context["workspace"] = workspace
-        context["result"] = workspace_stats.workspace_counts(
-            workspace=workspace, breakdown=breakdown
-        )
+        context["result"] = counts.workspace_counts(workspace=workspace, breakdown=breakdown)
     except FilterInvalid as error:
         context["error"] = str(error)
     _audit(request, view, dataset_slug=dataset.slug, error=context["error"])
@@ -150,7 +149,7 @@ def workspace_counts(request):
     context["form"] = FilterForm(
         request.GET, datasets=context["countable"], breakdowns=fields, categories=fields
     )
-    context["threshold"] = workspace_stats.threshold()
+    context["threshold"] = counts.threshold()
     if result is not None:
         months = [month for month, _ in result.monthly]
         context["chart"] = _svg(
@@ -173,7 +172,7 @@ def workspace_counts_csv(request):
     context = _counts(request, "counts.csv")
     if context["error"]:
         return HttpResponse(context["error"], status=400, content_type="text/plain")
-    body = workspace_stats.counts_csv(result=context["result"])
+    body = counts.counts_csv(result=context["result"])
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     name = f"{context['dataset'].slug}_counts.csv"
     response["Content-Disposition"] = content_disposition_header(True, name)
@@ -184,10 +183,10 @@ def workspace_counts_csv(request):
 @login_required
 def workspace_linked(request):
     _countable(request, "linked")
-    offences = dataset_selectors.dataset_get(slug=workspace_stats.OFFENCES)
-    context = {"view": None, "error": "", "threshold": workspace_stats.threshold()}
+    offences = dataset_selectors.dataset_get(slug=counts.OFFENCES)
+    context = {"view": None, "error": "", "threshold": counts.threshold()}
     try:
-        context["view"] = workspace_stats.linked_crime_view(
+        context["view"] = linked.linked_crime_view(
             user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
         )
     except FilterInvalid as error:
@@ -202,9 +201,9 @@ def workspace_linked(request):
 @login_required
 def workspace_compare(request):
     _countable(request, "compare")
-    context = {"comparison": None, "error": "", "threshold": workspace_stats.threshold()}
+    context = {"comparison": None, "error": "", "threshold": counts.threshold()}
     try:
-        comparison = workspace_stats.cross_agency_comparison(
+        comparison = compare.cross_agency_comparison(
             user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
         )
     except FilterInvalid as error:

@@ -9,14 +9,9 @@ from django.views.decorators.http import require_POST, require_safe
 from datasets import selectors as dataset_selectors
 from sharing.access import access_decisions, refuse, saved_query_get, saved_query_restrict
 from sharing.choices import AccessLevel
-from sharing.workspace import (
-    FilterInvalid,
-    dataset_exploration,
-    partnership_chosen,
-    saved_query_create,
-    saved_query_delete,
-    saved_query_url,
-)
+from sharing.workspace.explore import dataset_exploration
+from sharing.workspace.filters import FilterInvalid, partnership_chosen
+from sharing.workspace.saved import saved_query_create, saved_query_delete, saved_query_url
 
 
 def _visible(request):

@@ -1,0 +1,133 @@
+"""The cross-agency comparison of guidance §4.3.1: monthly counts of several agencies'
+datasets side by side, suppressed as in sharing.workspace.counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+from django.http import QueryDict
+from psycopg2 import sql
+
+from datasets import selectors as dataset_selectors
+from datasets.models import Record
+from hub.models import User
+from sharing.access import access_decisions, refuse
+from sharing.choices import AccessLevel
+from sharing.records import ExtractQuery
+from sharing.workspace.counts import (
+    OFFENCE_GROUPS,
+    OFFENCES,
+    VIOLENCE,
+    fetch,
+    months_of,
+    offence_group_sql,
+    plain,
+    primary_suppressed,
+    threshold,
+)
+from sharing.workspace.filters import (
+    partnership_chosen,
+    workspace_query,
+)
+
+AE_ASSAULT, AMBULANCE = "ae_assault", "ambulance_callout"
+
+# -- cross-agency comparison ------------------------------------------------------------------
+
+
+@dataclass
+class ComparisonSeries:
+    name: str
+    dataset_slug: str
+    refusal: str = ""
+    no_supplies: str = ""
+    values: list[int | str | None] = field(default_factory=list)
+
+
+@dataclass
+class Comparison:
+    months: list[str]
+    series: list[ComparisonSeries]
+
+
+# The three measures of guidance §4.3.1, as (series name, dataset); _measure_sql says which of
+# each dataset's records a series counts.
+COMPARED: list[tuple[str, str]] = [
+    ("Police recorded violence", OFFENCES),
+    ("A&E assault attendances", AE_ASSAULT),
+    ("Ambulance assault call-outs", AMBULANCE),
+]
+
+
+def _measure_sql(slug: str) -> tuple[sql.Composable, dict]:
+    """Police violence is the violence group of OFFENCE_GROUPS; the health services' series
+    are the incidents they record as assaults."""
+    if slug == OFFENCES:
+        group = offence_group_sql(sql.SQL("r.data ->> 'ho_offence_code'"))
+        return sql.SQL("{} = ANY(%(violence)s)").format(group), {
+            "violence": list(OFFENCE_GROUPS[VIOLENCE])
+        }
+    return sql.SQL("lower(trim(r.data ->> 'incident_type')) = 'assault'"), {}
+
+
+def monthly_counts(*, query: ExtractQuery, measure: sql.Composable, extra: dict) -> pd.Series:
+    """Records by month ("YYYY-MM") that also meet ``measure``."""
+    where, params = query._where()
+    frame = fetch(
+        sql.SQL(
+            "SELECT to_char(r.event_date, 'YYYY-MM'), count(*) FROM {records} r "
+            "WHERE {where} AND {measure} GROUP BY 1"
+        ).format(records=sql.Identifier(Record._meta.db_table), where=where, measure=measure),
+        {**params, **extra},
+        ["month", "count"],
+    )
+    return frame.set_index("month")["count"].astype(int)
+
+
+def cross_agency_comparison(
+    *, user: User, params: QueryDict, ip_address: str | None = None
+) -> Comparison:
+    """Police violence, A&E assault attendances and ambulance assault call-outs by month for
+    the area and period (guidance §4.3.1: a police rise the health series do not share may be
+    a reporting change). A series the user may not count says why; one with no current
+    supplies says so rather than showing zeros. Counts below the threshold show the marker."""
+    # Filters that mean one thing in every dataset; a category belongs to one dataset only.
+    common = params.copy()
+    for name in ("dataset", "category", "values"):
+        common.pop(name, None)
+    slugs = [slug for _, slug in COMPARED]
+    datasets = {d.slug: d for d in dataset_selectors.dataset_list().filter(slug__in=slugs)}
+    decisions = access_decisions(
+        user=user, datasets=datasets.values(), partnership=partnership_chosen(params)
+    )
+    limit = threshold()
+    months: list[str] | None = None
+    series = []
+    for name, slug in COMPARED:
+        one = ComparisonSeries(name=name, dataset_slug=slug)
+        series.append(one)
+        dataset = datasets.get(slug)
+        if dataset is None:
+            one.refusal = "The catalogue holds no such dataset."
+            continue
+        if not decisions[dataset.pk].allows(AccessLevel.AGGREGATE):
+            one.refusal = f"You may not count {dataset.name}: {decisions[dataset.pk].reason}"
+            refuse(user=user, route="compare", reason=one.refusal, dataset_slug=slug,
+                   ip_address=ip_address)  # fmt: skip
+            continue
+        query = workspace_query(
+            user=user, params=common, route="compare", dataset=dataset, ip_address=ip_address
+        ).query
+        months = months or months_of(query.period)
+        if not query.supplies():
+            one.no_supplies = f"No current supplies of {dataset.name} cover the period."
+            continue
+        measure, extra = _measure_sql(slug)
+        counts = monthly_counts(query=query, measure=measure, extra=extra)
+        shown = primary_suppressed(counts.reindex(months, fill_value=0), limit)
+        one.values = [plain(v) for v in shown]
+    months = months or []
+    for one in series:
+        one.values = one.values or [None] * len(months)
+    return Comparison(months=months, series=series)

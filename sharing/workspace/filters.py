@@ -1,0 +1,131 @@
+"""The analyst's workspace: one way to read filters from a request and query what the
+analyst may see. Maps, counts, comparisons and linked views all start here."""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.http import Http404, QueryDict
+from django.utils import timezone
+
+from datasets import selectors as dataset_selectors
+from datasets.models import Dataset
+from hub.models import Partnership, User
+from sharing.access import (
+    AccessDecision,
+    AccessRefused,
+    RecordScope,
+    access_decision,
+    record_scope,
+)
+from sharing.choices import AccessLevel
+from sharing.records import ExtractQuery, category_fields, period_invalid
+
+
+class FilterInvalid(ValueError):
+    """A filter the analyst gave cannot be used; the message says which and why."""
+
+
+@dataclass
+class WorkspaceQuery:
+    dataset: Dataset
+    decision: AccessDecision
+    scope: RecordScope
+    query: ExtractQuery
+
+    @property
+    def records_allowed(self) -> bool:
+        """Individual (sanitised) records, or only concentrations and suppressed counts."""
+        return self.decision.allows(AccessLevel.DEPERSONALISED)
+
+
+def _date(params: QueryDict, name: str, default: datetime.date) -> datetime.date:
+    raw = params.get(name)
+    if not raw:
+        return default
+    try:
+        return datetime.date.fromisoformat(raw)
+    except ValueError as error:
+        raise FilterInvalid(f"{name} must be a date, yyyy-mm-dd.") from error
+
+
+def _list(params: QueryDict, name: str) -> list[str]:
+    return [part.strip() for part in params.get(name, "").split(",") if part.strip()]
+
+
+def partnership_chosen(params: QueryDict) -> Partnership | None:
+    """The partnership named by ``partnership`` (a slug), for a user of several; None if
+    none is named, and FilterInvalid for one that does not exist."""
+    slug = params.get("partnership")
+    if not slug:
+        return None
+    partnership = Partnership.objects.filter(slug=slug).first()
+    if partnership is None:
+        raise FilterInvalid(f"There is no partnership {slug!r}.")
+    return partnership
+
+
+def workspace_query(
+    *,
+    user: User,
+    params: QueryDict,
+    route: str,
+    dataset: Dataset | None = None,
+    ip_address: str | None = None,
+) -> WorkspaceQuery:
+    """The query for ``params`` (dataset, partnership, period_start, period_end, districts,
+    weekdays, hour_from, hour_to, category, values), within the access gate's scope for the
+    most the user may have of the dataset short of personal data.
+
+    A dataset the user may not see is a 404, as if it did not exist, after the gate has
+    audited the refusal; a bad filter is FilterInvalid. The period defaults to the last
+    twelve months.
+    """
+    dataset = dataset or dataset_selectors.dataset_get(slug=params.get("dataset", ""))
+    partnership = partnership_chosen(params)
+    decision = access_decision(user=user, dataset=dataset, partnership=partnership)
+    level = (
+        AccessLevel.DEPERSONALISED
+        if decision.allows(AccessLevel.DEPERSONALISED)
+        else AccessLevel.AGGREGATE
+    )
+    try:
+        scope = record_scope(
+            user=user, dataset=dataset, level=level, route=route, partnership=partnership,
+            ip_address=ip_address,
+        )  # fmt: skip
+    except AccessRefused as refusal:
+        raise Http404("No such dataset.") from refusal
+    today = timezone.localdate()
+    end = _date(params, "period_end", today)
+    start = _date(params, "period_start", end - datetime.timedelta(days=365))
+    problem = period_invalid(start, end)
+    if problem:
+        raise FilterInvalid(problem)
+    try:
+        weekdays = [int(day) for day in _list(params, "weekdays")]
+        hours = None
+        if params.get("hour_from") or params.get("hour_to"):
+            hours = (int(params.get("hour_from", 0)), int(params.get("hour_to", 24)))
+    except ValueError as error:
+        raise FilterInvalid("Days are 1 (Monday) to 7; hours are 0 to 24.") from error
+    if any(not 1 <= day <= 7 for day in weekdays):
+        raise FilterInvalid("Days are 1 (Monday) to 7 (Sunday).")
+    if hours is not None and not (0 <= hours[0] <= 24 and 0 <= hours[1] <= 24):
+        raise FilterInvalid("Hours are 0 to 24.")
+    category = None
+    if params.get("category"):
+        if params["category"] not in category_fields(dataset.schema):
+            raise FilterInvalid(f"{dataset.name} cannot be filtered by {params['category']!r}.")
+        category = (params["category"], _list(params, "values"))
+        if not category[1]:
+            raise FilterInvalid("Give the values of the category to keep.")
+    query = scope.query(
+        period=(start, end),
+        area={"districts": _list(params, "districts")} if params.get("districts") else {},
+        weekdays=weekdays,
+        hours=hours,
+        category=category,
+    )
+    return WorkspaceQuery(dataset=dataset, decision=decision, scope=scope, query=query)

@@ -1,0 +1,230 @@
+"""The linked crime view: offences with their victims and offenders, and repeat locations,
+every count suppressed as in sharing.workspace.counts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pandas as pd
+from django.http import QueryDict
+from psycopg2 import sql
+
+from datasets import selectors as dataset_selectors
+from datasets.models import Dataset, Record
+from hub.models import User
+from sharing.access import AccessDecision, access_decisions, refuse
+from sharing.choices import AccessLevel
+from sharing.records import ExtractQuery, linkable
+from sharing.workspace.counts import (
+    AGE_BANDS,
+    AGE_NOT_GIVEN,
+    OFFENCE_GROUPS,
+    OFFENCES,
+    OFFENDERS,
+    OTHER_OFFENCES,
+    VICTIMS,
+    VIOLENCE,
+    Table,
+    age_bands,
+    fetch,
+    offence_groups,
+    plain,
+    primary_suppressed,
+    suppressed_table,
+    threshold,
+)
+from sharing.workspace.filters import (
+    WorkspaceQuery,
+    partnership_chosen,
+    workspace_query,
+)
+
+OFFENDER_BANDS = ["2 offences", "3 offences", "4 offences", "5 or more offences"]
+
+REPEAT_LOCATION_MIN = 3
+
+# -- the linked crime view --------------------------------------------------------------------
+
+
+@dataclass
+class LinkedSection:
+    """One part of the linked view: its table, or why it is not shown."""
+
+    title: str
+    refusal: str = ""
+    no_supplies: str = ""
+    table: Table | None = None
+    label: str = ""
+
+
+@dataclass
+class LinkedView:
+    offences: Dataset
+    workspace: WorkspaceQuery | None
+    sections: list[LinkedSection] = field(default_factory=list)
+
+
+def _needs_records(dataset: Dataset, decision: AccessDecision) -> str:
+    """Why a section needing the dataset's records is not shown, or "" when it may be."""
+    if decision.allows(AccessLevel.DEPERSONALISED):
+        return ""
+    return f"It needs depersonalised records of {dataset.name}: {decision.reason}"
+
+
+def _link_key(linked: Dataset, main: Dataset) -> str:
+    (key,), _ = next(link for link in linked.schema.links if link[1] == main.slug)
+    return key
+
+
+def _joined(query: ExtractQuery, linked: Dataset) -> tuple[sql.Composable, sql.Composable, dict]:
+    """The join of the offences (r) to a linked file's current records (v), and the WHERE."""
+    where, params = query._where()
+    key = sql.Literal(_link_key(linked, query.dataset))
+    join = sql.SQL(
+        "{records} r JOIN {records} v ON v.dataset_id = %(linked)s "
+        "AND v.partnership_id = r.partnership_id AND v.data ->> {key} = r.data ->> {key} "
+        "AND {current}"
+    ).format(records=sql.Identifier(Record._meta.db_table), key=key, current=query._current("v"))
+    return join, where, {**params, "linked": linked.pk}
+
+
+def victims_by_age_and_offence(*, query: ExtractQuery, victims: Dataset) -> Table:
+    """Victims of the offences by age band × offence group, suppressed with totals."""
+    join, where, params = _joined(query, victims)
+    frame = fetch(
+        sql.SQL(
+            "SELECT r.data ->> 'ho_offence_code', v.data ->> 'age', count(*) "
+            "FROM {join} WHERE {where} GROUP BY 1, 2"
+        ).format(join=join, where=where),
+        params,
+        ["code", "age", "count"],
+    )
+    frame = pd.DataFrame(
+        {
+            "area": age_bands(frame["age"]),
+            "category": offence_groups(frame["code"]),
+            "count": frame["count"].astype(int),
+        }
+    )
+    frame = frame.groupby(["area", "category"], as_index=False)["count"].sum()
+    rows = [label for _, label in AGE_BANDS]
+    if (frame["area"] == AGE_NOT_GIVEN).any():
+        rows.append(AGE_NOT_GIVEN)
+    columns = [g for g in [*OFFENCE_GROUPS, OTHER_OFFENCES] if g in set(frame["category"])]
+    return suppressed_table(frame, rows=rows, columns=columns or [VIOLENCE], limit=threshold())
+
+
+def repeat_locations(*, query: ExtractQuery) -> Table:
+    """Postcodes with REPEAT_LOCATION_MIN or more offences; a count below the threshold shows
+    the marker, and those come last in postcode order, so that the order gives nothing away."""
+    where, params = query._where()
+    frame = fetch(
+        sql.SQL(
+            "SELECT r.postcode, count(*) FROM {records} r WHERE {where} AND r.postcode <> '' "
+            "GROUP BY 1 HAVING count(*) >= %(repeat_min)s"
+        ).format(records=sql.Identifier(Record._meta.db_table), where=where),
+        {**params, "repeat_min": REPEAT_LOCATION_MIN},
+        ["postcode", "count"],
+    )
+    limit = threshold()
+    frame["shown_order"] = frame["count"].where(frame["count"] >= limit, 0)
+    frame = frame.sort_values(["shown_order", "postcode"], ascending=[False, True])
+    shown = primary_suppressed(frame["count"].astype(int), limit)
+    return Table(
+        columns=["Offences"],
+        rows=[((p,), [plain(v)]) for p, v in zip(frame["postcode"], shown, strict=True)],
+    )
+
+
+def offenders_with_several_offences(*, query: ExtractQuery, offenders: Dataset) -> Table:
+    """Offenders (by offender_ref) with two or more of the offences, by how many, suppressed
+    with their total."""
+    join, where, params = _joined(query, offenders)
+    key = sql.Literal(_link_key(offenders, query.dataset))
+    frame = fetch(
+        sql.SQL(
+            "SELECT offences, count(*) FROM (SELECT v.data ->> 'offender_ref' AS offender, "
+            "count(DISTINCT r.data ->> {key}) AS offences FROM {join} WHERE {where} "
+            "AND COALESCE(v.data ->> 'offender_ref', '') <> '' GROUP BY 1) AS per_offender "
+            "WHERE offences >= 2 GROUP BY 1"
+        ).format(key=key, join=join, where=where),
+        params,
+        ["offences", "count"],
+    )
+    bands = np.minimum(frame["offences"].astype(int), 5) - 2
+    frame = (
+        pd.DataFrame(
+            {
+                "area": np.array(OFFENDER_BANDS, dtype=object)[bands.to_numpy()],
+                "category": "Offenders",
+                "count": frame["count"].astype(int),
+            }
+        )
+        .groupby(["area", "category"], as_index=False)["count"]
+        .sum()
+    )
+    return suppressed_table(frame, rows=OFFENDER_BANDS, columns=["Offenders"], limit=threshold())
+
+
+def _supplied(query: ExtractQuery, dataset: Dataset) -> bool:
+    """Whether any current supply of the dataset covers part of the period."""
+    probe = replace(query, dataset=dataset, fields=[], linked=None, linked_fields=[])
+    return bool(probe.supplies())
+
+
+def linked_crime_view(
+    *, user: User, params: QueryDict, ip_address: str | None = None
+) -> LinkedView:
+    """Offences joined with their victim and offender files by crime reference: victims by
+    age band × offence group, repeat locations and offenders with several offences. A section
+    is shown only to a user with depersonalised records of every dataset it uses; otherwise
+    it says why."""
+    offences = dataset_selectors.dataset_get(slug=OFFENCES)
+    linked = {dataset.slug: dataset for dataset in linkable(offences)}
+    decisions = access_decisions(
+        user=user, datasets=[offences, *linked.values()], partnership=partnership_chosen(params)
+    )
+    refused = _needs_records(offences, decisions[offences.pk])
+    view = LinkedView(offences=offences, workspace=None)
+    if refused:
+        refuse(user=user, route="linked", reason=refused, dataset_slug=offences.slug,
+               ip_address=ip_address)  # fmt: skip
+    if decisions[offences.pk].allows(AccessLevel.AGGREGATE):
+        view.workspace = workspace_query(
+            user=user, params=params, route="linked", dataset=offences, ip_address=ip_address
+        )
+    query = view.workspace.query if view.workspace else None
+    for slug, title, label in [
+        (VICTIMS, "Victims by age band and offence group", "Age band"),
+        (None, f"Repeat locations: postcodes with {REPEAT_LOCATION_MIN} or more offences",
+         "Postcode"),
+        (OFFENDERS, "Offenders with several offences", "Offences each"),
+    ]:  # fmt: skip
+        section = LinkedSection(title=title, label=label)
+        view.sections.append(section)
+        dataset = linked.get(slug) if slug else None
+        if slug and dataset is None:
+            section.refusal = "The catalogue holds no file linked to the offences for this."
+        section.refusal = section.refusal or refused
+        if dataset is not None and not section.refusal:
+            section.refusal = _needs_records(dataset, decisions[dataset.pk])
+            if section.refusal:
+                refuse(
+                    user=user, route="linked", reason=section.refusal,
+                    dataset_slug=dataset.slug, ip_address=ip_address,
+                )  # fmt: skip
+        if section.refusal:
+            continue
+        if not _supplied(query, dataset or offences):
+            section.no_supplies = (
+                f"No current supplies of {(dataset or offences).name} cover the period."
+            )
+            continue
+        if slug == VICTIMS:
+            section.table = victims_by_age_and_offence(query=query, victims=dataset)
+        elif slug == OFFENDERS:
+            section.table = offenders_with_several_offences(query=query, offenders=dataset)
+        else:
+            section.table = repeat_locations(query=query)
+    return view
