@@ -65,12 +65,6 @@ def analyst_standing(
     return best
 
 
-def analyst_partnerships(*, user: User) -> list[Partnership]:
-    """The partnerships where the user is an analyst, for a choice between them."""
-    agencies = agencies_with_role(user=user, role=Role.ANALYST).select_related("partnership")
-    return sorted({agency.partnership for agency in agencies}, key=lambda p: p.name)
-
-
 # -- the level per dataset --------------------------------------------------------------------
 
 
