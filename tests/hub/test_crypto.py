@@ -20,7 +20,9 @@ def test_a_file_reads_back_exactly_as_written(tmp_path, key, size):
         for start in range(0, size, 100_000):
             writer.write(data[start : start + 100_000])
     assert crypto.read_encrypted(path, key) == data
-    assert data[:64] not in path.read_bytes() or size == 0
+    # Not for a file of fewer than 16 bytes: one random byte turns up in any ciphertext by
+    # chance, so the check would say nothing and fail one run in nine.
+    assert data[:64] not in path.read_bytes() or size < 16
     assert oct(path.stat().st_mode)[-3:] == "600"
 
 
