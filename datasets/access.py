@@ -51,7 +51,6 @@ def supply_get(
     return visible_get(
         visible=supply_restrict(user=user), key=uuid_or_none(supply_id), user=user, route=route,
         reason="A supply of another agency's.", ip_address=ip_address,
-        dataset_slug=lambda hidden: hidden.dataset.slug,
     )  # fmt: skip
 
 

@@ -42,8 +42,10 @@ def refuse(
     target=None,
     detail: dict | None = None,
     ip_address: str | None = None,
+    system: str = "",
 ) -> AccessRefused:
-    """Audit a refusal on ``route`` and return the exception for the caller to raise."""
+    """Audit a refusal on ``route`` and return the exception for the caller to raise.
+    ``system`` names the process refused when no user acts."""
     signed_in = user is not None and user.is_authenticated
     audit_record(
         actor=user if signed_in else None,
@@ -53,7 +55,7 @@ def refuse(
         target=target,
         detail={"route": route, "reason": reason, **(detail or {})},
         ip_address=ip_address,
-        system="" if signed_in else "anonymous",
+        system=system or ("" if signed_in else "anonymous"),
     )
     return AccessRefused(reason)
 
@@ -74,7 +76,6 @@ def visible_get(
     route: str,
     reason: str,
     ip_address: str | None = None,
-    dataset_slug=lambda hidden: "",
 ):
     """The object with primary key ``key`` among those ``visible`` to the user, or Http404
     alike for one that does not exist and one that is hidden; the second is audited as a
@@ -84,8 +85,9 @@ def visible_get(
         return found
     hidden = visible.model.objects.filter(pk=key).first() if key is not None else None
     if hidden is not None:
+        dataset = getattr(hidden, "dataset", None)
         refuse(
-            user=user, route=route, reason=reason, dataset_slug=dataset_slug(hidden),
+            user=user, route=route, reason=reason, dataset_slug=dataset.slug if dataset else "",
             target=hidden, ip_address=ip_address,
         )  # fmt: skip
     raise Http404(f"No such {visible.model._meta.verbose_name}.")
@@ -93,16 +95,8 @@ def visible_get(
 
 def coordinated_partnership(*, user: User) -> Partnership | None:
     """The partnership the user co-ordinates, if any."""
-    if not _acting(user):
-        return None
-    return (
-        Partnership.objects.filter(
-            agencies__memberships__user=user,
-            agencies__memberships__roles__contains=[Role.COORDINATOR],
-        )
-        .distinct()
-        .first()
-    )
+    coordinated = agencies_with_role(user=user, role=Role.COORDINATOR).values("partnership")
+    return Partnership.objects.filter(pk__in=coordinated).first()
 
 
 def require_coordinator(*, user: User) -> Partnership:
@@ -116,18 +110,18 @@ def is_coordinator_of(*, user: User | None, partnership: Partnership | None) -> 
     """Whether the user co-ordinates this partnership (a co-ordinator of another does not)."""
     if not _acting(user) or partnership is None:
         return False
-    return Membership.objects.filter(
-        user=user, agency__partnership=partnership, roles__contains=[Role.COORDINATOR]
-    ).exists()
+    return (
+        agencies_with_role(user=user, role=Role.COORDINATOR)
+        .filter(partnership=partnership)
+        .exists()
+    )
 
 
 def partnership_coordinated_for(*, coordinator: User | None, member: User) -> Partnership | None:
     """A partnership that ``coordinator`` co-ordinates and ``member`` belongs to, if any."""
     if not _acting(coordinator):
         return None
-    coordinated = Membership.objects.filter(
-        user=coordinator, roles__contains=[Role.COORDINATOR]
-    ).values("agency__partnership")
+    coordinated = agencies_with_role(user=coordinator, role=Role.COORDINATOR).values("partnership")
     return (
         Partnership.objects.filter(pk__in=coordinated, agencies__memberships__user=member)
         .distinct()
@@ -137,16 +131,12 @@ def partnership_coordinated_for(*, coordinator: User | None, member: User) -> Pa
 
 def dlo_agencies(*, user: User) -> QuerySet[Agency]:
     """The agencies for which the user is the Designated Liaison Officer."""
+    return agencies_with_role(user=user, role=Role.DLO)
+
+
+def agencies_with_role(*, user: User | None, role: str) -> QuerySet[Agency]:
+    """The agencies where the user holds ``role``: the one query every role check rests on."""
     if not _acting(user):
-        return Agency.objects.none()
-    return Agency.objects.filter(
-        memberships__user=user, memberships__roles__contains=[Role.DLO]
-    ).distinct()
-
-
-def agencies_with_role(*, user: User, role: str) -> QuerySet[Agency]:
-    """The agencies where the user holds ``role``."""
-    if not user.is_authenticated or not user.is_active:
         return Agency.objects.none()
     return Agency.objects.filter(
         memberships__user=user, memberships__roles__contains=[role]
@@ -206,25 +196,6 @@ def role_change_ends_tokens(*, before: Iterable[str], after: Iterable[str]) -> s
 # -- callers of services -----------------------------------------------------------------------
 
 
-def _refuse(
-    *,
-    refusal: type[Exception],
-    reason: str,
-    service: str,
-    acting_user: User | None,
-    agency: Agency | None,
-    system: str,
-) -> Exception:
-    audit_record(
-        actor=acting_user,
-        action="access_refused",
-        agency=agency,
-        detail={"route": service, "reason": reason},
-        system=system or "unnamed",
-    )
-    return refusal(reason)
-
-
 def coordinator_check(
     *,
     acting_user: User | None,
@@ -247,10 +218,10 @@ def coordinator_check(
     whose = (
         f"the co-ordinator of {partnership}" if partnership else "their partnership's co-ordinator"
     )
-    raise _refuse(
-        refusal=refusal, reason=f"Only {whose} may {act}.", service=service,
-        acting_user=acting_user, agency=agency, system=system,
-    )  # fmt: skip
+    reason = f"Only {whose} may {act}."
+    refuse(user=acting_user, route=service, reason=reason, agency=agency,
+           system=system or "unnamed")  # fmt: skip
+    raise refusal(reason)
 
 
 def supply_handler_check(
@@ -271,12 +242,12 @@ def supply_handler_check(
         user=acting_user, partnership=agency.partnership
     ):
         return
-    raise _refuse(
-        refusal=refusal,
-        reason=f"Only a supplier or the DLO of {agency}, or the partnership's co-ordinator, "
-        f"may {act}.",
-        service=service, acting_user=acting_user, agency=agency, system=system,
-    )  # fmt: skip
+    reason = (
+        f"Only a supplier or the DLO of {agency}, or the partnership's co-ordinator, may {act}."
+    )
+    refuse(user=acting_user, route=service, reason=reason, agency=agency,
+           system=system or "unnamed")  # fmt: skip
+    raise refusal(reason)
 
 
 def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:

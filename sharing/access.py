@@ -122,6 +122,14 @@ def access_decisions(
     if user is None or not user.is_authenticated or not user.is_active:
         return {d.pk: AccessDecision(AccessLevel.NONE, "You are not signed in.") for d in datasets}
     agency, standing = analyst_standing(user=user, partnership=partnership)
+    return _decided(user=user, datasets=datasets, agency=agency, standing=standing,
+                    partnership=partnership)  # fmt: skip
+
+
+def _decided(
+    *, user: User, datasets: list[Dataset], agency: Agency | None,
+    standing: IspStanding | None, partnership: Partnership | None,
+) -> dict[int, AccessDecision]:  # fmt: skip
     if agency is None:
         reason = "Only analysts extract data; you hold no analyst role."
         if partnership is not None:
@@ -220,6 +228,7 @@ class RecordScope:
     dataset: Dataset
     level: str
     fields: tuple[str, ...]
+    decision: AccessDecision
     supplying_agency_ids: tuple[int, ...] | None = None
     period: tuple[datetime.date, datetime.date] | None = None
     districts: tuple[str, ...] | None = None
@@ -283,21 +292,33 @@ def record_scope(
     *,
     user: User,
     dataset: Dataset,
-    level: str,
+    level: str | None,
     route: str,
     partnership: Partnership | None = None,
     data_request_id: int | None = None,
     ip_address: str | None = None,
 ) -> RecordScope:
-    """The scope of ``dataset`` at ``level`` for the user, or AccessRefused (audited).
+    """The scope of ``dataset`` at ``level`` (None: the most the user holds short of
+    personal data) for the user, or AccessRefused (audited).
 
     Aggregate and depersonalised: the records of every supplying agency of the partnership
     the user acts in, in any period and area. Personal: exactly what an approved, unexpired
     personal-data request allows (its supplying agency, dataset, period, fields and area),
     named by ``data_request`` or, if the user holds one such request, that one.
     """
-    agency, _ = analyst_standing(user=user, partnership=partnership)
-    decision = access_decision(user=user, dataset=dataset, partnership=partnership)
+    agency, standing = analyst_standing(user=user, partnership=partnership)
+    decision = (
+        _decided(user=user, datasets=[dataset], agency=agency, standing=standing,
+                 partnership=partnership)[dataset.pk]
+        if user.is_authenticated and user.is_active
+        else AccessDecision(AccessLevel.NONE, "You are not signed in.")
+    )  # fmt: skip
+    if level is None:
+        level = (
+            AccessLevel.DEPERSONALISED
+            if decision.allows(AccessLevel.DEPERSONALISED)
+            else AccessLevel.AGGREGATE
+        )
     if level not in (AccessLevel.AGGREGATE, AccessLevel.DEPERSONALISED, AccessLevel.PERSONAL):
         reason = f"{level!r} is not a level: choose aggregate, depersonalised or personal."
     elif decision.level == AccessLevel.NONE:
@@ -313,11 +334,14 @@ def record_scope(
         )  # fmt: skip
     schema = dataset.schema
     if level == AccessLevel.AGGREGATE:
-        return RecordScope(agency=agency, dataset=dataset, level=level, fields=())
+        return RecordScope(
+            agency=agency, dataset=dataset, level=level, fields=(), decision=decision
+        )
     if level == AccessLevel.DEPERSONALISED:
         return RecordScope(
-            agency=agency, dataset=dataset, level=level, fields=tuple(record_fields(schema))
-        )
+            agency=agency, dataset=dataset, level=level, fields=tuple(record_fields(schema)),
+            decision=decision,
+        )  # fmt: skip
     granting = active_requests(user=user, partnership=agency.partnership).filter(dataset=dataset)
     if data_request_id is not None:
         granting = granting.filter(pk=data_request_id)
@@ -340,6 +364,7 @@ def record_scope(
         dataset=dataset,
         level=level,
         fields=tuple(dict.fromkeys(name for name in granted.fields if name in allowed)),
+        decision=decision,
         supplying_agency_ids=(granted.supplying_agency_id,),
         period=(granted.period_start, granted.period_end),
         districts=tuple(districts) if districts else None,
@@ -408,7 +433,6 @@ def extract_get(
     return visible_get(
         visible=extract_restrict(user=user), key=uuid_or_none(extract_id), user=user, route=route,
         reason="Another user's extract.", ip_address=ip_address,
-        dataset_slug=lambda hidden: hidden.dataset.slug,
     )  # fmt: skip
 
 
@@ -434,7 +458,6 @@ def request_get(
         visible=request_restrict(user=user), user=user, route=route,
         key=int(request_id) if str(request_id).isdigit() else None,
         reason="Another user's personal-data request.", ip_address=ip_address,
-        dataset_slug=lambda hidden: hidden.dataset.slug,
     )  # fmt: skip
 
 

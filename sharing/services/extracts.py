@@ -128,15 +128,8 @@ def _extract_checked(
     *, acting_user, dataset, period_start, period_end, file_format, level, fields, area,
     linked_dataset, category, partnership, data_request_id, ip_address,
 ) -> Extract:  # fmt: skip
-    from sharing.access import access_decision, record_scope, refuse
+    from sharing.access import record_scope, refuse
 
-    if level is None:
-        decision = access_decision(user=acting_user, dataset=dataset, partnership=partnership)
-        level = (
-            AccessLevel.DEPERSONALISED
-            if decision.allows(AccessLevel.DEPERSONALISED)
-            else AccessLevel.AGGREGATE
-        )
     scope = record_scope(
         user=acting_user, dataset=dataset, level=level, route="extract",
         partnership=partnership, data_request_id=data_request_id, ip_address=ip_address,
@@ -146,6 +139,7 @@ def _extract_checked(
         raise ExtractRefused(period_problem)
     if file_format not in ExtractFormat.values:
         raise ExtractRefused(f"{file_format!r} is not a format: choose csv, xlsx or geojson.")
+    level = scope.level
     schema = dataset.schema
     chosen: list[str] = []
     if level == AccessLevel.AGGREGATE:

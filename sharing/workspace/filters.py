@@ -16,7 +16,6 @@ from sharing.access import (
     AccessDecision,
     AccessRefused,
     RecordScope,
-    access_decision,
     record_scope,
 )
 from sharing.choices import AccessLevel
@@ -30,9 +29,12 @@ class FilterInvalid(ValueError):
 @dataclass
 class WorkspaceQuery:
     dataset: Dataset
-    decision: AccessDecision
     scope: RecordScope
     query: ExtractQuery
+
+    @property
+    def decision(self) -> AccessDecision:
+        return self.scope.decision
 
     @property
     def records_allowed(self) -> bool:
@@ -84,15 +86,10 @@ def workspace_query(
     """
     dataset = dataset or dataset_selectors.dataset_get(slug=params.get("dataset", ""))
     partnership = partnership_chosen(params)
-    decision = access_decision(user=user, dataset=dataset, partnership=partnership)
-    level = (
-        AccessLevel.DEPERSONALISED
-        if decision.allows(AccessLevel.DEPERSONALISED)
-        else AccessLevel.AGGREGATE
-    )
     try:
+        # The most the user holds short of personal data: the workspace shows no names.
         scope = record_scope(
-            user=user, dataset=dataset, level=level, route=route, partnership=partnership,
+            user=user, dataset=dataset, level=None, route=route, partnership=partnership,
             ip_address=ip_address,
         )  # fmt: skip
     except AccessRefused as refusal:
@@ -128,4 +125,4 @@ def workspace_query(
         hours=hours,
         category=category,
     )
-    return WorkspaceQuery(dataset=dataset, decision=decision, scope=scope, query=query)
+    return WorkspaceQuery(dataset=dataset, scope=scope, query=query)
