@@ -45,6 +45,7 @@ chromium:
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 	$(TEST_SETTINGS) $(BIN)/python manage.py check
 	$(TEST_SETTINGS) $(BIN)/python manage.py makemigrations --check --dry-run
 

@@ -1,5 +1,6 @@
 """The datasets app's access gate: who may supply which dataset for which agency, and who may
-see supplies, their reports and their rejected rows.
+see supplies, their reports and their rejected rows, and who may read which entries of the
+audit trail (a DLO follows what was done with the data their agency supplies).
 
 The only module of ``datasets`` that asks who holds which role. Suppliers see their own
 agency's supplies, a DLO those of their agency, the co-ordinator every supply to their
@@ -8,12 +9,23 @@ partnership; nobody else any. A refusal of a supply someone else may see is audi
 
 from __future__ import annotations
 
+import operator
+from functools import reduce
+
 from django.db.models import Q, QuerySet
 
 from datasets.models import Dataset, Supply
-from hub.access import AccessRefused, agencies_with_role, uuid_or_none, visible_get
+from hub.access import (
+    AccessRefused,
+    agencies_with_role,
+    agency_standing,
+    coordinated_partnership,
+    dlo_agencies,
+    uuid_or_none,
+    visible_get,
+)
 from hub.choices import IspTier, Role
-from hub.models import Agency, User
+from hub.models import Agency, AuditEntry, User
 
 
 class SupplyRefused(AccessRefused):
@@ -69,8 +81,6 @@ def supply_agency(*, user: User, agency: Agency | None) -> Agency:
 def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
     """SupplyRefused unless ``user`` may supply ``dataset`` for ``agency``: a supplier of it,
     while it is an ISP signatory, for a dataset agencies of its type supply."""
-    from sharing.selectors import agency_standing
-
     if not supplier_agencies(user=user).filter(pk=agency.pk).exists():
         raise SupplyRefused(f"You are not a supplier for {agency}.")
     standing = agency_standing(agency=agency)
@@ -78,3 +88,39 @@ def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
         raise SupplyRefused(f"{standing.reason} Supplies can be made once it has signed.")
     if agency.agency_type not in dataset.supplier_types:
         raise SupplyRefused(f"{agency} does not supply {dataset.name}.")
+
+
+# The kinds of entry that say who took, viewed or asked for a dataset (its data or its
+# template): what a DLO follows of the datasets their agency supplies.
+TAKING_ACTIONS = (
+    "extract", "access_refused", "map_", "workspace_", "explorer_", "data_request",
+    "template_download",
+)  # fmt: skip
+
+
+def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
+    """The entries a user may read: the co-ordinator, their partnership's; a DLO, what was
+    done with their agency's data or by its staff, within its partnership (§4.3.4 "monitoring
+    by ... the DLO"); the hub's staff, the hub-wide entries too; nobody else any."""
+    if not user.is_authenticated or not user.is_active:
+        return AuditEntry.objects.none()
+    seen = []
+    partnership = coordinated_partnership(user=user)
+    if partnership is not None:
+        seen.append(Q(partnership=partnership))
+    agencies = dlo_agencies(user=user)
+    if agencies.exists():
+        supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
+        # What others did with a dataset the agency supplies: who took, viewed or asked for
+        # it. Another agency's own supplies of the same dataset (uploads, refusals, purges,
+        # schedules) are that agency's business.
+        taking = reduce(operator.or_, (Q(action__startswith=kind) for kind in TAKING_ACTIONS))
+        handled = Q(dataset_slug__in=supplied) & taking
+        seen.append(
+            Q(partnership__in=agencies.values("partnership")) & (Q(agency__in=agencies) | handled)
+        )
+    if user.is_staff:
+        seen.append(Q(partnership__isnull=True))
+    if not seen:
+        return AuditEntry.objects.none()
+    return AuditEntry.objects.filter(reduce(operator.or_, seen))

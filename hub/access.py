@@ -1,6 +1,7 @@
 """The hub's access gate: who holds which role where (co-ordinator, DLO, Caldicott
-Guardian, supplier, analyst), the roles that need a second factor, and the one way a refusal
-is audited. The only module that reads ``Membership.roles`` for the hub.
+Guardian, supplier, analyst), the roles that need a second factor, where each agency stands
+under its partnership's ISP, and the one way a refusal is audited. The only module that
+reads ``Membership.roles`` and ISP signatures for the hub.
 
 Pages and endpoints for these roles answer 404, as for a page that does not exist, to
 everyone else. Services check their caller here too, so that a caller other than a view
@@ -10,15 +11,27 @@ refusal is audited here, once.
 
 from __future__ import annotations
 
+import datetime
 import uuid
 from collections.abc import Iterable
+from dataclasses import dataclass
 
+from django.conf import settings
 from django.db.models import QuerySet
 from django.http import Http404
+from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from hub.audit import audit_record
-from hub.choices import Role
-from hub.models import Agency, Membership, Partnership, User
+from hub.choices import IspTier, Role
+from hub.models import (
+    Agency,
+    InformationSharingProtocol,
+    Membership,
+    Partnership,
+    Signature,
+    User,
+)
 
 # Roles whose holders decide who sees what, or see much: their accounts need a second factor.
 TWO_FACTOR_ROLES = (Role.COORDINATOR, Role.DLO, Role.CALDICOTT)
@@ -180,6 +193,18 @@ def holds_two_factor_role(*, user: User) -> bool:
     return user.memberships.filter(roles__overlap=list(TWO_FACTOR_ROLES)).exists()
 
 
+def two_factor_required(*, user: User) -> bool:
+    """Whether the user must sign in with a second factor: co-ordinators, DLOs and Caldicott
+    Guardians at any agency, and anyone holding access that the apps above name in
+    ``HUB_SECOND_FACTOR_HOLDINGS`` (personal-level access, which ``sharing`` decides). The one
+    place this is decided."""
+    if not user.is_authenticated:
+        return False
+    if holds_two_factor_role(user=user):
+        return True
+    return any(import_string(holds)(user=user) for holds in settings.HUB_SECOND_FACTOR_HOLDINGS)
+
+
 def role_change_ends_tokens(*, before: Iterable[str], after: Iterable[str]) -> str:
     """Why a change of a user's roles at an agency must end their API tokens, or "" if it
     need not. A role taken away lowers their access; a role that needs a second factor makes
@@ -194,6 +219,51 @@ def role_change_ends_tokens(*, before: Iterable[str], after: Iterable[str]) -> s
 
 
 # -- callers of services -----------------------------------------------------------------------
+
+
+# -- ISP standing -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IspStanding:
+    """An agency's tier under the current ISP, and in words why it is that."""
+
+    tier: str
+    reason: str
+    isp: InformationSharingProtocol | None
+
+
+def isp_current(*, partnership: Partnership) -> InformationSharingProtocol | None:
+    """The most recently adopted ISP version, whether or not its review is overdue."""
+    return (
+        InformationSharingProtocol.objects.filter(partnership=partnership)
+        .order_by("-adopted_on", "-id")
+        .first()
+    )
+
+
+def agency_standing(*, agency: Agency, on: datetime.date | None = None) -> IspStanding:
+    """The agency's tier under the current ISP: none if it has not signed that version, has
+    withdrawn, or the ISP has passed its review date (every signature lapses then)."""
+    on = on or timezone.localdate()
+    isp = isp_current(partnership=agency.partnership)
+    if isp is None:
+        return IspStanding(IspTier.NONE, "The partnership has not adopted an ISP yet.", None)
+    if isp.review_due < on:
+        reason = f"ISP v{isp.version} was due for review on {isp.review_due:%d %B %Y}; "
+        return IspStanding(IspTier.NONE, reason + "every signature has lapsed.", isp)
+    signature = Signature.objects.filter(isp=isp, agency=agency, signed_on__lte=on).first()
+    if signature is None:
+        return IspStanding(IspTier.NONE, f"{agency} has not signed ISP v{isp.version}.", isp)
+    if signature.withdrawn_on is not None and signature.withdrawn_on <= on:
+        reason = f"{agency} withdrew from ISP v{isp.version} on {signature.withdrawn_on:%d %B %Y}."
+        return IspStanding(IspTier.NONE, reason, isp)
+    tier = IspTier(signature.tier)
+    return IspStanding(tier, f"Signed ISP v{isp.version} as a {tier.label.lower()} partner.", isp)
+
+
+def agency_tier(*, agency: Agency, on: datetime.date | None = None) -> str:
+    return agency_standing(agency=agency, on=on).tier
 
 
 def coordinator_check(

@@ -17,6 +17,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from hub import selectors, services
+from hub.access import two_factor_required
 from hub.demo import demo_sign_in_list
 from hub.forms import CodeForm, EnrolForm
 
@@ -98,7 +99,7 @@ def two_factor_enrol(request):
             "form": form,
             "qr_code": mark_safe(qr_code),  # noqa: S308 - segno's own markup, no user input
             "secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
-            "required": selectors.two_factor_required(user=request.user),
+            "required": two_factor_required(user=request.user),
             "next": request.POST.get("next") or request.GET.get("next", ""),
         },
     )

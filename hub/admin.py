@@ -1,8 +1,16 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 
-from hub.models import Agency, AuditEntry, Membership, Partnership, User
-from sharing.selectors import agency_tier
+from hub.access import agency_tier
+from hub.models import (
+    Agency,
+    AuditEntry,
+    InformationSharingProtocol,
+    Membership,
+    Partnership,
+    Signature,
+    User,
+)
 
 
 class ReadOnly:
@@ -71,3 +79,20 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ["action", "partnership", "agency"]
     search_fields = ["actor_username", "dataset_slug", "object_id"]
     date_hierarchy = "created_at"
+
+
+class SignatureInline(ReadOnly, admin.TabularInline):
+    model = Signature
+    extra = 0
+
+
+@admin.register(InformationSharingProtocol)
+class InformationSharingProtocolAdmin(ReadOnlyAdmin):
+    list_display = ["partnership", "version", "adopted_on", "review_due"]
+    inlines = [SignatureInline]
+
+
+@admin.register(Signature)
+class SignatureAdmin(ReadOnlyAdmin):
+    list_display = ["agency", "isp", "tier", "signed_on", "signatory_name", "withdrawn_on"]
+    list_filter = ["tier", "isp"]

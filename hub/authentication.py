@@ -8,8 +8,9 @@ from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication, TokenAuthentication
 
+from hub.access import two_factor_required
 from hub.models import ApiToken
-from hub.selectors import second_factor_owed, two_factor_required
+from hub.selectors import second_factor_owed
 from hub.services import TOKENS_NEED_NO_SECOND_FACTOR, api_token_digest, token_use_refused
 
 # How stale "last used" may get: it is written at most this often, not on every call.

@@ -69,6 +69,13 @@ class IspTier(models.TextChoices):
     NONE = "none", "Not a signatory"
 
 
+class SignatureTier(models.TextChoices):
+    """The group an agency signs the ISP in (guidance §2.2.4)."""
+
+    CORE = "core", "Core (central role)"
+    ASSOCIATE = "associate", "Associate (occasional, depersonalised only)"
+
+
 class AuditAction(models.TextChoices):
     LOGIN = "login", "Signed in"
     LOGIN_FAILED = "login_failed", "Failed sign-in"

@@ -24,12 +24,12 @@ from datasets.choices import DatasetKind
 from datasets.demo import demo_schedules_set
 from datasets.models import Dataset
 from datasets.services.catalogue import catalogue_sync
-from hub.choices import AgencyType, AuditAction, Role
+from hub.access import two_factor_required
+from hub.choices import AgencyType, AuditAction, Role, SignatureTier
 from hub.models import User
-from hub.selectors import two_factor_required
 from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
-from sharing.choices import AccessLevel, SignatureTier
+from sharing.choices import AccessLevel
 from sharing.services.isp import isp_ensure, signature_record, signature_withdraw
 from sharing.services.profiles import access_profile_assign, access_profile_ensure
 

@@ -16,13 +16,18 @@ from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from hub.access import coordinator_check, partnership_coordinated_for, role_change_ends_tokens
+from hub.access import (
+    coordinator_check,
+    partnership_coordinated_for,
+    role_change_ends_tokens,
+    two_factor_required,
+)
 
 # The apps record to the trail through hub.services, as they write everything else.
 from hub.audit import audit_digest, audit_record, audit_verify  # noqa: F401
 from hub.choices import AuditAction, Role
 from hub.models import Agency, ApiToken, Membership, Partnership, User
-from hub.selectors import backup_device, totp_device, two_factor_required
+from hub.selectors import backup_device, totp_device
 
 
 @transaction.atomic

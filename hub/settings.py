@@ -171,6 +171,8 @@ LOGIN_URL = "login"
 OTP_TOTP_ISSUER = "CSP Information Hub"
 OTP_TOTP_THROTTLE_FACTOR = 1
 OTP_STATIC_THROTTLE_FACTOR = 1
+# Besides the roles in hub.access.TWO_FACTOR_ROLES, what else held makes a second factor owed.
+HUB_SECOND_FACTOR_HOLDINGS = ["sharing.access.holds_personal_access"]
 # The admin never shows an authenticator's key or a backup code.
 OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 LOGIN_REDIRECT_URL = "home"

@@ -34,7 +34,6 @@ urlpatterns = [
     path("", include("datasets.urls")),
     path("", include("sharing.urls")),
     path("", include("datasets.urls_governance")),
-    path("", include("hub.urls_console")),
     path(
         "password/set/<uidb64>/<token>/",
         account_views.PasswordResetConfirmView.as_view(),

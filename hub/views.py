@@ -3,8 +3,8 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from hub.access import agency_standing
 from hub.services import system_health
-from sharing.selectors import agency_standing
 
 
 @require_safe

@@ -1,13 +1,6 @@
 from django.db import models
 
 
-class SignatureTier(models.TextChoices):
-    """The group an agency signs the ISP in (guidance §2.2.4)."""
-
-    CORE = "core", "Core (central role)"
-    ASSOCIATE = "associate", "Associate (occasional, depersonalised only)"
-
-
 class AccessLevel(models.TextChoices):
     """What a user may extract from a dataset, lowest first (each includes those below)."""
 

@@ -3,7 +3,7 @@
 from django.urls import path
 
 from sharing.api import workspace_map as workspace_map_api
-from sharing.views import counts, extracts, governance, library, workspace
+from sharing.views import console, counts, extracts, governance, library, workspace
 from sharing.views import map as map_page
 
 urlpatterns = [
@@ -16,6 +16,10 @@ urlpatterns = [
     path("governance/", governance.console, name="governance"),
     path("governance/isp/", governance.isp, name="governance-isp"),
     path("governance/agencies/new/", governance.agency_new, name="governance-agency-new"),
+    path("governance/users/", console.users, name="console-users"),
+    path("governance/users/<int:user_id>/", console.user_detail, name="console-user"),
+    path("governance/audit/", console.audit, name="console-audit"),
+    path("governance/audit/export.csv", console.audit_export, name="console-audit-export"),
     path("requests/", governance.request_list, name="request-list"),
     path("requests/new/<slug:slug>/", governance.request_new, name="request-new"),
     path("requests/<str:request_id>/", governance.request_detail, name="request-detail"),

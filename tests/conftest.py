@@ -19,9 +19,10 @@ from rest_framework.test import APIClient
 
 from datasets.demo import demo_supplies_queue
 from datasets.models import Supply
+from hub.access import two_factor_required
 from hub.demo import demo_load
 from hub.models import User
-from hub.selectors import totp_device, two_factor_required
+from hub.selectors import totp_device
 from hub.workers import worker_start, worker_stop
 
 CHROMIUM = Path("/usr/bin/chromium")

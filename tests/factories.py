@@ -6,10 +6,10 @@ from __future__ import annotations
 import datetime
 
 from datasets.models import Dataset
-from hub.models import Agency, Partnership, User
+from hub.models import Agency, InformationSharingProtocol, Partnership, User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
-from sharing.models import AccessProfile, InformationSharingProtocol
+from sharing.models import AccessProfile
 from sharing.services.isp import isp_ensure, signature_record
 from sharing.services.profiles import access_profile_assign, access_profile_ensure
 from sharing.services.requests import request_create

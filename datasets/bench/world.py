@@ -53,10 +53,11 @@ def bench_world() -> BenchWorld:
     Loads the catalogue, and the demo's WN gazetteer when no postcode centroids are loaded
     (a hub with real reference data keeps it).
     """
+    from hub.choices import SignatureTier
     from sanitise.choices import GazetteerKind
     from sanitise.demo import demo_gazetteer_load
     from sanitise.models import GazetteerVersion
-    from sharing.choices import AccessLevel, SignatureTier
+    from sharing.choices import AccessLevel
     from sharing.services.isp import isp_ensure, signature_record
     from sharing.services.profiles import access_profile_assign, access_profile_ensure
 

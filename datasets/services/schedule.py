@@ -16,7 +16,7 @@ from django.utils import timezone
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.models import LAST_DUE_DAY, Dataset, SupplySchedule
 from datasets.selectors import ScheduleRow, schedule_status
-from hub.access import coordinator_check, role_holders
+from hub.access import agency_standing, coordinator_check, role_holders
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
@@ -95,8 +95,6 @@ def supply_reminders_send(*, today: datetime.date | None = None) -> int:
     those with no active supplier with an e-mail address; the schedule page still shows them
     missing.
     """
-    from sharing.selectors import agency_standing
-
     today = today or timezone.localdate()
     sent = 0
     scheduled = Partnership.objects.filter(agencies__supply_schedules__isnull=False).distinct()

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from datasets.choices import FieldClass
 from datasets.spreadsheets import neutralise_formulas
+from hub.access import agency_standing, isp_current
 from hub.choices import IspTier
 from hub.crypto import (
     EncryptingWriter,
@@ -47,16 +48,12 @@ from sharing.records import (
     record_fields,
     stream_rows,
 )
-from sharing.selectors import (
-    agency_standing,
-)
 
 logger = logging.getLogger(__name__)
 
 
 def _extract_metadata(extract: Extract, query: ExtractQuery, supplies: list[dict]) -> dict:
     from sanitise.reference import OS_ATTRIBUTION
-    from sharing.selectors import isp_current
 
     isp = isp_current(partnership=extract.agency.partnership)
     schema = extract.dataset.schema

@@ -14,17 +14,14 @@ from django.utils import timezone
 
 from datasets.choices import FieldClass
 from datasets.models import Dataset
+from hub.access import refuse
 from hub.crypto import (
     iter_decrypted,
     unwrap_key,
 )
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
-from sharing.access import (
-    AccessRefused,
-    extract_scope_check,
-    refuse,
-)
+from sharing.access import AccessRefused, extract_scope_check, record_scope
 from sharing.choices import (
     AccessLevel,
     ExtractFormat,
@@ -128,8 +125,6 @@ def _extract_checked(
     *, acting_user, dataset, period_start, period_end, file_format, level, fields, area,
     linked_dataset, category, partnership, data_request_id, ip_address,
 ) -> Extract:  # fmt: skip
-    from sharing.access import record_scope, refuse
-
     scope = record_scope(
         user=acting_user, dataset=dataset, level=level, route="extract",
         partnership=partnership, data_request_id=data_request_id, ip_address=ip_address,

@@ -21,9 +21,8 @@ from django.utils.http import urlsafe_base64_encode
 
 from hub.access import coordinator_check, partnership_coordinated_for, refuse, role_holders
 from hub.choices import Role
-from hub.models import Agency, Membership, Partnership, User
+from hub.models import Agency, InformationSharingProtocol, Membership, Partnership, User
 from hub.services import agency_ensure, audit_record, membership_grant, tokens_revoke
-from sharing.models import InformationSharingProtocol
 from sharing.selectors import responsible_authorities
 from sharing.services.isp import GovernanceRefused, isp_ensure
 

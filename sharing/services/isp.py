@@ -8,15 +8,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from hub.access import coordinator_check
-from hub.models import Agency, Partnership, User
+from hub.choices import SignatureTier
+from hub.models import Agency, InformationSharingProtocol, Partnership, Signature, User
 from hub.services import audit_record, tokens_revoke
-from sharing.choices import (
-    SignatureTier,
-)
-from sharing.models import (
-    InformationSharingProtocol,
-    Signature,
-)
 
 
 class GovernanceRefused(Exception):

@@ -14,8 +14,9 @@ from django.views.decorators.http import require_safe
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset
+from hub.access import refuse
 from hub.services import audit_record
-from sharing.access import access_decisions, analyst_standing, refuse
+from sharing.access import access_decisions, analyst_standing
 from sharing.records import category_fields
 from sharing.svg import Series, bar_chart
 from sharing.workspace import compare, counts, linked

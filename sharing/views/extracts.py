@@ -5,6 +5,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
+from hub.access import refuse
 from sharing import access
 from sharing.api.views import download_response
 from sharing.choices import AccessLevel
@@ -40,7 +41,7 @@ def extract_new(request, slug):
     dataset = dataset_selectors.dataset_get(slug=slug)
     decision = access.access_decision(user=request.user, dataset=dataset)
     if not decision.allows(AccessLevel.AGGREGATE) and not decision.allows(AccessLevel.PERSONAL):
-        access.refuse(
+        refuse(
             user=request.user, route="extract builder", reason=decision.reason,
             dataset_slug=dataset.slug, ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip

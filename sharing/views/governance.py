@@ -8,7 +8,14 @@ from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
-from hub.access import coordinated_partnership, dlo_agencies, require_coordinator
+from hub.access import (
+    agency_standing,
+    coordinated_partnership,
+    dlo_agencies,
+    isp_current,
+    require_coordinator,
+)
+from hub.models import Signature
 from sharing import access, selectors
 from sharing.governance_forms import (
     AgencyAdmitForm,
@@ -17,7 +24,6 @@ from sharing.governance_forms import (
     IspAdoptForm,
     SignatureForm,
 )
-from sharing.models import Signature
 from sharing.services.governance import agency_admit, isp_adopt
 from sharing.services.isp import GovernanceRefused, signature_record, signature_withdraw
 from sharing.services.requests import request_create, request_decide, request_end
@@ -36,7 +42,7 @@ def console(request):
 @login_required
 def isp(request):
     partnership = require_coordinator(user=request.user)
-    current = selectors.isp_current(partnership=partnership)
+    current = isp_current(partnership=partnership)
     adopt_form = IspAdoptForm(None)
     sign_form = SignatureForm(None, partnership=partnership)
     if request.method == "POST":
@@ -72,7 +78,7 @@ def isp(request):
         for signature in Signature.objects.filter(isp=current).select_related("agency")
     } if current else {}  # fmt: skip
     rows = [
-        (agency, signatures.get(agency.pk), selectors.agency_standing(agency=agency))
+        (agency, signatures.get(agency.pk), agency_standing(agency=agency))
         for agency in partnership.agencies.select_related("designated_liaison_officer")
     ]
     return render(

@@ -8,7 +8,7 @@ from django.http import Http404, QueryDict
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from sharing.access import refuse
+from hub.access import refuse
 from sharing.choices import AccessLevel
 from sharing.workspace.map import ATTRIBUTION, FILTERS, HEX_DEFAULT, map_choices
 

@@ -7,7 +7,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from datasets import selectors as dataset_selectors
-from sharing.access import access_decisions, refuse, saved_query_get, saved_query_restrict
+from hub.access import refuse
+from sharing.access import access_decisions, saved_query_get, saved_query_restrict
 from sharing.choices import AccessLevel
 from sharing.workspace.explore import dataset_exploration
 from sharing.workspace.filters import FilterInvalid, partnership_chosen

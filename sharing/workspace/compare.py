@@ -11,8 +11,9 @@ from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Record
+from hub.access import refuse
 from hub.models import User
-from sharing.access import access_decisions, refuse
+from sharing.access import access_decisions
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (

@@ -12,8 +12,9 @@ from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record
+from hub.access import refuse
 from hub.models import User
-from sharing.access import AccessDecision, access_decisions, refuse
+from sharing.access import AccessDecision, access_decisions
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery, linkable
 from sharing.workspace.counts import (

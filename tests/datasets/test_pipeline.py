@@ -203,9 +203,8 @@ def test_a_resupply_of_the_same_period_supersedes_the_earlier_one(api_client, wo
 def prison_supplier(personas):
     """A supplier at a prison that signed the demo ISP (the demo has no prison)."""
     from hub.choices import AgencyType, Role
-    from hub.models import Partnership, User
+    from hub.models import InformationSharingProtocol, Partnership, User
     from hub.services import agency_ensure, membership_grant
-    from sharing.models import InformationSharingProtocol
     from sharing.services.isp import signature_record
 
     partnership = Partnership.objects.get()

@@ -318,7 +318,7 @@ def test_retention_is_set_per_dataset_audited_and_shown_on_its_page(world, clien
 def test_each_purge_is_audited_to_the_supplying_agency_and_only_its_partnership_sees_it(
     world, settings, tmp_path
 ):
-    from hub.selectors import audit_restrict
+    from datasets.access import audit_restrict
 
     settings.HUB_RECORDS_RETENTION_MONTHS = 12
     settings.HUB_RAW_RETENTION_DAYS = 30

@@ -22,9 +22,8 @@ from datasets.services.schedule import ScheduleInvalid, schedule_set, supply_rem
 from datasets.tasks import remind_late_supplies
 from hub.choices import Role
 from hub.demo import DEMO_PERSONAS
-from hub.models import Agency, AuditEntry, Partnership, User
+from hub.models import Agency, AuditEntry, Partnership, Signature, User
 from hub.services import membership_grant
-from sharing.models import Signature
 from tests.conftest import sign_in, supply_row
 
 pytestmark = pytest.mark.django_db

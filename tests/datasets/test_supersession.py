@@ -9,10 +9,9 @@ import datetime
 import pytest
 
 from datasets.models import Record, Supply
-from hub.choices import AgencyType, Role
+from hub.choices import AgencyType, Role, SignatureTier
 from hub.models import User
 from hub.services import agency_ensure, membership_grant, partnership_ensure
-from sharing.choices import SignatureTier
 from sharing.services.isp import isp_ensure, signature_record
 from tests.datasets.test_pipeline import (
     OFFENCE_HEADER,

@@ -13,7 +13,9 @@ APPS = ("hub", "datasets", "sanitise", "sharing")
 MAY_READ_ROLES = {
     "hub/access.py",
     "datasets/access.py",
-    "sharing/access.py",
+    "sharing/access/levels.py",
+    "sharing/access/scope.py",
+    "sharing/access/objects.py",
     "hub/models.py",
     "hub/services.py",
     "hub/admin.py",

@@ -3,11 +3,10 @@ import datetime
 import pytest
 from django.core.management import call_command
 
+from hub.access import agency_standing, agency_tier
 from hub.choices import IspTier
 from hub.demo import DEMO_PERSONAS, demo_load, demo_password
-from hub.models import Agency, AuditEntry, Membership, User
-from sharing.models import InformationSharingProtocol, Signature
-from sharing.selectors import agency_standing, agency_tier
+from hub.models import Agency, AuditEntry, InformationSharingProtocol, Membership, Signature, User
 
 pytestmark = pytest.mark.django_db
 

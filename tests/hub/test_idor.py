@@ -13,10 +13,10 @@ from django.utils import timezone
 
 from datasets.choices import SupplyStatus
 from datasets.models import SupplySchedule
-from hub.models import AuditEntry, Membership, User
-from hub.selectors import two_factor_required
+from hub.access import two_factor_required
+from hub.models import AuditEntry, Membership, Signature, User
 from hub.services import token_issue
-from sharing.models import DocumentVersion, FoiRequest, PersonalDataRequest, Signature
+from sharing.models import DocumentVersion, FoiRequest, PersonalDataRequest
 from sharing.services.profiles import access_profile_ensure
 from tests.hub import owned
 

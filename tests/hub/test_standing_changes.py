@@ -19,10 +19,19 @@ from datasets.models import Dataset
 from datasets.services.supplies import supply_create
 from hub.audit import audit_verify
 from hub.choices import Role
-from hub.models import Agency, ApiToken, AuditEntry, Membership, Partnership, User
+from hub.models import (
+    Agency,
+    ApiToken,
+    AuditEntry,
+    InformationSharingProtocol,
+    Membership,
+    Partnership,
+    Signature,
+    User,
+)
 from hub.services import TwoFactorRefused, membership_grant, token_issue, two_factor_remove
 from hub.uploads import encrypted_upload
-from sharing.models import AccessProfile, InformationSharingProtocol, Signature
+from sharing.models import AccessProfile
 from sharing.services.governance import isp_adopt, user_deactivate, user_roles_set
 from sharing.services.isp import GovernanceRefused
 from sharing.services.profiles import access_profile_assign

@@ -12,10 +12,10 @@ from django.utils.http import urlsafe_base64_encode
 
 from datasets.models import Dataset
 from hub.choices import Role
-from hub.models import Agency, ApiToken, AuditEntry
+from hub.models import Agency, ApiToken, AuditEntry, InformationSharingProtocol, Signature
 from hub.services import api_token_digest, membership_grant, token_issue
 from sharing.choices import AccessLevel
-from sharing.models import AccessProfile, InformationSharingProtocol, PersonalDataRequest, Signature
+from sharing.models import AccessProfile, PersonalDataRequest
 from sharing.services.profiles import access_profile_assign
 from tests.conftest import authenticator, sign_in
 

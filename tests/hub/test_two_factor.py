@@ -12,10 +12,10 @@ from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from datasets.models import Dataset
+from hub.access import two_factor_required
 from hub.choices import Role
 from hub.demo import demo_load, demo_sign_in_list, demo_totp_key
 from hub.models import Agency, ApiToken, AuditEntry
-from hub.selectors import two_factor_required
 from hub.services import backup_codes_issue, membership_grant, token_issue
 from sharing.models import PersonalDataRequest
 from tests.conftest import PERSONA_PASSWORD, authenticator, sign_in, totp_code

@@ -16,16 +16,10 @@ from guardian.shortcuts import assign_perm
 
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
-from hub.models import Agency, AuditEntry
+from hub.models import Agency, AuditEntry, InformationSharingProtocol
 from hub.services import membership_grant
 from sharing.access import AccessRefused, access_decision, record_scope
-from sharing.models import (
-    AccessProfile,
-    Extract,
-    InformationSharingProtocol,
-    PersonalDataRequest,
-    SharedDataset,
-)
+from sharing.models import AccessProfile, Extract, PersonalDataRequest, SharedDataset
 from sharing.services.extract_build import extract_run
 from sharing.services.extracts import extract_request
 from sharing.services.isp import GovernanceRefused, signature_record

@@ -13,9 +13,9 @@ import pytest
 from datasets.demo import last_month
 from datasets.models import Dataset
 from hub.choices import Role
-from hub.models import Agency, ApiToken, AuditEntry
+from hub.models import Agency, ApiToken, AuditEntry, InformationSharingProtocol
 from hub.services import api_token_digest
-from sharing.models import AccessProfile, Extract, InformationSharingProtocol
+from sharing.models import AccessProfile, Extract
 from sharing.services.isp import GovernanceRefused, signature_record
 from sharing.services.profiles import access_profile_assign, access_profile_ensure
 from sharing.services.requests import request_create, request_decide

@@ -14,9 +14,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from hub.models import Agency, AuditEntry
+from hub.models import Agency, AuditEntry, InformationSharingProtocol
 from hub.uploads import encrypted_upload
-from sharing.models import Document, DocumentVersion, InformationSharingProtocol
+from sharing.models import Document, DocumentVersion
 from sharing.services.library import DocumentRefused, document_add_version, document_create
 from tests.conftest import sign_in
 

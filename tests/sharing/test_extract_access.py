@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth.models import Group
 
 from datasets.models import Dataset
-from hub.models import AuditEntry
-from sharing.models import AccessProfile, Extract, InformationSharingProtocol
+from hub.models import AuditEntry, InformationSharingProtocol
+from sharing.models import AccessProfile, Extract
 from sharing.services.profiles import access_profile_assign, access_profile_ensure
 from tests.conftest import sign_in
 

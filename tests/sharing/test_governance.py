@@ -10,10 +10,9 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from hub.models import Agency, AuditEntry, User
+from hub.access import agency_standing
+from hub.models import Agency, AuditEntry, InformationSharingProtocol, Signature, User
 from sharing.access import access_decision
-from sharing.models import InformationSharingProtocol, Signature
-from sharing.selectors import agency_standing
 from tests.conftest import PERSONA_PASSWORD, sign_in, supply_row
 
 pytestmark = pytest.mark.django_db

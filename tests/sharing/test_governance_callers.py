@@ -16,9 +16,17 @@ from datasets.models import Dataset, Supply, SupplySchedule
 from datasets.services.schedule import ScheduleRefused, schedule_set
 from datasets.services.supplies import supply_retry
 from hub.choices import Role
-from hub.models import Agency, AuditEntry, Membership, Partnership, User
+from hub.models import (
+    Agency,
+    AuditEntry,
+    InformationSharingProtocol,
+    Membership,
+    Partnership,
+    Signature,
+    User,
+)
 from hub.services import agency_ensure, membership_grant, partnership_ensure
-from sharing.models import AccessProfile, InformationSharingProtocol, Signature
+from sharing.models import AccessProfile
 from sharing.selectors import responsible_authorities
 from sharing.services.governance import (
     agency_admit,

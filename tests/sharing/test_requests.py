@@ -15,10 +15,10 @@ from django.utils import timezone
 
 from datasets.models import Dataset
 from hub.choices import AgencyType, Role
-from hub.models import Agency, AuditEntry, User
+from hub.models import Agency, AuditEntry, InformationSharingProtocol, User
 from hub.services import agency_ensure, membership_grant
 from sharing.access import access_decision
-from sharing.models import Extract, InformationSharingProtocol, PersonalDataRequest
+from sharing.models import Extract, PersonalDataRequest
 from sharing.services.isp import GovernanceRefused, signature_record
 from sharing.services.requests import request_create, request_decide, requests_expire
 from tests.conftest import sign_in

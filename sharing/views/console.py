@@ -1,4 +1,5 @@
-"""The co-ordinator's pages for users, and the audit trail (co-ordinator and DLOs)."""
+"""The co-ordinator's pages for users and their access, and the audit trail (co-ordinator and
+DLOs)."""
 
 import csv
 import json
@@ -12,16 +13,17 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
 
 from datasets import selectors as dataset_selectors
+from datasets.access import audit_restrict
 from datasets.choices import FieldClass
 from datasets.spreadsheets import neutralise_cell
 from hub import selectors
 from hub.access import require_audit_reader, require_coordinator
 from hub.audit import audit_head_id, audit_trail_read
-from hub.forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from hub.models import Agency, User
 from hub.services import TwoFactorRefused, two_factor_remove
 from sharing import access as sharing_access
 from sharing.choices import AccessLevel
+from sharing.governance_forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from sharing.services.governance import user_deactivate, user_invite, user_roles_set
 from sharing.services.isp import GovernanceRefused
 from sharing.services.profiles import access_profile_assign, access_profile_unassign
@@ -50,7 +52,7 @@ def users(request):
             return redirect("console-user", user_id=user.pk)
     return render(
         request,
-        "hub/console_users.html",
+        "sharing/console_users.html",
         {"users": selectors.partnership_users(partnership=partnership), "form": form},
     )
 
@@ -111,7 +113,7 @@ def user_detail(request, user_id):
     ]
     return render(
         request,
-        "hub/console_user.html",
+        "sharing/console_user.html",
         {
             "subject": user,
             "access": access,
@@ -133,7 +135,7 @@ def _set_profiles(user: User, wanted: set, acting_user: User) -> None:
 
 def _filtered_audit(request):
     """The entries the user may read, narrowed by the page's filters; and the filters used."""
-    entries = selectors.audit_restrict(user=request.user)
+    entries = audit_restrict(user=request.user)
     agencies = Agency.objects.filter(pk__in=entries.exclude(agency=None).values("agency")).order_by(
         "name"
     )
@@ -172,7 +174,7 @@ def audit(request):
         user=request.user, partnership=whose, filters=used, exported=False,
         read=Counter(entry.partnership_id for entry in shown), ip_address=ip_address,
     )  # fmt: skip
-    return render(request, "hub/console_audit.html", {"entries": shown, "form": form})
+    return render(request, "sharing/console_audit.html", {"entries": shown, "form": form})
 
 
 @require_safe

@@ -1,0 +1,215 @@
+"""The level each user may have of each dataset in the partnership they act in: where the
+analyst stands under the ISP, what their access profiles grant (capped by that standing), and
+personal data only under an approved personal-data request."""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from guardian.models import GroupObjectPermission, UserObjectPermission
+
+from datasets.choices import DatasetKind
+from datasets.models import Dataset
+from hub.access import (
+    IspStanding,
+    agencies_with_role,
+    agency_standing,
+)
+from hub.choices import IspTier, Role
+from hub.models import Agency, Partnership, User
+from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
+from sharing.models import (
+    AccessProfile,
+    PersonalDataRequest,
+    SharedDataset,
+)
+
+TIER_RANK = {IspTier.CORE: 2, IspTier.ASSOCIATE: 1, IspTier.NONE: 0}
+
+
+def _profiles_of(user: User) -> QuerySet[AccessProfile]:
+    return AccessProfile.objects.filter(Q(users=user) | Q(groups__user=user))
+
+
+def analyst_standing(
+    *, user: User, partnership: Partnership | None = None
+) -> tuple[Agency | None, IspStanding | None]:
+    """The agency the user acts for as an analyst, and its ISP standing: in ``partnership``
+    if given; else where they stand best (core before associate, then a partnership where
+    an access profile covers them), so that a user of two partnerships gets one answer."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return None, None
+    agencies = agencies_with_role(user=user, role=Role.ANALYST).select_related("partnership")
+    if partnership is not None:
+        agencies = agencies.filter(partnership=partnership)
+    profiled = set(_profiles_of(user).values_list("partnership_id", flat=True))
+    best: tuple[Agency | None, IspStanding | None] = (None, None)
+    best_rank: tuple = ()
+    for agency in agencies.order_by("pk"):
+        standing = agency_standing(agency=agency)
+        rank = (TIER_RANK[standing.tier], agency.partnership_id in profiled)
+        if best[0] is None or rank > best_rank:
+            best, best_rank = (agency, standing), rank
+    return best
+
+
+# -- the level per dataset --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccessDecision:
+    """The most a user may have of a dataset in one partnership, and in words why.
+
+    ``level`` is personal under an approved request; ``profile_level`` is what the access
+    profiles grant, which alone decides counts and depersonalised records: a request for one
+    agency's records of one period and area opens nothing else of the dataset."""
+
+    level: str
+    reason: str
+    profile_level: str = ""
+
+    def allows(self, level: str) -> bool:
+        if level == AccessLevel.PERSONAL:
+            return self.level == AccessLevel.PERSONAL
+        held = self.profile_level or self.level
+        return LEVEL_ORDER.index(held) >= LEVEL_ORDER.index(level)
+
+
+def active_requests(
+    *, user: User, partnership: Partnership, now: datetime.datetime | None = None
+) -> QuerySet[PersonalDataRequest]:
+    """The user's personal-data requests that grant access now: approved, not yet expired
+    (whatever the expiry task has done so far), for data of ``partnership``, made from an
+    agency where the user is still an analyst and which is still a core-tier signatory, of
+    data from an agency that is still a signatory."""
+    candidates = PersonalDataRequest.objects.filter(
+        requester=user,
+        status=RequestStatus.APPROVED,
+        expires_at__gt=now or timezone.now(),
+        supplying_agency__partnership=partnership,
+    ).select_related("dataset", "supplying_agency", "requester_agency")
+    analyst_at = set(agencies_with_role(user=user, role=Role.ANALYST).values_list("pk", flat=True))
+    kept = [
+        data_request.pk
+        for data_request in candidates
+        if data_request.requester_agency_id in analyst_at
+        and agency_standing(agency=data_request.requester_agency).tier == IspTier.CORE
+        and agency_standing(agency=data_request.supplying_agency).tier != IspTier.NONE
+    ]
+    return candidates.filter(pk__in=kept)
+
+
+def holds_personal_access(*, user: User) -> bool:
+    """Whether an approved personal-data request, not yet expired, gives the user personal
+    data: their account then owes a second factor (``HUB_SECOND_FACTOR_HOLDINGS``)."""
+    return PersonalDataRequest.objects.filter(
+        requester=user, status=RequestStatus.APPROVED, expires_at__gt=timezone.now()
+    ).exists()
+
+
+def access_decisions(
+    *, user: User, datasets: Iterable[Dataset], partnership: Partnership | None = None
+) -> dict[int, AccessDecision]:
+    """For each dataset, the level the user may have in the partnership they act in: the
+    highest their access profiles there grant (django-guardian permissions held on the
+    partnership's dataset), capped by their agency's ISP tier; personal only under an
+    approved personal-data request."""
+    datasets = list(datasets)
+    if user is None or not user.is_authenticated or not user.is_active:
+        return {d.pk: AccessDecision(AccessLevel.NONE, "You are not signed in.") for d in datasets}
+    agency, standing = analyst_standing(user=user, partnership=partnership)
+    return decided_levels(user=user, datasets=datasets, agency=agency, standing=standing,
+                    partnership=partnership)  # fmt: skip
+
+
+def decided_levels(
+    *, user: User, datasets: list[Dataset], agency: Agency | None,
+    standing: IspStanding | None, partnership: Partnership | None,
+) -> dict[int, AccessDecision]:  # fmt: skip
+    if agency is None:
+        reason = "Only analysts extract data; you hold no analyst role."
+        if partnership is not None:
+            reason = f"You are not an analyst of {partnership}."
+        return {d.pk: AccessDecision(AccessLevel.NONE, reason) for d in datasets}
+    if standing.tier == IspTier.NONE:
+        return {d.pk: AccessDecision(AccessLevel.NONE, standing.reason) for d in datasets}
+    held = _held_permissions(user=user, partnership=agency.partnership, datasets=datasets)
+    requested = set()
+    if standing.tier == IspTier.CORE:
+        requested = set(
+            active_requests(user=user, partnership=agency.partnership).values_list(
+                "dataset_id", flat=True
+            )
+        )
+    decisions = {}
+    for dataset in datasets:
+        granted = AccessLevel.NONE
+        for level in (AccessLevel.PERSONAL, AccessLevel.DEPERSONALISED, AccessLevel.AGGREGATE):
+            if LEVEL_PERMISSIONS[level] in held.get(dataset.pk, ()):
+                granted = level
+                break
+        decision = _capped(granted, dataset=dataset, tier=standing.tier)
+        if dataset.pk in requested:
+            reason = (
+                "An approved personal-data request grants personal data within its scope "
+                f"until it ends. {decision.reason}"
+            )
+            decision = AccessDecision(AccessLevel.PERSONAL, reason, decision.level)
+        decisions[dataset.pk] = decision
+    return decisions
+
+
+def _held_permissions(
+    *, user: User, partnership: Partnership, datasets: list[Dataset]
+) -> dict[int, set[str]]:
+    """The django-guardian permissions the user holds, directly or through a group, on each
+    dataset as shared in the partnership, by dataset id. Read by content type's name rather
+    than through guardian's checker, whose cached content type ids a long-running worker
+    would otherwise keep."""
+    shared = dict(
+        SharedDataset.objects.filter(partnership=partnership, dataset__in=datasets).values_list(
+            "pk", "dataset_id"
+        )
+    )
+    on_shared = {
+        "content_type__app_label": SharedDataset._meta.app_label,
+        "content_type__model": SharedDataset._meta.model_name,
+        "object_pk__in": [str(pk) for pk in shared],
+    }
+    rows = (
+        UserObjectPermission.objects.filter(user=user, **on_shared)
+        .values_list("object_pk", "permission__codename")
+        .union(
+            GroupObjectPermission.objects.filter(group__user=user, **on_shared).values_list(
+                "object_pk", "permission__codename"
+            )
+        )
+    )
+    held: dict[int, set[str]] = {}
+    for object_pk, codename in rows:
+        held.setdefault(shared[int(object_pk)], set()).add(codename)
+    return held
+
+
+def _capped(granted: str, *, dataset: Dataset, tier: str) -> AccessDecision:
+    if granted == AccessLevel.NONE:
+        return AccessDecision(AccessLevel.NONE, "None of your access profiles covers this dataset.")
+    # Personal data come only through an approved, time-limited personal-data request, never
+    # from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
+    if granted == AccessLevel.PERSONAL:
+        granted = AccessLevel.DEPERSONALISED
+    label = AccessLevel(granted).label.lower()
+    reason = f"Your access profile grants {label}"
+    if dataset.kind != DatasetKind.DEPERSONALISED and tier == IspTier.CORE:
+        reason += "; personal data need an approved personal-data request"
+    return AccessDecision(granted, reason + ".")
+
+
+def access_decision(
+    *, user: User, dataset: Dataset, partnership: Partnership | None = None
+) -> AccessDecision:
+    return access_decisions(user=user, datasets=[dataset], partnership=partnership)[dataset.pk]
