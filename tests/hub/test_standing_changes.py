@@ -110,7 +110,7 @@ def test_the_admin_cannot_change_a_signature(personas):
     admin = staff_client()
 
     response = admin.post(
-        f"/admin/sharing/signature/{signature.pk}/change/",
+        f"/admin/hub/signature/{signature.pk}/change/",
         {
             "isp": signature.isp_id, "agency": signature.agency_id, "tier": "associate",
             "signed_on": signature.signed_on.isoformat(),
