@@ -1,9 +1,10 @@
 """Reading a supplied file, decrypted as it streams, into chunks of text cells.
 
 CSV (UTF-8, UTF-8 with a byte-order mark, or Windows-1252 as Excel saves it), XLSX (read-only
-mode, row by row) and a CSV inside a ZIP. Every chunk is a DataFrame of strings whose index is
-the row number a supplier sees in a spreadsheet (the header is row 1). A file that cannot be
-read raises UnreadableFile with a message the supplier can act on.
+mode, row by row) and a CSV inside a ZIP (the ZIP checked by ``datasets.archives``). Every
+chunk is a DataFrame of strings whose index is the row number a supplier sees in a spreadsheet
+(the header is row 1). A file that cannot be read raises UnreadableFile with a message the
+supplier can act on.
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ import csv
 import datetime
 import io
 import re
-import struct
 import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,11 +28,6 @@ from hub.crypto import open_encrypted
 
 # Bytes that Windows-1252 leaves undefined: a file that has them is Latin-1 (ISO 8859-1).
 _CP1252_UNDEFINED = re.compile(rb"[\x81\x8d\x8f\x90\x9d]")
-# A ZIP member may expand to at most this multiple of the upload limit (a ZIP bomb does more).
-_MAX_EXPANSION = 4
-# Real spreadsheets and CSVs deflate at most some tens of times; a bomb deflates a thousandfold.
-_MAX_RATIO = 200
-_RATIO_FLOOR = 16 * 1024 * 1024
 # No dataset has a hundred fields; a header far wider, or a header cell far longer, is not one.
 MAX_COLUMNS = 1000
 MAX_HEADER_LENGTH = 500
@@ -124,140 +118,6 @@ def detect_encoding(chunks: Iterator[bytes]) -> str:
 def _iter_bytes(stream, size: int = 1024 * 1024) -> Iterator[bytes]:
     while block := stream.read(size):
         yield block
-
-
-def _check_expansion(archive: zipfile.ZipFile, *, max_bytes: int, what: str) -> None:
-    """Refuse an archive whose members declare more than the hub will inflate, before any is
-    read. zipfile never inflates a member past its declared size (it fails the CRC instead),
-    so the declared sizes bound what reading can cost."""
-    members = archive.infolist()
-    total = sum(info.file_size for info in members)
-    if total > max_bytes * _MAX_EXPANSION:
-        raise UnreadableFile(
-            f"{what} would expand to {total // 2**20:,} MB, more than the hub accepts. "
-            "Supply it in smaller periods."
-        )
-    for info in members:
-        if info.file_size > _RATIO_FLOOR and info.file_size > _MAX_RATIO * info.compress_size:
-            raise UnreadableFile(
-                f"{what} is compressed {info.file_size // max(info.compress_size, 1):,}-fold "
-                f"({info.filename} expands to {info.file_size // 2**20:,} MB), as only a "
-                "deliberately crafted file is. Export the data again from your system."
-            )
-
-
-@contextmanager
-def _zip_member(supplied: SuppliedFile):
-    """The single CSV inside the ZIP, opened for streaming."""
-    with open_encrypted(supplied.path, supplied.data_key) as stream:
-        archive_bytes = io.BytesIO(stream.read())  # zipfile needs to seek; still compressed
-    try:
-        archive = zipfile.ZipFile(archive_bytes)
-    except zipfile.BadZipFile as error:
-        raise UnreadableFile("The ZIP file is damaged or is not a ZIP file.") from error
-    with archive:
-        _check_expansion(archive, max_bytes=supplied.max_bytes, what="The ZIP file")
-        members = [
-            info
-            for info in archive.infolist()
-            if not info.is_dir() and not info.filename.startswith("__MACOSX/")
-        ]
-        csvs = [info for info in members if info.filename.lower().endswith((".csv", ".txt"))]
-        if len(members) != 1 or len(csvs) != 1:
-            names = ", ".join(info.filename for info in members) or "nothing"
-            raise UnreadableFile(
-                f"The ZIP must hold exactly one CSV file; it holds {names}. "
-                "Zip one month's CSV on its own."
-            )
-        member = csvs[0]
-        _check_local_header(archive_bytes, member)
-        if member.file_size > supplied.max_bytes * _MAX_EXPANSION:
-            raise UnreadableFile(
-                f"The CSV inside the ZIP would expand to {member.file_size // 2**20} MB, "
-                "more than the hub accepts. Supply it in smaller periods."
-            )
-        limit = supplied.max_bytes * _MAX_EXPANSION
-        yield lambda: _bounded(_open_member(archive, member), limit)
-
-
-# What zipfile and zlib raise on a member whose headers or data are damaged, or whose data
-# is not what the headers say (zipfile stops a member at its declared size and then finds
-# that the checksum is wrong).
-_ZIP_MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError)
-_ZIP_DAMAGED = (
-    "The ZIP file is damaged or is not what it claims to be: the CSV inside it does not match "
-    "the size and checksum the ZIP records for it. Zip the CSV again (or supply the CSV "
-    "itself) and supply the new file."
-)
-
-
-# A member's local header, as APPNOTE 4.3.7 lays it out: signature, version, system, flags,
-# method, time, date, CRC-32, compressed size, size, name length, extra length.
-_LOCAL_HEADER = struct.Struct("<4s2B4HL2L2H")
-_SIZES_IN_DESCRIPTOR = 0x08
-_ZIP64_SIZE = 0xFFFFFFFF
-
-
-def _check_local_header(archive_bytes: io.BytesIO, member: zipfile.ZipInfo) -> None:
-    """Refuse a member whose local header tells another story than the central directory
-    (zipfile reads by the directory alone; other tools by the local header)."""
-    archive_bytes.seek(member.header_offset)
-    raw = archive_bytes.read(_LOCAL_HEADER.size)
-    if len(raw) < _LOCAL_HEADER.size:
-        raise UnreadableFile(_ZIP_DAMAGED)
-    signature, _, _, flags, method, _, _, crc, compressed, size, _, _ = _LOCAL_HEADER.unpack(raw)
-    if signature != b"PK\x03\x04" or method != member.compress_type:
-        raise UnreadableFile(_ZIP_DAMAGED)
-    if flags & _SIZES_IN_DESCRIPTOR:
-        return  # the local header leaves them empty; the CRC is checked as the member is read
-    declared = [(crc, member.CRC)]
-    if _ZIP64_SIZE not in (compressed, size):
-        declared += [(compressed, member.compress_size), (size, member.file_size)]
-    if any(local != central for local, central in declared):
-        raise UnreadableFile(_ZIP_DAMAGED)
-
-
-def _open_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo):
-    try:
-        return archive.open(member)
-    except _ZIP_MEMBER_ERRORS as error:
-        raise UnreadableFile(_ZIP_DAMAGED) from error
-    except (NotImplementedError, RuntimeError) as error:  # an unknown method, or a password
-        raise UnreadableFile(
-            "The CSV inside the ZIP is encrypted or compressed in a way the hub cannot read. "
-            "Zip it again without a password, with ordinary (deflate) compression."
-        ) from error
-
-
-class _Bounded(io.RawIOBase):
-    """Stops a stream that expands past its declared size (a ZIP that lies about itself), and
-    turns a damaged member's errors into a message for the supplier."""
-
-    def __init__(self, stream, limit: int):
-        self._stream = stream
-        self._remaining = limit
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        try:
-            data = self._stream.read(len(buffer))
-        except _ZIP_MEMBER_ERRORS as error:
-            raise UnreadableFile(_ZIP_DAMAGED) from error
-        self._remaining -= len(data)
-        if self._remaining < 0:
-            raise UnreadableFile("The CSV inside the ZIP expands beyond what the hub accepts.")
-        buffer[: len(data)] = data
-        return len(data)
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
-
-
-def _bounded(stream, limit: int) -> io.BufferedReader:
-    return io.BufferedReader(_Bounded(stream, limit))
 
 
 def _check_header(names: list[str]) -> None:
@@ -373,12 +233,14 @@ _XLSX_ERRORS = (
 def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import openpyxl
 
+    from datasets.archives import check_expansion  # imported late, as in read_chunks
+
     with open_encrypted(supplied.path, supplied.data_key) as stream:
         workbook_bytes = io.BytesIO(stream.read())  # openpyxl needs to seek; still compressed
     damaged = "The Excel workbook is damaged or is not an .xlsx file."
     try:
         with zipfile.ZipFile(workbook_bytes) as archive:
-            _check_expansion(archive, max_bytes=supplied.max_bytes, what="The Excel workbook")
+            check_expansion(archive, max_bytes=supplied.max_bytes, what="The Excel workbook")
         workbook = openpyxl.load_workbook(workbook_bytes, read_only=True, data_only=True)
     except UnreadableFile:
         raise
@@ -418,10 +280,14 @@ def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFra
 
 def read_chunks(supplied: SuppliedFile, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """The file's rows as text, ``chunk_rows`` at a time, indexed by spreadsheet row number."""
+    # The ZIP checks raise this module's UnreadableFile: they are imported when a file is read,
+    # not when this module loads.
+    from datasets.archives import zip_member
+
     if supplied.file_format == FileFormat.XLSX:
         yield from _xlsx_chunks(supplied, chunk_rows)
     elif supplied.file_format == FileFormat.ZIP:
-        with _zip_member(supplied) as open_member:
+        with zip_member(supplied) as open_member:
             yield from _csv_chunks(open_member, chunk_rows)
     else:
         yield from _csv_chunks(lambda: open_encrypted(supplied.path, supplied.data_key), chunk_rows)

@@ -16,13 +16,13 @@ import pandas as pd
 
 from sanitise import readers
 from sanitise.choices import GazetteerKind
-from sanitise.models import GazetteerVersion
-from sanitise.services import (
+from sanitise.imports import (
     addresses_replace,
     codepoint_replace,
     households_replace,
     places_replace,
 )
+from sanitise.models import GazetteerVersion
 
 DEMO_AREA = "WN"
 DEMO_SEED = 20100301

@@ -126,7 +126,7 @@ def test_a_failure_during_the_swap_leaves_the_old_rows_whole(tmp_path, monkeypat
     def fail(**kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr("sanitise.services.audit_record", fail)
+    monkeypatch.setattr("sanitise.imports.audit_record", fail)
     with pytest.raises(RuntimeError):
         call_command("import_codepoint", str(_folder(tmp_path / "new", {"wn.csv": WN_ROWS[:1]})))
 

@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
+from sanitise.imports import codepoint_import
 from sanitise.readers import ReferenceImportError
 from sanitise.reference import OS_ATTRIBUTION
-from sanitise.services import codepoint_import
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sanitise.imports import households_import
 from sanitise.readers import ReferenceImportError
-from sanitise.services import households_import
 
 
 class Command(BaseCommand):

@@ -2,8 +2,8 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
+from sanitise.imports import places_import
 from sanitise.readers import ReferenceImportError
-from sanitise.services import places_import
 
 
 class Command(BaseCommand):
