@@ -8,13 +8,16 @@ import io
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
-from datasets.models import Dataset
+from datasets.choices import SupplyStatus
+from datasets.models import Dataset, Supply
 from hub.choices import Role
-from hub.models import Agency, AuditEntry, Partnership, User
+from hub.models import Agency, AuditEntry, Partnership, Signature, User
 from hub.services import agency_ensure, membership_grant
 from sharing.access import access_decision
 from sharing.models import Extract
+from sharing.services.isp import signature_withdraw
 from sharing.services.profiles import access_profile_assign
 from tests.conftest import sign_in, supply_row
 from tests.factories import member, two_places_analyst, yonder
@@ -131,9 +134,7 @@ def test_an_extract_refused_in_one_partnership_is_not_the_others_business(api_cl
     assert response.status_code == 403, response.content
 
     wigan = Partnership.objects.get(slug="wigan-leigh")
-    in_wigan = AuditEntry.objects.filter(
-        actor=shared, action="extract_refused", partnership=wigan
-    )
+    in_wigan = AuditEntry.objects.filter(actor=shared, action="extract_refused", partnership=wigan)
     rows = export(personas["coordinator"])
     assert not in_wigan.exists(), "Yonder's refused extract is recorded as Wigan's"
     assert not [row for row in rows if "yonder_marker_field" in row["detail"]]
@@ -165,3 +166,27 @@ def test_a_core_extract_is_not_downloaded_once_its_maker_acts_for_an_associate_a
     response = client.get(f"/extracts/{made.pk}/download")
 
     assert response.status_code == 403, "a core-tier extract went to an associate partner"
+
+
+# -- supplies ---------------------------------------------------------------------------------
+
+
+def test_a_withdrawn_agencys_supplier_cannot_put_a_failed_supply_through_again(client, personas):
+    """The police withdraw from the ISP: uploads are refused (supply_check asks the ISP
+    standing), but a retry of a supply that failed before is not: the supplier puts it through
+    the pipeline again and its records load into the warehouse for every analyst, from an
+    agency that has left the ISP (README: an agency that withdrew gets nothing)."""
+    police = Agency.objects.get(name=POLICE)
+    failed = owned.supply(agency=police, user=personas["police_supplier"],
+                          dataset="police_crime_offence", marker="after-withdrawal",
+                          status=SupplyStatus.FAILED)  # fmt: skip
+    signature = Signature.objects.get(agency=police)
+    signature_withdraw(signature=signature, withdrawn_on=timezone.localdate(), acting_user=None,
+                       system="test")  # fmt: skip
+    sign_in(client, personas["police_supplier"])
+
+    client.post(f"/supplies/{failed.pk}/retry/")
+
+    status = Supply.objects.get(pk=failed.pk).status
+    assert status == SupplyStatus.FAILED, f"a withdrawn agency's supply was queued again: {status}"
+    assert not AuditEntry.objects.filter(action="supply_retried", object_id=str(failed.pk)).exists()
