@@ -21,6 +21,7 @@ from hub.access import (
     agency_standing,
     coordinated_partnership,
     dlo_agencies,
+    refuse,
     uuid_or_none,
     visible_get,
 )
@@ -90,6 +91,16 @@ def supply_check(*, user: User, agency: Agency, dataset: Dataset) -> None:
         raise SupplyRefused(f"{agency} does not supply {dataset.name}.")
 
 
+def supply_standing_check(*, user: User, agency: Agency, route: str) -> None:
+    """SupplyRefused (audited) once ``agency`` stands outside the ISP: nothing it supplied
+    goes through the pipeline again, as nothing new is taken from it."""
+    standing = agency_standing(agency=agency)
+    if standing.tier == IspTier.NONE:
+        reason = f"{standing.reason} Supplies can be made once it has signed."
+        refuse(user=user, route=route, reason=reason, agency=agency)
+        raise SupplyRefused(reason)
+
+
 # The kinds of entry that say who took, viewed or asked for a dataset (its data or its
 # template): what a DLO follows of the datasets their agency supplies.
 TAKING_ACTIONS = (
@@ -108,17 +119,14 @@ def audit_restrict(*, user: User) -> QuerySet[AuditEntry]:
     partnership = coordinated_partnership(user=user)
     if partnership is not None:
         seen.append(Q(partnership=partnership))
-    agencies = dlo_agencies(user=user)
-    if agencies.exists():
-        supplied = Supply.objects.filter(agency__in=agencies).values("dataset__slug")
-        # What others did with a dataset the agency supplies: who took, viewed or asked for
-        # it. Another agency's own supplies of the same dataset (uploads, refusals, purges,
-        # schedules) are that agency's business.
-        taking = reduce(operator.or_, (Q(action__startswith=kind) for kind in TAKING_ACTIONS))
-        handled = Q(dataset_slug__in=supplied) & taking
-        seen.append(
-            Q(partnership__in=agencies.values("partnership")) & (Q(agency__in=agencies) | handled)
-        )
+    taking = reduce(operator.or_, (Q(action__startswith=kind) for kind in TAKING_ACTIONS))
+    for agency in dlo_agencies(user=user):
+        # What others did in the agency's partnership with a dataset it supplies: who took,
+        # viewed or asked for it. Another agency's own supplies of the same dataset (uploads,
+        # refusals of them, purges, schedules) are that agency's business.
+        supplied = Supply.objects.filter(agency=agency).values("dataset__slug")
+        handled = Q(dataset_slug__in=supplied) & taking & ~Q(object_type=Supply._meta.label)
+        seen.append(Q(partnership=agency.partnership_id) & (Q(agency=agency) | handled))
     if user.is_staff:
         seen.append(Q(partnership__isnull=True))
     if not seen:

@@ -22,7 +22,7 @@ from django.http import Http404
 from django.utils import timezone
 from django.utils.module_loading import import_string
 
-from hub.audit import audit_record
+from hub.audit import DERIVE, audit_record
 from hub.choices import IspTier, Role
 from hub.models import (
     Agency,
@@ -52,18 +52,22 @@ def refuse(
     reason: str,
     dataset_slug: str = "",
     agency: Agency | None = None,
+    partnership: Partnership | None = None,
     target=None,
     detail: dict | None = None,
     ip_address: str | None = None,
     system: str = "",
 ) -> AccessRefused:
     """Audit a refusal on ``route`` and return the exception for the caller to raise.
-    ``system`` names the process refused when no user acts."""
+    The entry belongs to the agency's partnership, else to ``partnership`` (the one the user
+    asked of), else to what the target or the user belongs to. ``system`` names the process
+    refused when no user acts."""
     signed_in = user is not None and user.is_authenticated
     audit_record(
         actor=user if signed_in else None,
         action="access_refused",
         agency=agency,
+        partnership=partnership if agency is None and partnership is not None else DERIVE,
         dataset_slug=dataset_slug,
         target=target,
         detail={"route": route, "reason": reason, **(detail or {})},
@@ -99,9 +103,12 @@ def visible_get(
     hidden = visible.model.objects.filter(pk=key).first() if key is not None else None
     if hidden is not None:
         dataset = getattr(hidden, "dataset", None)
+        # The refusal is the business of the agency the object belongs to (its DLO reads it).
+        owner = getattr(hidden, "agency", None)
         refuse(
             user=user, route=route, reason=reason, dataset_slug=dataset.slug if dataset else "",
-            target=hidden, ip_address=ip_address,
+            agency=owner if isinstance(owner, Agency) else None, target=hidden,
+            ip_address=ip_address,
         )  # fmt: skip
     raise Http404(f"No such {visible.model._meta.verbose_name}.")
 

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 from django_otp.plugins.otp_static.models import StaticDevice
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hub.access import two_factor_required
-from hub.models import ApiToken, User
+from hub.models import ApiToken, Membership, User
 
 
 def partnership_users(*, partnership) -> QuerySet[User]:
+    """The partnership's people, each with their memberships of its agencies only (as
+    ``memberships_here``): what they do for another partnership is that one's business."""
+    here = Membership.objects.filter(agency__partnership=partnership).select_related("agency")
     return (
         User.objects.filter(memberships__agency__partnership=partnership)
         .distinct()
-        .prefetch_related("memberships__agency")
+        .prefetch_related(Prefetch("memberships", queryset=here, to_attr="memberships_here"))
     )
 
 

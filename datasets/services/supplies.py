@@ -13,7 +13,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from datasets.access import SupplyRefused, supply_agency, supply_check
+from datasets.access import SupplyRefused, supply_agency, supply_check, supply_standing_check
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
 from datasets.readers import UnreadableFile, format_from_name
@@ -133,6 +133,7 @@ def supply_retry(*, supply: Supply, acting_user: User) -> Supply:
         acting_user=acting_user, agency=supply.agency, service="supply_retry",
         act="retry its supplies", refusal=SupplyRefused,
     )  # fmt: skip
+    supply_standing_check(user=acting_user, agency=supply.agency, route="supply_retry")
     with transaction.atomic():
         stage = supply.report.get("failed_stage", SupplyStatus.VALIDATING)
         updated = Supply.objects.filter(pk=supply.pk, status=SupplyStatus.FAILED).update(

@@ -57,6 +57,16 @@ def analyst_standing(
     return best
 
 
+def acting_partnership(*, user: User, partnership: Partnership | None = None) -> Partnership | None:
+    """The partnership the user acts in as an analyst: ``partnership`` if they named one, else
+    where ``analyst_standing`` places them; None if they are no analyst. What they are refused
+    there is that partnership's business only."""
+    if partnership is not None:
+        return partnership
+    agency, _ = analyst_standing(user=user)
+    return agency.partnership if agency is not None else None
+
+
 # -- the level per dataset --------------------------------------------------------------------
 
 

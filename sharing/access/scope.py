@@ -142,7 +142,7 @@ def record_scope(
     if reason:
         raise refuse(
             user=user, route=route, reason=reason, dataset_slug=dataset.slug, agency=agency,
-            detail={"level": level}, ip_address=ip_address,
+            partnership=partnership, detail={"level": level}, ip_address=ip_address,
         )  # fmt: skip
     schema = dataset.schema
     if level == AccessLevel.AGGREGATE:
@@ -166,7 +166,7 @@ def record_scope(
         )
         raise refuse(
             user=user, route=route, reason=reason, dataset_slug=dataset.slug, agency=agency,
-            detail={"level": level}, ip_address=ip_address,
+            partnership=partnership, detail={"level": level}, ip_address=ip_address,
         )  # fmt: skip
     (granted,) = granting
     allowed = record_fields(schema) + personal_fields(schema)
@@ -206,11 +206,17 @@ def extract_scope_check(
         area=extract.area,
     )
     built_for = extract.metadata.get("tier")
-    now_tier = agency_standing(agency=extract.agency).tier
-    if not reason and built_for and TIER_RANK[now_tier] < TIER_RANK[built_for]:
+    # The file goes to its maker as they act now: the lower of the tiers of the agency it was
+    # made for and of the agency they now act for decides.
+    standing = min(
+        (agency_standing(agency=agency) for agency in (extract.agency, scope.agency)),
+        key=lambda standing: TIER_RANK[standing.tier],
+    )
+    if not reason and built_for and TIER_RANK[standing.tier] < TIER_RANK[built_for]:
         reason = (
-            f"The extract was made for a {built_for}-tier partner; {extract.agency} is now "
-            f"{now_tier}-tier, whose extracts need more disclosure control: request it again."
+            f"The extract was made for a {built_for}-tier partner; you now act for a "
+            f"{standing.tier}-tier one, whose extracts need more disclosure control: request it "
+            "again."
         )
     if not reason and extract.linked_dataset is not None:
         record_scope(

@@ -15,13 +15,14 @@ from django.utils import timezone
 from datasets.choices import FieldClass
 from datasets.models import Dataset
 from hub.access import refuse
+from hub.audit import DERIVE
 from hub.crypto import (
     iter_decrypted,
     unwrap_key,
 )
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
-from sharing.access import AccessRefused, extract_scope_check, record_scope
+from sharing.access import AccessRefused, acting_partnership, extract_scope_check, record_scope
 from sharing.choices import (
     AccessLevel,
     ExtractFormat,
@@ -82,6 +83,7 @@ def extract_request(
         audit_record(
             actor=acting_user,
             action="extract_refused",
+            partnership=acting_partnership(user=acting_user, partnership=partnership) or DERIVE,
             dataset_slug=dataset.slug,
             detail={"reason": str(refusal), "level": level, "fields": fields or []},
             ip_address=ip_address,

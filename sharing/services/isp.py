@@ -70,7 +70,12 @@ def signature_record(
         signature, created = Signature.objects.update_or_create(
             isp=isp,
             agency=agency,
-            defaults={"tier": tier, "signed_on": signed_on, "signatory_name": signatory_name},
+            defaults={
+                "tier": tier,
+                "signed_on": signed_on,
+                "signatory_name": signatory_name,
+                "withdrawn_on": None,
+            },  # signing again ends a withdrawal
         )
         audit_record(
             actor=acting_user,

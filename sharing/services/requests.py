@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from datasets.choices import DatasetKind
 from datasets.models import Dataset
-from hub.access import role_holders
+from hub.access import agency_standing, role_holders
 from hub.choices import HEALTH_AGENCY_TYPES, IspTier, Role
 from hub.models import Agency, User
 from hub.services import audit_record
@@ -149,6 +149,10 @@ def request_decide(
             if acting_user.pk == data_request.requester_id
             else "Only the supplying agency's DLO or Caldicott Guardian decides."
         )
+    elif approve and agency_standing(agency=data_request.supplying_agency).tier == IspTier.NONE:
+        # An approval given outside the ISP would take effect, unseen, on signing again.
+        standing = agency_standing(agency=data_request.supplying_agency)
+        refusal = f"{standing.reason} Its data can be approved for sharing once it has signed."
     if refusal:
         raise _request_refused(data_request, acting_user, "data_request_decision_refused", refusal)
     as_dlo = role == Role.DLO

@@ -65,9 +65,8 @@ def user_detail(request, user_id):
     if user is None:
         raise Http404("No such user.")
     roles_form = RolesForm(None, partnership=partnership)
-    profiles_form = ProfilesForm(
-        None, partnership=partnership, initial={"profiles": user.access_profiles.all()}
-    )
+    profiles_here = user.access_profiles.filter(partnership=partnership)
+    profiles_form = ProfilesForm(None, partnership=partnership, initial={"profiles": profiles_here})
     if request.method == "POST":
         action = request.POST.get("action")
         try:
@@ -91,7 +90,9 @@ def user_detail(request, user_id):
             elif action == "profiles":
                 profiles_form = ProfilesForm(request.POST, partnership=partnership)
                 if profiles_form.is_valid():
-                    _set_profiles(user, set(profiles_form.cleaned_data["profiles"]), request.user)
+                    _set_profiles(
+                        user, set(profiles_form.cleaned_data["profiles"]), partnership, request.user
+                    )
                     messages.success(request, "Access profiles changed.")
         except (GovernanceRefused, TwoFactorRefused) as refusal:
             messages.error(request, str(refusal))
@@ -116,6 +117,7 @@ def user_detail(request, user_id):
         "sharing/console_user.html",
         {
             "subject": user,
+            "memberships": user.memberships.filter(agency__partnership=partnership),
             "access": access,
             "field_classes": FieldClass.labels,
             "roles_form": roles_form,
@@ -125,8 +127,9 @@ def user_detail(request, user_id):
     )
 
 
-def _set_profiles(user: User, wanted: set, acting_user: User) -> None:
-    held = set(user.access_profiles.all())
+def _set_profiles(user: User, wanted: set, partnership, acting_user: User) -> None:
+    """The user's profiles in this partnership become ``wanted``; another's are its own."""
+    held = set(user.access_profiles.filter(partnership=partnership))
     for profile in wanted - held:
         access_profile_assign(profile=profile, holder=user, acting_user=acting_user)
     for profile in held - wanted:

@@ -15,8 +15,9 @@ from django.views.decorators.http import require_safe
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset
 from hub.access import refuse
+from hub.models import Partnership
 from hub.services import audit_record
-from sharing.access import access_decisions, analyst_standing
+from sharing.access import access_decisions, acting_partnership, analyst_standing
 from sharing.records import category_fields
 from sharing.svg import Series, bar_chart
 from sharing.workspace import compare, counts, linked
@@ -76,10 +77,20 @@ def _countable(request, view: str) -> list[Dataset]:
         reason = next(iter(decisions.values())).reason if decisions else reason
         refuse(
             user=request.user, route=view, reason=reason,
+            partnership=_acting_partnership(request),
             dataset_slug=request.GET.get("dataset", ""), ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such page.")
     return countable
+
+
+def _acting_partnership(request) -> Partnership | None:
+    """The partnership a refusal here belongs to: the one named, else the one the user acts in."""
+    try:
+        chosen = partnership_chosen(request.GET)
+    except FilterInvalid:
+        chosen = None
+    return acting_partnership(user=request.user, partnership=chosen)
 
 
 def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> None:
@@ -123,7 +134,8 @@ def _counts(request, view: str):
     if dataset is None:
         refuse(
             user=request.user, route=view, reason="A dataset the user may not count.",
-            dataset_slug=slug, ip_address=request.META.get("REMOTE_ADDR"),
+            partnership=_acting_partnership(request), dataset_slug=slug,
+            ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such dataset.")
     breakdown = request.GET.get("breakdown") or None

@@ -43,6 +43,7 @@ def extract_new(request, slug):
     if not decision.allows(AccessLevel.AGGREGATE) and not decision.allows(AccessLevel.PERSONAL):
         refuse(
             user=request.user, route="extract builder", reason=decision.reason,
+            partnership=access.acting_partnership(user=request.user),
             dataset_slug=dataset.slug, ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such dataset.")

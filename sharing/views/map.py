@@ -9,6 +9,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
 from hub.access import refuse
+from sharing.access import acting_partnership
 from sharing.choices import AccessLevel
 from sharing.workspace.map import ATTRIBUTION, FILTERS, HEX_DEFAULT, map_choices
 
@@ -38,6 +39,7 @@ def workspace_map_page(request):
     if choices is None:
         refuse(
             user=request.user, route="map page", reason="No dataset is yours to map.",
+            partnership=acting_partnership(user=request.user),
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such page.")

@@ -8,7 +8,12 @@ from django.views.decorators.http import require_POST, require_safe
 
 from datasets import selectors as dataset_selectors
 from hub.access import refuse
-from sharing.access import access_decisions, saved_query_get, saved_query_restrict
+from sharing.access import (
+    access_decisions,
+    acting_partnership,
+    saved_query_get,
+    saved_query_restrict,
+)
 from sharing.choices import AccessLevel
 from sharing.workspace.explore import dataset_exploration
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
@@ -32,6 +37,7 @@ def home(request):
     if not visible:
         refuse(
             user=request.user, route="workspace", reason="No dataset is yours to see.",
+            partnership=acting_partnership(user=request.user),
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such page.")

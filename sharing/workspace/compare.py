@@ -13,7 +13,7 @@ from datasets import selectors as dataset_selectors
 from datasets.models import Record
 from hub.access import refuse
 from hub.models import User
-from sharing.access import access_decisions
+from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (
@@ -99,9 +99,8 @@ def cross_agency_comparison(
         common.pop(name, None)
     slugs = [slug for _, slug in COMPARED]
     datasets = {d.slug: d for d in dataset_selectors.dataset_list().filter(slug__in=slugs)}
-    decisions = access_decisions(
-        user=user, datasets=datasets.values(), partnership=partnership_chosen(params)
-    )
+    partnership = partnership_chosen(params)
+    decisions = access_decisions(user=user, datasets=datasets.values(), partnership=partnership)
     limit = threshold()
     months: list[str] | None = None
     series = []
@@ -115,6 +114,7 @@ def cross_agency_comparison(
         if not decisions[dataset.pk].allows(AccessLevel.AGGREGATE):
             one.refusal = f"You may not count {dataset.name}: {decisions[dataset.pk].reason}"
             refuse(user=user, route="compare", reason=one.refusal, dataset_slug=slug,
+                   partnership=acting_partnership(user=user, partnership=partnership),
                    ip_address=ip_address)  # fmt: skip
             continue
         query = workspace_query(

@@ -14,7 +14,7 @@ from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record
 from hub.access import refuse
 from hub.models import User
-from sharing.access import AccessDecision, access_decisions
+from sharing.access import AccessDecision, access_decisions, acting_partnership
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery, linkable
 from sharing.workspace.counts import (
@@ -183,14 +183,15 @@ def linked_crime_view(
     it says why."""
     offences = dataset_selectors.dataset_get(slug=OFFENCES)
     linked = {dataset.slug: dataset for dataset in linkable(offences)}
+    partnership = acting_partnership(user=user, partnership=partnership_chosen(params))
     decisions = access_decisions(
-        user=user, datasets=[offences, *linked.values()], partnership=partnership_chosen(params)
+        user=user, datasets=[offences, *linked.values()], partnership=partnership
     )
     refused = _needs_records(offences, decisions[offences.pk])
     view = LinkedView(offences=offences, workspace=None)
     if refused:
         refuse(user=user, route="linked", reason=refused, dataset_slug=offences.slug,
-               ip_address=ip_address)  # fmt: skip
+               partnership=partnership, ip_address=ip_address)  # fmt: skip
     if decisions[offences.pk].allows(AccessLevel.AGGREGATE):
         view.workspace = workspace_query(
             user=user, params=params, route="linked", dataset=offences, ip_address=ip_address
@@ -213,7 +214,7 @@ def linked_crime_view(
             if section.refusal:
                 refuse(
                     user=user, route="linked", reason=section.refusal,
-                    dataset_slug=dataset.slug, ip_address=ip_address,
+                    dataset_slug=dataset.slug, partnership=partnership, ip_address=ip_address,
                 )  # fmt: skip
         if section.refusal:
             continue

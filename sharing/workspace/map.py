@@ -24,10 +24,11 @@ from psycopg2 import sql
 from scipy.spatial import ConvexHull, QhullError
 
 from datasets.models import Dataset, Record
+from hub.audit import DERIVE
 from hub.models import Partnership, User
 from hub.services import audit_record
 from sanitise.models import PostcodeCentroid
-from sharing.access import access_decisions
+from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
 from sharing.records import ExtractQuery, category_fields
 from sharing.workspace.filters import (
@@ -302,9 +303,14 @@ def map_view(*, acting_user: User, params: QueryDict, ip_address: str | None = N
         )
         size = hex_size_get(params=params, records_allowed=workspace.records_allowed)
     except FilterInvalid as refusal:
+        try:
+            chosen = partnership_chosen(params)
+        except FilterInvalid:
+            chosen = None
         audit_record(
             actor=acting_user,
             action="map_refused",
+            partnership=acting_partnership(user=acting_user, partnership=chosen) or DERIVE,
             dataset_slug=filters.get("dataset", ""),
             detail={"filters": filters, "reason": str(refusal)},
             ip_address=ip_address,

@@ -1,5 +1,6 @@
-"""A hostile review of the access gates after "One access gate": each test is a hole a user one
-level below the one the route is for can use, and fails while the hole is open."""
+"""Where one partnership's, one agency's and one tier's business ends: the co-ordinator's
+console, the audit trail, refusals of a user of two partnerships, a download after its maker
+moved to an associate partner, and what an agency that left the ISP may still do."""
 
 from __future__ import annotations
 
@@ -12,15 +13,17 @@ from django.utils import timezone
 
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
-from hub.choices import Role
+from hub.access import agency_standing
+from hub.choices import AgencyType, Role
 from hub.models import Agency, AuditEntry, Partnership, Signature, User
 from hub.services import agency_ensure, membership_grant
 from sharing.access import access_decision
-from sharing.models import Extract
-from sharing.services.isp import signature_withdraw
+from sharing.models import AccessProfile, Extract
+from sharing.services.isp import GovernanceRefused, signature_record, signature_withdraw
 from sharing.services.profiles import access_profile_assign
+from sharing.services.requests import request_decide
 from tests.conftest import sign_in, supply_row
-from tests.factories import member, two_places_analyst, yonder
+from tests.factories import ask, member, signed_agency, two_places_analyst, yonder
 from tests.hub import owned
 
 pytestmark = pytest.mark.django_db
@@ -190,3 +193,72 @@ def test_a_withdrawn_agencys_supplier_cannot_put_a_failed_supply_through_again(c
     status = Supply.objects.get(pk=failed.pk).status
     assert status == SupplyStatus.FAILED, f"a withdrawn agency's supply was queued again: {status}"
     assert not AuditEntry.objects.filter(action="supply_retried", object_id=str(failed.pk)).exists()
+
+
+# -- standing under the ISP -------------------------------------------------------------------
+
+
+def test_signing_again_after_a_withdrawal_restores_the_agencys_standing(personas):
+    police = Agency.objects.get(name=POLICE)
+    signature = Signature.objects.get(agency=police)
+    signature_withdraw(signature=signature, withdrawn_on=timezone.localdate(), acting_user=None,
+                       system="test")  # fmt: skip
+    assert agency_standing(agency=police).tier == "none"
+
+    signature_record(
+        isp=signature.isp, agency=police, tier="core", signed_on=timezone.localdate(),
+        signatory_name="Chief Constable", acting_user=personas["coordinator"],
+    )  # fmt: skip
+
+    assert agency_standing(agency=police).tier == "core"
+
+
+def test_a_withdrawn_agencys_dlo_cannot_approve_a_request_for_its_data(personas):
+    """An approval given while the agency is outside the ISP would take effect, unseen, the day
+    it signs again; refusing stays possible."""
+    hindley = signed_agency("HMP Hindley", AgencyType.PRISON)
+    dlo = member(hindley, "hindley_dlo", [Role.DLO])
+    data_request = ask(personas["analyst"], hindley)
+    signature = Signature.objects.get(agency=hindley)
+    signature_withdraw(signature=signature, withdrawn_on=timezone.localdate(), acting_user=None,
+                       system="test")  # fmt: skip
+
+    with pytest.raises(GovernanceRefused, match="withdrew"):
+        request_decide(data_request=data_request, approve=True, reason="Fine.", acting_user=dlo)
+
+    data_request.refresh_from_db()
+    assert data_request.status == "pending"
+    assert AuditEntry.objects.filter(action="data_request_decision_refused", actor=dlo).exists()
+    request_decide(data_request=data_request, approve=False, reason="Not outside the ISP.",
+                   acting_user=dlo)  # fmt: skip
+    data_request.refresh_from_db()
+    assert data_request.status == "refused"
+
+
+def test_the_console_sets_a_shared_users_profiles_here_and_leaves_the_others(client, personas):
+    shared = two_places_analyst()
+    theirs = set(shared.access_profiles.exclude(partnership__slug="wigan-leigh"))
+    assert theirs, "the user holds a profile in the other partnership"
+    ours = AccessProfile.objects.filter(partnership__slug="wigan-leigh").first()
+    sign_in(client, personas["coordinator"])
+
+    response = client.post(
+        f"/governance/users/{shared.pk}/", {"action": "profiles", "profiles": [ours.pk]},
+        follow=True,
+    )  # fmt: skip
+
+    assert "Access profiles changed." in response.content.decode()
+    assert set(shared.access_profiles.all()) == theirs | {ours}
+
+
+def test_a_refusal_belongs_to_the_partnership_asked_of(client, personas):
+    """Asking another partnership's counts is refused there: the entry is that partnership's,
+    not the asker's own partnership's too."""
+    other = yonder()
+    sign_in(client, personas["analyst"])
+
+    response = client.get("/workspace/counts/", {"partnership": "yonder"})
+
+    assert response.status_code == 404
+    refused = AuditEntry.objects.filter(actor=personas["analyst"], action="access_refused")
+    assert set(refused.values_list("partnership", flat=True)) == {other["partnership"].pk}
