@@ -10,7 +10,7 @@ import zipfile
 import zlib
 from contextlib import contextmanager
 
-from datasets.readers import SuppliedFile, UnreadableFile
+from datasets.supplied import SuppliedFile, UnreadableFile
 from hub.crypto import open_encrypted
 
 # A ZIP member may expand to at most this multiple of the upload limit (a ZIP bomb does more).

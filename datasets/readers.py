@@ -18,12 +18,12 @@ import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import pandas as pd
 
+from datasets.archives import check_expansion, zip_member
 from datasets.choices import FileFormat
+from datasets.supplied import SuppliedFile, UnreadableFile
 from hub.crypto import open_encrypted
 
 # Bytes that Windows-1252 leaves undefined: a file that has them is Latin-1 (ISO 8859-1).
@@ -38,34 +38,6 @@ _MAX_CHUNK_CELLS = 10_000_000
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
 )
-
-
-class UnreadableFile(ValueError):
-    """The file as a whole cannot be read; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class SuppliedFile:
-    path: Path
-    data_key: bytes
-    file_format: str
-    max_bytes: int
-
-
-def format_from_name(filename: str) -> str:
-    """The file format from its name, or UnreadableFile naming the formats accepted."""
-    suffix = Path(filename).suffix.lower()
-    formats = {".csv": FileFormat.CSV, ".txt": FileFormat.CSV, ".xlsx": FileFormat.XLSX}
-    formats[".zip"] = FileFormat.ZIP
-    if suffix == ".xls":
-        raise UnreadableFile(
-            "Old Excel files (.xls) are not accepted: save it as an Excel workbook (.xlsx) or CSV."
-        )
-    if suffix not in formats:
-        raise UnreadableFile(
-            f"{filename!r} is not a CSV (.csv), Excel workbook (.xlsx) or ZIP of a CSV (.zip)."
-        )
-    return formats[suffix]
 
 
 def detect_encoding(chunks: Iterator[bytes]) -> str:
@@ -233,8 +205,6 @@ _XLSX_ERRORS = (
 def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFrame]:
     import openpyxl
 
-    from datasets.archives import check_expansion  # imported late, as in read_chunks
-
     with open_encrypted(supplied.path, supplied.data_key) as stream:
         workbook_bytes = io.BytesIO(stream.read())  # openpyxl needs to seek; still compressed
     damaged = "The Excel workbook is damaged or is not an .xlsx file."
@@ -280,10 +250,6 @@ def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFra
 
 def read_chunks(supplied: SuppliedFile, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
     """The file's rows as text, ``chunk_rows`` at a time, indexed by spreadsheet row number."""
-    # The ZIP checks raise this module's UnreadableFile: they are imported when a file is read,
-    # not when this module loads.
-    from datasets.archives import zip_member
-
     if supplied.file_format == FileFormat.XLSX:
         yield from _xlsx_chunks(supplied, chunk_rows)
     elif supplied.file_format == FileFormat.ZIP:

@@ -20,9 +20,10 @@ from datasets.pipeline.stages import (
     SupplyRejected,
     advance,
 )
-from datasets.readers import SuppliedFile, UnreadableFile, read_chunks
+from datasets.readers import read_chunks
 from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
 from datasets.staging import StageWriter, read_ahead
+from datasets.supplied import SuppliedFile, UnreadableFile
 from datasets.validation import ERROR_COLUMNS, DuplicateTracker, map_header, validate_chunk
 
 

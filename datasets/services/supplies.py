@@ -16,7 +16,7 @@ from django.utils import timezone
 from datasets.access import SupplyRefused, supply_agency, supply_check, supply_standing_check
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
-from datasets.readers import UnreadableFile, format_from_name
+from datasets.supplied import UnreadableFile, format_from_name
 from hub.access import supply_handler_check
 from hub.crypto import master_key_id
 from hub.models import Agency, User

@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from datasets.catalogue import read_catalogue
 from datasets.choices import FileFormat
-from datasets.readers import SuppliedFile, UnreadableFile, read_chunks
+from datasets.readers import read_chunks
+from datasets.supplied import SuppliedFile, UnreadableFile
 from datasets.validation import validate_chunk
 from hub.crypto import new_data_key, write_encrypted
 

@@ -5,7 +5,8 @@ import openpyxl
 import pytest
 
 from datasets.choices import FileFormat
-from datasets.readers import SuppliedFile, UnreadableFile, format_from_name, read_chunks
+from datasets.readers import read_chunks
+from datasets.supplied import SuppliedFile, UnreadableFile, format_from_name
 from hub.crypto import new_data_key, write_encrypted
 
 HEADER = "crime_ref,address,ho_offence_code\r\n"
