@@ -140,6 +140,7 @@ def request_decide(
     Access begins when every decision needed is an approval, for the days asked.
     """
     role = request_decider_role(user=acting_user, data_request=data_request)
+    standing = agency_standing(agency=data_request.supplying_agency)
     refusal = ""
     if data_request.status != RequestStatus.PENDING:
         refusal = "The request has been decided already."
@@ -149,9 +150,8 @@ def request_decide(
             if acting_user.pk == data_request.requester_id
             else "Only the supplying agency's DLO or Caldicott Guardian decides."
         )
-    elif approve and agency_standing(agency=data_request.supplying_agency).tier == IspTier.NONE:
+    elif approve and standing.tier == IspTier.NONE:
         # An approval given outside the ISP would take effect, unseen, on signing again.
-        standing = agency_standing(agency=data_request.supplying_agency)
         refusal = f"{standing.reason} Its data can be approved for sharing once it has signed."
     if refusal:
         raise _request_refused(data_request, acting_user, "data_request_decision_refused", refusal)

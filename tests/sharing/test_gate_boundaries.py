@@ -4,9 +4,6 @@ moved to an associate partner, and what an agency that left the ISP may still do
 
 from __future__ import annotations
 
-import csv
-import io
-
 import pytest
 from django.test import Client
 from django.utils import timezone
@@ -15,7 +12,7 @@ from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
 from hub.access import agency_standing
 from hub.choices import AgencyType, Role
-from hub.models import Agency, AuditEntry, Partnership, Signature, User
+from hub.models import Agency, AuditEntry, Partnership, Signature
 from hub.services import agency_ensure, membership_grant
 from sharing.access import access_decision
 from sharing.models import AccessProfile, Extract
@@ -25,21 +22,13 @@ from sharing.services.requests import request_decide
 from tests.conftest import sign_in, supply_row
 from tests.factories import ask, member, signed_agency, two_places_analyst, yonder
 from tests.hub import owned
+from tests.hub.test_standing_changes import export
 
 pytestmark = pytest.mark.django_db
 
 POLICE = "Greater Manchester Police (Wigan)"
 COUNCIL = "Wigan Council"
 BUSINESS = "Wigan Town Centre Business Crime Partnership"
-
-
-def export(reader: User, **filters) -> list[dict]:
-    client = Client()
-    sign_in(client, reader)
-    response = client.get("/governance/audit/export.csv", filters)
-    assert response.status_code == 200
-    text = b"".join(response.streaming_content).decode()
-    return list(csv.DictReader(io.StringIO(text)))
 
 
 # -- the co-ordinator's console ---------------------------------------------------------------
