@@ -40,6 +40,15 @@ class FieldSpec:
     value_aliases: tuple[tuple[str, str], ...] = ()
     true_values: tuple[str, ...] = ("true", "1")
     false_values: tuple[str, ...] = ("false", "0")
+    # A published code list the values come from ("codeList": {"name", "pattern"}): what the
+    # pattern (a regular expression both Python and PostgreSQL read) does not match is not a code.
+    code_list: str = ""
+    code_pattern: str = ""
+
+    @property
+    def coded(self) -> bool:
+        """Values from a closed set: an enum, a boolean or a published code list."""
+        return bool(self.enum) or self.type == "boolean" or bool(self.code_pattern)
 
 
 @dataclass(frozen=True)
@@ -100,6 +109,17 @@ def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
         f"class must be one of {FieldClass.values}",
     )
     constraints = descriptor.get("constraints", {})
+    code_list = descriptor.get("codeList", {})
+    if code_list:
+        _check(
+            isinstance(code_list, dict) and bool(code_list.get("name")), where,
+            "codeList needs the list's name and a pattern its codes match",
+        )  # fmt: skip
+        try:
+            re.compile(code_list.get("pattern", ""))
+        except re.error as error:
+            _check(False, where, f"codeList's pattern is not a regular expression: {error}")
+        _check(bool(code_list.get("pattern")), where, "codeList needs a pattern")
     return FieldSpec(
         name=name,
         title=descriptor.get("title", name),
@@ -114,6 +134,8 @@ def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
         value_aliases=tuple(descriptor.get("valueAliases", {}).items()),
         true_values=tuple(descriptor.get("trueValues", FieldSpec.true_values)),
         false_values=tuple(descriptor.get("falseValues", FieldSpec.false_values)),
+        code_list=code_list.get("name", ""),
+        code_pattern=code_list.get("pattern", ""),
     )
 
 

@@ -6,6 +6,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, Floor, Random
 
 from datasets.catalogue import DatasetSchema, schema_from_descriptor
 from datasets.choices import (
@@ -194,6 +195,11 @@ class SupplySchedule(models.Model):
         return f"{self.dataset.slug} from {self.agency}, {self.frequency}, due day {self.due_day}"
 
 
+# Record keys for cell-key perturbation (sharing.disclosure): uniform over 0..4095, as the ONS
+# uses for administrative data.
+RECORD_KEY_RANGE = 4096
+
+
 class Record(models.Model):
     """A depersonalised record in the warehouse: typed common columns and the other fields.
 
@@ -221,6 +227,11 @@ class Record(models.Model):
     postcode = models.CharField(max_length=8, blank=True)
     location_method = models.CharField(max_length=12, choices=LocationMethod.choices)
     data = models.JSONField()
+    # Drawn by the database as each record is loaded; never shown, never exported.
+    record_key = models.SmallIntegerField(
+        db_default=Cast(Floor(Random() * RECORD_KEY_RANGE), models.SmallIntegerField()),
+        editable=False,
+    )
 
     class Meta:
         indexes = [
@@ -228,7 +239,7 @@ class Record(models.Model):
             # alone (an index-only scan), never the records' JSON.
             models.Index(
                 fields=["dataset", "event_date"],
-                include=["partnership", "supply", "postcode", "easting", "northing"],
+                include=["partnership", "supply", "postcode", "easting", "northing", "record_key"],
                 name="record_dataset_date_cover",
             ),
             # Offender, victim and detection records find their offence by crime_ref.
@@ -271,6 +282,8 @@ class RecordMonthlyCount(models.Model):
         max_length=8, blank=True, help_text="The postcode district; empty for unlocated records."
     )
     count = models.PositiveIntegerField()
+    # The sum of the records' keys: the cell key of any sum of these rows (sharing.disclosure).
+    key_sum = models.BigIntegerField(default=0)
 
     class Meta:
         constraints = [
@@ -284,7 +297,7 @@ class RecordMonthlyCount(models.Model):
             # Covering: a dataset's counts over a period come from the index alone.
             models.Index(
                 fields=["dataset", "partnership", "month"],
-                include=["supply", "district", "count"],
+                include=["supply", "district", "count", "key_sum"],
                 name="record_monthly_count_read",
             )
         ]

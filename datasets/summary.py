@@ -40,8 +40,8 @@ def counts_recount(*, supply_ids: Iterable[uuid.UUID | str]) -> None:
         cursor.execute(
             sql.SQL(
                 "INSERT INTO {summary} "
-                "(supply_id, dataset_id, partnership_id, month, district, count) "
-                "SELECT {key}, count(*) FROM {records} r "
+                "(supply_id, dataset_id, partnership_id, month, district, count, key_sum) "
+                "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
                 "WHERE r.supply_id = ANY(%s::uuid[]) AND r.event_date IS NOT NULL "
                 "GROUP BY 1, 2, 3, 4, 5"
             ).format(key=_KEY, **_TABLES),
@@ -104,10 +104,12 @@ def counts_forget(*, record_ids: list[int]) -> None:
         )
         cursor.execute(
             sql.SQL(
-                "UPDATE {summary} c SET count = c.count - gone.count FROM ("
-                "SELECT {key}, count(*) FROM {records} r "
+                "UPDATE {summary} c SET count = c.count - gone.count, "
+                "key_sum = c.key_sum - gone.key_sum FROM ("
+                "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
                 "WHERE r.id = ANY(%s) AND r.event_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-                ") AS gone (supply_id, dataset_id, partnership_id, month, district, count) "
+                ") AS gone (supply_id, dataset_id, partnership_id, month, district, count, "
+                "key_sum) "
                 "WHERE c.supply_id = gone.supply_id AND c.dataset_id = gone.dataset_id "
                 "AND c.partnership_id = gone.partnership_id AND c.month = gone.month "
                 "AND c.district = gone.district"

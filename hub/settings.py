@@ -46,13 +46,22 @@ if EMBEDDED:
     HUB_MASTER_KEY = env_str("HUB_MASTER_KEY") or local_secret(
         DATA_DIR / "master.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
     )
+    HUB_PERTURBATION_KEY = env_str("HUB_PERTURBATION_KEY") or local_secret(
+        DATA_DIR / "perturbation.key", lambda: base64.b64encode(secrets.token_bytes(32)).decode()
+    )
 else:
     DATABASES = {"default": dj_database_url.parse(env_str("DATABASE_URL"), conn_max_age=60)}
     REDIS_URL = env_required("REDIS_URL", "the Celery broker and cache need Redis")
     SECRET_KEY = env_required("DJANGO_SECRET_KEY", "sessions and tokens are signed with it")
     HUB_MASTER_KEY = env_required("HUB_MASTER_KEY", "it wraps the keys of every stored file")
+    HUB_PERTURBATION_KEY = env_required(
+        "HUB_PERTURBATION_KEY", "the perturbation table of aggregate counts is made from it"
+    )
 
 check_key("HUB_MASTER_KEY", HUB_MASTER_KEY)
+# The hub's perturbation table (sharing.disclosure) is made from this secret. Never change it
+# on a hub in use: the same cells would show new values, and two answers differenced.
+check_key("HUB_PERTURBATION_KEY", HUB_PERTURBATION_KEY)
 # A kept connection that PostgreSQL dropped (a restart) is replaced before a request or task
 # uses it, instead of failing it.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -311,8 +320,8 @@ HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
 # that a file that kills its worker is not retried for ever.
 HUB_STAGE_MAX_ATTEMPTS = env_int("HUB_STAGE_MAX_ATTEMPTS", 3)
 
-# Extracts: kept (encrypted) this many days; counts below this number suppressed; the k of
-# the k-anonymity check on associate-tier extracts.
+# Extracts: kept (encrypted) this many days; the map leaves out hexagons with fewer (perturbed)
+# records than this for users who see no records; the k of associate-tier record outputs.
 HUB_EXTRACT_RETENTION_DAYS = env_int("HUB_EXTRACT_RETENTION_DAYS", 7)
 HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
 HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)

@@ -330,7 +330,8 @@ class ExtractQuery:
             return cursor.fetchone()[0]
 
     def counts(self, category: str | None) -> pd.DataFrame:
-        """Records by month, postcode district and category."""
+        """Records by month, postcode district and category, with the sum of their record keys
+        (for sharing.disclosure)."""
         where, params = self._where()
         category_sql = (
             sql.SQL("COALESCE(r.data ->> {}, '(not given)')").format(sql.Literal(category))
@@ -340,13 +341,13 @@ class ExtractQuery:
         query = sql.SQL(
             "SELECT to_char(r.event_date, 'YYYY-MM') AS month, "
             "COALESCE(NULLIF(split_part(r.postcode, ' ', 1), ''), '(not located)') AS area, "
-            "{category} AS category, count(*) AS count "
+            "{category} AS category, count(*) AS count, sum(r.record_key) AS key_sum "
             "FROM {records} r WHERE {where} GROUP BY 1, 2, 3"
         ).format(category=category_sql, records=sql.Identifier(Record._meta.db_table), where=where)
         with connection.cursor() as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()
-        return pd.DataFrame(rows, columns=["month", "area", "category", "count"])
+        return pd.DataFrame(rows, columns=["month", "area", "category", "count", "key_sum"])
 
     def supplies(self) -> list[dict]:
         """The supplies the rows come from, for the metadata."""

@@ -15,38 +15,28 @@ LEFT, RIGHT, TOP, BOTTOM = 48, 12, 36, 56
 
 @dataclass(frozen=True)
 class Series:
-    """One series of a chart: a count, a suppression marker (text) or None (no data) a month."""
+    """One series of a chart: a count or None (no data) a month."""
 
     name: str
-    values: list[int | str | None]
+    values: list[int | None]
 
 
 def _number(value: float) -> str:
     return f"{value:.1f}"
 
 
-def bar_chart(
-    *, chart_id: str, title: str, labels: list[str], series: list[Series], threshold: int
-) -> str:
-    """Grouped bars, one group per label and one bar per series.
-
-    A suppressed value (any text, such as "<10") is drawn as an empty hatched bar reaching the
-    threshold with the marker above it, so the chart never shows more than the table does.
-    A value of None draws nothing (the series had no data that month).
-    """
-    counts = [v for s in series for v in s.values if isinstance(v, int)]
-    top = max([*counts, threshold, 1])
+def bar_chart(*, chart_id: str, title: str, labels: list[str], series: list[Series]) -> str:
+    """Grouped bars, one group per label and one bar per series. A value of None draws
+    nothing (the series had no data that month)."""
+    counts = [v for s in series for v in s.values if v is not None]
+    top = max([*counts, 1])
     plot_w, plot_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     group_w = plot_w / max(len(labels), 1)
     bar_w = group_w * 0.8 / max(len(series), 1)
-    hatch = f"{chart_id}-hatch"
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" '
         f'role="img" aria-labelledby={quoteattr(chart_id + "-title")}>',
         f"<title id={quoteattr(chart_id + '-title')}>{escape(title)}</title>",
-        f'<defs><pattern id={quoteattr(hatch)} patternUnits="userSpaceOnUse" width="6" '
-        'height="6" patternTransform="rotate(45)"><line x1="0" y1="0" x2="0" y2="6" '
-        'stroke="#505a5f" stroke-width="2"/></pattern></defs>',
         f'<line x1="{LEFT}" y1="{TOP + plot_h}" x2="{WIDTH - RIGHT}" y2="{TOP + plot_h}" '
         'stroke="#0b0c0c"/>',
         f'<text x="{LEFT - 6}" y="{TOP + 4}" text-anchor="end" font-size="11">{top}</text>',
@@ -66,10 +56,9 @@ def bar_chart(
             if value is None:
                 continue
             x = group_x + index * bar_w
-            shown = value if isinstance(value, int) else threshold
-            height = plot_h * shown / top
+            height = plot_h * value / top
             y = TOP + plot_h - height
-            fill = COLOURS[index % len(COLOURS)] if isinstance(value, int) else f"url(#{hatch})"
+            fill = COLOURS[index % len(COLOURS)]
             parts.append(
                 f'<rect x="{_number(x)}" y="{_number(y)}" width="{_number(bar_w * 0.9)}" '
                 f'height="{_number(height)}" fill={quoteattr(fill)} stroke="#505a5f">'

@@ -19,6 +19,7 @@ os.environ.setdefault("HUB_AUDIT_ANCHOR_DIR", tempfile.mkdtemp(prefix="hub-test-
 if os.environ.get("DATABASE_URL"):
     os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-" + "x" * 20)
     os.environ.setdefault("HUB_MASTER_KEY", "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE=")
+    os.environ.setdefault("HUB_PERTURBATION_KEY", "dGVzdC1vbmx5LXBlcnR1cmJhdGlvbi1rZXktMzJiISE=")
     os.environ.setdefault("HUB_AUDIT_SIGNING_KEY", "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE=")
     os.environ.setdefault("HUB_SITE_URL", "http://testserver")
 

@@ -41,6 +41,7 @@ class RecordScope:
     level: str
     fields: tuple[str, ...]
     decision: AccessDecision
+    tier: str  # the agency's ISP tier now: associate-tier record outputs are k-anonymous
     supplying_agency_ids: tuple[int, ...] | None = None
     period: tuple[datetime.date, datetime.date] | None = None
     districts: tuple[str, ...] | None = None
@@ -147,12 +148,13 @@ def record_scope(
     schema = dataset.schema
     if level == AccessLevel.AGGREGATE:
         return RecordScope(
-            agency=agency, dataset=dataset, level=level, fields=(), decision=decision
-        )
+            agency=agency, dataset=dataset, level=level, fields=(), decision=decision,
+            tier=standing.tier,
+        )  # fmt: skip
     if level == AccessLevel.DEPERSONALISED:
         return RecordScope(
             agency=agency, dataset=dataset, level=level, fields=tuple(record_fields(schema)),
-            decision=decision,
+            decision=decision, tier=standing.tier,
         )  # fmt: skip
     granting = active_requests(user=user, partnership=agency.partnership).filter(dataset=dataset)
     if data_request_id is not None:
@@ -177,6 +179,7 @@ def record_scope(
         level=level,
         fields=tuple(dict.fromkeys(name for name in granted.fields if name in allowed)),
         decision=decision,
+        tier=standing.tier,
         supplying_agency_ids=(granted.supplying_agency_id,),
         period=(granted.period_start, granted.period_end),
         districts=tuple(districts) if districts else None,

@@ -31,7 +31,7 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.disclosure import KAnonymity, suppress_counts
+from sharing.disclosure import KAnonymity, counts_note, month_area_counts, release_for
 from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
 from sharing.models import (
     Extract,
@@ -224,12 +224,14 @@ def _extract_build(extract: Extract) -> None:
 
     copied = False
     if extract.level == AccessLevel.AGGREGATE:
-        threshold = settings.HUB_EXTRACT_SMALL_NUMBER
-        table = suppress_counts(query.counts(extract.category or None), threshold)
-        metadata["disclosure"] = (
-            f"Counts from 1 to {threshold - 1} are shown as <{threshold}; further counts are "
-            "suppressed so that no hidden count can be worked out from a total."
+        release = release_for(scope)
+        specs = {spec.name: spec for spec in extract.dataset.schema.fields}
+        table = month_area_counts(
+            query.counts(extract.category or None),
+            breakdown=specs.get(extract.category),
+            release=release,
         )
+        metadata["disclosure"] = counts_note(release)
         columns = ["month", "area", extract.category or "category", "count"]
         table.columns = columns
         frames = iter([neutralise_formulas(table)])

@@ -28,13 +28,13 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
+from sharing.disclosure import breakdown_fields, release_for
 from sharing.models import (
     Extract,
 )
 from sharing.records import (
     LOCATION_COLUMNS,
     ExtractRefused,
-    category_fields,
     linkable,
     period_invalid,
     personal_fields,
@@ -144,7 +144,7 @@ def _extract_checked(
             raise ExtractRefused("Aggregate counts have no points to map: choose csv or xlsx.")
         if linked_dataset is not None:
             raise ExtractRefused("Aggregate counts are of one dataset: leave out the linked one.")
-        if category and category not in category_fields(schema):
+        if category and category not in breakdown_fields(schema, release_for(scope)):
             raise ExtractRefused(f"Counts cannot be broken down by {category!r}.")
     else:
         chosen = list(fields) if fields else list(scope.fields)

@@ -18,7 +18,7 @@ from hub.access import refuse
 from hub.models import Partnership
 from hub.services import audit_record
 from sharing.access import access_decisions, acting_partnership, analyst_standing
-from sharing.records import category_fields
+from sharing.disclosure import Release, breakdown_fields, counts_note, release_for
 from sharing.svg import Series, bar_chart
 from sharing.workspace import compare, counts, linked
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
@@ -107,6 +107,13 @@ def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> No
     )  # fmt: skip
 
 
+def _breakdowns(dataset: Dataset, workspace) -> list[str]:
+    """The fields the form offers to break down or filter by: as the user's release allows,
+    or coded fields only when the filters gave no workspace."""
+    release = release_for(workspace.scope) if workspace else Release(records=False, exact=False)
+    return breakdown_fields(dataset.schema, release)
+
+
 def _svg(markup: str):
     # sharing.svg builds the chart from escaped labels and numbers only, so it is safe markup.
     return mark_safe(markup)  # noqa: S308
@@ -158,12 +165,12 @@ def _counts(request, view: str):
 def workspace_counts(request):
     context = _counts(request, "counts")
     dataset, result = context["dataset"], context["result"]
-    fields = category_fields(dataset.schema)
+    fields = _breakdowns(dataset, context.get("workspace"))
     context["form"] = FilterForm(
         request.GET, datasets=context["countable"], breakdowns=fields, categories=fields
     )
-    context["threshold"] = counts.threshold()
     if result is not None:
+        context["note"] = counts_note(result.release)
         months = [month for month, _ in result.monthly]
         context["chart"] = _svg(
             bar_chart(
@@ -171,7 +178,6 @@ def workspace_counts(request):
                 title=_chart_title(dataset, request.GET),
                 labels=months,
                 series=[Series(dataset.name, [value for _, value in result.monthly])],
-                threshold=context["threshold"],
             )
         )
         context["csv_query"] = request.GET.urlencode()
@@ -197,14 +203,15 @@ def workspace_counts_csv(request):
 def workspace_linked(request):
     _countable(request, "linked")
     offences = dataset_selectors.dataset_get(slug=counts.OFFENCES)
-    context = {"view": None, "error": "", "threshold": counts.threshold()}
+    context = {"view": None, "error": ""}
     try:
         context["view"] = linked.linked_crime_view(
             user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
         )
     except FilterInvalid as error:
         context["error"] = str(error)
-    context["form"] = FilterForm(request.GET, categories=category_fields(offences.schema))
+    workspace = context["view"].workspace if context["view"] else None
+    context["form"] = FilterForm(request.GET, categories=_breakdowns(offences, workspace))
     _audit(request, "linked", dataset_slug=offences.slug, error=context["error"])
     status = 400 if context["error"] else 200
     return render(request, "sharing/workspace_linked.html", context, status=status)
@@ -214,7 +221,7 @@ def workspace_linked(request):
 @login_required
 def workspace_compare(request):
     _countable(request, "compare")
-    context = {"comparison": None, "error": "", "threshold": counts.threshold()}
+    context = {"comparison": None, "error": ""}
     try:
         comparison = compare.cross_agency_comparison(
             user=request.user, params=request.GET, ip_address=request.META.get("REMOTE_ADDR")
@@ -235,7 +242,6 @@ def workspace_compare(request):
                 series=[
                     Series(one.name + _legend_note(one), one.values) for one in comparison.series
                 ],
-                threshold=context["threshold"],
             )
         )
     context["form"] = FilterForm(request.GET)

@@ -1,5 +1,5 @@
 """The cross-agency comparison of guidance §4.3.1: monthly counts of several agencies'
-datasets side by side, suppressed as in sharing.workspace.counts."""
+datasets side by side, each series as sharing.disclosure releases its dataset's counts."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
+from sharing.disclosure import release_for, released
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (
     OFFENCE_GROUPS,
@@ -24,8 +25,6 @@ from sharing.workspace.counts import (
     months_of,
     offence_group_sql,
     plain,
-    primary_suppressed,
-    threshold,
 )
 from sharing.workspace.filters import (
     partnership_chosen,
@@ -43,6 +42,7 @@ class ComparisonSeries:
     dataset_slug: str
     refusal: str = ""
     no_supplies: str = ""
+    note: str = ""  # how the counts shown were released (sharing.disclosure)
     values: list[int | str | None] = field(default_factory=list)
 
 
@@ -72,18 +72,19 @@ def _measure_sql(slug: str) -> tuple[sql.Composable, dict]:
     return sql.SQL("lower(trim(r.data ->> 'incident_type')) = 'assault'"), {}
 
 
-def monthly_counts(*, query: ExtractQuery, measure: sql.Composable, extra: dict) -> pd.Series:
-    """Records by month ("YYYY-MM") that also meet ``measure``."""
+def monthly_counts(*, query: ExtractQuery, measure: sql.Composable, extra: dict) -> pd.DataFrame:
+    """Records by month ("YYYY-MM", the index) that also meet ``measure``: their count and
+    the sum of their record keys."""
     where, params = query._where()
     frame = fetch(
         sql.SQL(
-            "SELECT to_char(r.event_date, 'YYYY-MM'), count(*) FROM {records} r "
-            "WHERE {where} AND {measure} GROUP BY 1"
+            "SELECT to_char(r.event_date, 'YYYY-MM'), count(*), sum(r.record_key) "
+            "FROM {records} r WHERE {where} AND {measure} GROUP BY 1"
         ).format(records=sql.Identifier(Record._meta.db_table), where=where, measure=measure),
         {**params, **extra},
-        ["month", "count"],
+        ["month", "count", "key_sum"],
     )
-    return frame.set_index("month")["count"].astype(int)
+    return frame.set_index("month").astype(int)
 
 
 def cross_agency_comparison(
@@ -92,7 +93,8 @@ def cross_agency_comparison(
     """Police violence, A&E assault attendances and ambulance assault call-outs by month for
     the area and period (guidance §4.3.1: a police rise the health series do not share may be
     a reporting change). A series the user may not count says why; one with no current
-    supplies says so rather than showing zeros. Counts below the threshold show the marker."""
+    supplies says so rather than showing zeros. Each series is released as its dataset's
+    counts are for the user (sharing.disclosure)."""
     # Filters that mean one thing in every dataset; a category belongs to one dataset only.
     common = params.copy()
     for name in ("dataset", "category", "values"):
@@ -101,7 +103,6 @@ def cross_agency_comparison(
     datasets = {d.slug: d for d in dataset_selectors.dataset_list().filter(slug__in=slugs)}
     partnership = partnership_chosen(params)
     decisions = access_decisions(user=user, datasets=datasets.values(), partnership=partnership)
-    limit = threshold()
     months: list[str] | None = None
     series = []
     for name, slug in COMPARED:
@@ -117,16 +118,18 @@ def cross_agency_comparison(
                    partnership=acting_partnership(user=user, partnership=partnership),
                    ip_address=ip_address)  # fmt: skip
             continue
-        query = workspace_query(
+        workspace = workspace_query(
             user=user, params=common, route="compare", dataset=dataset, ip_address=ip_address
-        ).query
+        )
+        query = workspace.query
         months = months or months_of(query.period)
         if not query.supplies():
             one.no_supplies = f"No current supplies of {dataset.name} cover the period."
             continue
         measure, extra = _measure_sql(slug)
-        counts = monthly_counts(query=query, measure=measure, extra=extra)
-        shown = primary_suppressed(counts.reindex(months, fill_value=0), limit)
+        cells = monthly_counts(query=query, measure=measure, extra=extra)
+        cells = cells.reindex(months, fill_value=0)
+        shown = released(cells["count"], cells["key_sum"], exact=release_for(workspace.scope).exact)
         one.values = [plain(v) for v in shown]
     months = months or []
     for one in series:

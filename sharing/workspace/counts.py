@@ -1,9 +1,8 @@
 """Counts for the analyst's workspace, over time and by area, and the pieces the linked
 view and the comparison share.
 
-Every number leaves here through the aggregate extracts' disclosure control: suppress_counts
-where a table has totals, and the same marker for any single count from 1 to
-HUB_EXTRACT_SMALL_NUMBER − 1 elsewhere. Records are counted in SQL (psycopg2.sql over the
+Every number leaves here through sharing.disclosure, as the workspace's Release for the
+dataset allows: exact, or perturbed by cell key. Records are counted in SQL (psycopg2.sql over the
 workspace query's WHERE, so current supplies of the analyst's partnership only); pandas
 shapes the aggregated rows. Counts by month and district over whole months come from the
 records' monthly counts (datasets.summary) when no other filter applies: the same numbers
@@ -17,14 +16,20 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from django.conf import settings
 from django.db import connection
 from psycopg2 import sql
 
 from datasets.models import RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
-from sharing.disclosure import SUPPRESSED, suppress_counts
-from sharing.records import ExtractQuery, category_fields
+from sharing.disclosure import (
+    TOTAL,
+    Release,
+    breakdown_fields,
+    count_table,
+    month_area_counts,
+    release_for,
+)
+from sharing.records import ExtractQuery
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -33,8 +38,6 @@ from sharing.workspace.filters import (
 OFFENCES, VICTIMS = "police_crime_offence", "police_crime_victim"
 
 OFFENDERS = "police_crime_offender"
-
-TOTAL = "Total"
 
 # Offence groups by Home Office class, the code's first three characters ("105A" is class 105,
 # "028/01" class 028), following the Home Office Counting Rules' crime types. A class not
@@ -61,10 +64,6 @@ AGE_BANDS: list[tuple[int, str]] = [
 ]  # fmt: skip
 
 AGE_NOT_GIVEN = "Age not given"
-
-
-def threshold() -> int:
-    return settings.HUB_EXTRACT_SMALL_NUMBER
 
 
 @dataclass
@@ -94,22 +93,14 @@ def plain(value) -> int | str:
     return value if isinstance(value, str) else int(value)
 
 
-def primary_suppressed(counts: pd.Series, limit: int) -> pd.Series:
-    """Single counts with no total beside them: 1 to limit − 1 becomes the marker."""
-    hidden = (counts > 0) & (counts < limit)
-    return counts.astype(object).mask(hidden, SUPPRESSED.format(threshold=limit))
-
-
-def suppressed_table(
-    frame: pd.DataFrame, *, rows: list[str], columns: list[str], limit: int
+def released_table(
+    cells: pd.DataFrame, *, rows: list[str], columns: list[str], release: Release
 ) -> Table:
-    """One area × category table (frame: area, category, count) with totals, through
-    suppress_counts; rows and columns in the given order, those with no records shown as 0."""
-    long = suppress_counts(frame.assign(month="all"), limit)
-    wide = long.pivot(index="area", columns="category", values="count") if len(long) else None
+    """One area × category table (cells: area, category, count, key_sum) with totals, as
+    ``release`` allows; rows and columns in the given order, those with no records 0."""
+    long = count_table(cells, rows="area", columns="category", exact=release.exact)
+    wide = long.pivot(index="area", columns="category", values="count")
     order_rows, order_columns = [*rows, TOTAL], [*columns, TOTAL]
-    if wide is None:
-        wide = pd.DataFrame(index=order_rows, columns=order_columns)
     wide = wide.reindex(index=order_rows, columns=order_columns).fillna(0)
     return Table(
         columns=order_columns,
@@ -198,14 +189,15 @@ def summary_counts(
     return fetch(
         sql.SQL(
             "SELECT to_char(c.month, 'YYYY-MM'), "
-            "COALESCE(NULLIF(c.district, ''), '(not located)'), 'All', sum(c.count) "
+            "COALESCE(NULLIF(c.district, ''), '(not located)'), 'All', sum(c.count), "
+            "sum(c.key_sum)::bigint "
             "FROM {summary} c WHERE {where} GROUP BY 1, 2"
         ).format(
             summary=sql.Identifier(RecordMonthlyCount._meta.db_table),
             where=sql.SQL(" AND ").join(clauses),
         ),
         {**params, "first": months[0], "last": months[1]},
-        ["month", "area", "category", "count"],
+        ["month", "area", "category", "count", "key_sum"],
     )
 
 
@@ -232,18 +224,25 @@ class CountsResult:
     breakdown: str | None
     table: Table  # rows (month, district), columns the breakdown's values and Total
     monthly: list[tuple[str, int | str]]  # each month's total, as the table shows it
+    release: Release
 
 
 def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> CountsResult:
-    """Records by month × postcode district (× the breakdown field's values), suppressed as
-    aggregate extracts are, with each month's total as the table shows it."""
-    if breakdown and breakdown not in category_fields(workspace.dataset.schema):
+    """Records by month × postcode district (× the breakdown field's values), as the
+    disclosure rule releases them, with each month's total as the table shows it."""
+    release = release_for(workspace.scope)
+    schema = workspace.dataset.schema
+    if breakdown and breakdown not in breakdown_fields(schema, release):
         raise FilterInvalid(f"{workspace.dataset.name} cannot be broken down by {breakdown!r}.")
-    limit = threshold()
-    shown = suppress_counts(counts_frame(workspace.query, breakdown), limit)
+    specs = {spec.name: spec for spec in schema.fields}
+    shown = month_area_counts(
+        counts_frame(workspace.query, breakdown), breakdown=specs.get(breakdown), release=release
+    )
     months = months_of(workspace.query.period)
     if shown.empty:
-        return CountsResult(breakdown, Table([TOTAL], []), [(month, 0) for month in months])
+        return CountsResult(
+            breakdown, Table([TOTAL], []), [(month, 0) for month in months], release
+        )
     wide = shown.pivot(index=["month", "area"], columns="category", values="count").fillna(0)
     columns = [c for c in wide.columns if c != TOTAL] + [TOTAL]
     # Districts in order within each month, its total last.
@@ -255,7 +254,7 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
     )
     totals = shown[(shown["area"] == TOTAL) & (shown["category"] == TOTAL)]
     by_month = dict(zip(totals["month"], totals["count"], strict=True))
-    return CountsResult(breakdown, table, [(m, plain(by_month.get(m, 0))) for m in months])
+    return CountsResult(breakdown, table, [(m, plain(by_month.get(m, 0))) for m in months], release)
 
 
 def counts_csv(*, result: CountsResult) -> str:

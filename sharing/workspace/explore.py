@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, Sum
 from django.db.models.functions import TruncMonth
 from django.http import QueryDict
 
 from datasets.models import Dataset, Record
 from hub.models import User
 from hub.services import audit_record
+from sharing.disclosure import counts_note, released
 from sharing.workspace.filters import workspace_query
 
 # -- the dataset explorer ---------------------------------------------------------------------
@@ -19,8 +19,9 @@ def dataset_exploration(
     *, user: User, dataset: Dataset, params: QueryDict, ip_address: str | None = None
 ) -> dict:
     """What makes up a dataset the user may see: its current supplies with their quality and
-    caveats, and its records per month (small numbers suppressed, as everywhere). Audited;
-    a dataset the user may not see is a 404, its refusal audited by the gate."""
+    caveats, and its records per month and per supply, released as every count is
+    (sharing.disclosure). Audited; a dataset the user may not see is a 404, its refusal
+    audited by the gate."""
     chosen = QueryDict(mutable=True)
     chosen.update({"partnership": params["partnership"]} if params.get("partnership") else {})
     workspace = workspace_query(
@@ -29,40 +30,59 @@ def dataset_exploration(
     partnership_id = workspace.query.partnership_id
     supplies = workspace.query.current_supply_list().select_related("agency")
     supplies = supplies.order_by("-period_start")
-    months = (
-        Record.objects.filter(dataset=dataset, partnership_id=partnership_id, supply__in=supplies)
-        .annotate(month=TruncMonth("event_date"))
+    records = Record.objects.filter(
+        dataset=dataset, partnership_id=partnership_id, supply__in=supplies
+    )
+    months = list(
+        records.annotate(month=TruncMonth("event_date"))
         .values("month")
-        .annotate(records=Count("id"))
+        .annotate(records=Count("id"), key_sum=Sum("record_key"))
         .order_by("month")
     )
+    per_supply = {
+        row["supply"]: row
+        for row in records.values("supply").annotate(records=Count("id"), key_sum=Sum("record_key"))
+    }
+    exact = workspace.release.exact
     audit_record(
         actor=user, action="explorer_viewed", agency=workspace.scope.agency,
         dataset_slug=dataset.slug, detail={"level": workspace.decision.level},
         ip_address=ip_address,
     )  # fmt: skip
-    threshold = settings.HUB_EXTRACT_SMALL_NUMBER
     return {
         "decision": workspace.decision,
-        "threshold": threshold,
+        "note": counts_note(workspace.release),
         "supplies": [
             {
                 "supply": supply,
-                "rejected_percent": _percent(supply.rejected_count, supply.record_count),
+                "records": _released(per_supply.get(supply.pk), exact),
+                "rejected_percent": _percent(
+                    supply.rejected_count, supply.record_count, exact=exact
+                ),
                 "located_percent": _percent(
                     (supply.accepted_count or 0)
                     - supply.report.get("locations", {}).get("unlocated", 0),
                     supply.accepted_count,
+                    exact=exact,
                 ),
             }
             for supply in supplies
         ],
-        "months": [
-            (row["month"], row["records"] if row["records"] >= threshold else f"<{threshold}")
-            for row in months
-        ],
+        "months": [(row["month"], _released(row, exact)) for row in months],
     }
 
 
-def _percent(part, whole) -> float | None:
-    return round(100 * part / whole, 1) if whole else None
+def _released(row: dict | None, exact: bool) -> int:
+    """A supply's or a month's records, as the user's release shows a count."""
+    if row is None:
+        return 0
+    return int(released([row["records"]], [row["key_sum"]], exact=exact)[0])
+
+
+def _percent(part, whole, *, exact: bool) -> float | None:
+    """A share to one decimal place, or to the nearest ten for users who see no exact count,
+    so that a small supply's share cannot give its count back."""
+    if not whole:
+        return None
+    share = 100 * (part or 0) / whole
+    return round(share, 1) if exact else float(round(share, -1))

@@ -18,8 +18,8 @@ from sharing.access import (
     RecordScope,
     record_scope,
 )
-from sharing.choices import AccessLevel
-from sharing.records import ExtractQuery, category_fields, period_invalid
+from sharing.disclosure import Release, breakdown_fields, release_for
+from sharing.records import ExtractQuery, period_invalid
 
 
 class FilterInvalid(ValueError):
@@ -37,9 +37,9 @@ class WorkspaceQuery:
         return self.scope.decision
 
     @property
-    def records_allowed(self) -> bool:
-        """Individual (sanitised) records, or only concentrations and suppressed counts."""
-        return self.decision.allows(AccessLevel.DEPERSONALISED)
+    def release(self) -> Release:
+        """How much detail the workspace's answers may carry (sharing.disclosure)."""
+        return release_for(self.scope)
 
 
 def _date(params: QueryDict, name: str, default: datetime.date) -> datetime.date:
@@ -113,7 +113,7 @@ def workspace_query(
         raise FilterInvalid("Hours are 0 to 24.")
     category = None
     if params.get("category"):
-        if params["category"] not in category_fields(dataset.schema):
+        if params["category"] not in breakdown_fields(dataset.schema, release_for(scope)):
             raise FilterInvalid(f"{dataset.name} cannot be filtered by {params['category']!r}.")
         category = (params["category"], _list(params, "values"))
         if not category[1]:

@@ -1,5 +1,5 @@
 """The linked crime view: offences with their victims and offenders, and repeat locations,
-every count suppressed as in sharing.workspace.counts."""
+every count released by sharing.disclosure for the datasets each section draws on."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import AccessDecision, access_decisions, acting_partnership
 from sharing.choices import AccessLevel
+from sharing.disclosure import Release, counts_note, release_for, release_of, released
 from sharing.records import ExtractQuery, linkable
 from sharing.workspace.counts import (
     AGE_BANDS,
@@ -31,9 +32,7 @@ from sharing.workspace.counts import (
     fetch,
     offence_groups,
     plain,
-    primary_suppressed,
-    suppressed_table,
-    threshold,
+    released_table,
 )
 from sharing.workspace.filters import (
     WorkspaceQuery,
@@ -64,6 +63,7 @@ class LinkedView:
     offences: Dataset
     workspace: WorkspaceQuery | None
     sections: list[LinkedSection] = field(default_factory=list)
+    note: str = ""  # how the counts shown were released (sharing.disclosure)
 
 
 def _needs_records(dataset: Dataset, decision: AccessDecision) -> str:
@@ -90,82 +90,87 @@ def _joined(query: ExtractQuery, linked: Dataset) -> tuple[sql.Composable, sql.C
     return join, where, {**params, "linked": linked.pk}
 
 
-def victims_by_age_and_offence(*, query: ExtractQuery, victims: Dataset) -> Table:
-    """Victims of the offences by age band × offence group, suppressed with totals."""
+def victims_by_age_and_offence(*, query: ExtractQuery, victims: Dataset, release: Release) -> Table:
+    """Victims of the offences by age band × offence group, with totals."""
     join, where, params = _joined(query, victims)
     frame = fetch(
         sql.SQL(
-            "SELECT r.data ->> 'ho_offence_code', v.data ->> 'age', count(*) "
-            "FROM {join} WHERE {where} GROUP BY 1, 2"
+            "SELECT r.data ->> 'ho_offence_code', v.data ->> 'age', count(*), "
+            "sum(v.record_key) FROM {join} WHERE {where} GROUP BY 1, 2"
         ).format(join=join, where=where),
         params,
-        ["code", "age", "count"],
+        ["code", "age", "count", "key_sum"],
     )
     frame = pd.DataFrame(
         {
             "area": age_bands(frame["age"]),
             "category": offence_groups(frame["code"]),
             "count": frame["count"].astype(int),
+            "key_sum": frame["key_sum"].astype(int),
         }
     )
-    frame = frame.groupby(["area", "category"], as_index=False)["count"].sum()
     rows = [label for _, label in AGE_BANDS]
     if (frame["area"] == AGE_NOT_GIVEN).any():
         rows.append(AGE_NOT_GIVEN)
     columns = [g for g in [*OFFENCE_GROUPS, OTHER_OFFENCES] if g in set(frame["category"])]
-    return suppressed_table(frame, rows=rows, columns=columns or [VIOLENCE], limit=threshold())
+    return released_table(frame, rows=rows, columns=columns or [VIOLENCE], release=release)
 
 
-def repeat_locations(*, query: ExtractQuery) -> Table:
-    """Postcodes with REPEAT_LOCATION_MIN or more offences; a count below the threshold shows
-    the marker, and those come last in postcode order, so that the order gives nothing away."""
+def repeat_locations(*, query: ExtractQuery, release: Release) -> Table:
+    """Places with REPEAT_LOCATION_MIN or more offences, most first: postcodes, or for a
+    release short of exact, postcode sectors (nothing finer than the user's extract would
+    give) chosen and ordered by their perturbed counts."""
     where, params = query._where()
+    place = (
+        sql.SQL("r.postcode")
+        if release.exact
+        else sql.SQL("left(r.postcode, length(r.postcode) - 2)")  # "WN1 1AE" → "WN1 1"
+    )
     frame = fetch(
         sql.SQL(
-            "SELECT r.postcode, count(*) FROM {records} r WHERE {where} AND r.postcode <> '' "
-            "GROUP BY 1 HAVING count(*) >= %(repeat_min)s"
-        ).format(records=sql.Identifier(Record._meta.db_table), where=where),
-        {**params, "repeat_min": REPEAT_LOCATION_MIN},
-        ["postcode", "count"],
+            "SELECT {place}, count(*), sum(r.record_key) FROM {records} r "
+            "WHERE {where} AND r.postcode <> '' GROUP BY 1"
+        ).format(place=place, records=sql.Identifier(Record._meta.db_table), where=where),
+        params,
+        ["place", "count", "key_sum"],
     )
-    limit = threshold()
-    frame["shown_order"] = frame["count"].where(frame["count"] >= limit, 0)
-    frame = frame.sort_values(["shown_order", "postcode"], ascending=[False, True])
-    shown = primary_suppressed(frame["count"].astype(int), limit)
+    frame["shown"] = released(frame["count"], frame["key_sum"], exact=release.exact)
+    frame = frame[frame["shown"] >= REPEAT_LOCATION_MIN]
+    frame = frame.sort_values(["shown", "place"], ascending=[False, True])
     return Table(
         columns=["Offences"],
-        rows=[((p,), [plain(v)]) for p, v in zip(frame["postcode"], shown, strict=True)],
+        rows=[((p,), [plain(v)]) for p, v in zip(frame["place"], frame["shown"], strict=True)],
     )
 
 
-def offenders_with_several_offences(*, query: ExtractQuery, offenders: Dataset) -> Table:
-    """Offenders (by offender_ref) with two or more of the offences, by how many, suppressed
-    with their total."""
+def offenders_with_several_offences(
+    *, query: ExtractQuery, offenders: Dataset, release: Release
+) -> Table:
+    """Offenders (by offender_ref) with two or more of the offences, by how many, with
+    their total."""
     join, where, params = _joined(query, offenders)
     key = sql.Literal(_link_key(offenders, query.dataset))
     frame = fetch(
         sql.SQL(
-            "SELECT offences, count(*) FROM (SELECT v.data ->> 'offender_ref' AS offender, "
-            "count(DISTINCT r.data ->> {key}) AS offences FROM {join} WHERE {where} "
+            "SELECT offences, count(*), sum(record_keys) FROM (SELECT v.data ->> "
+            "'offender_ref' AS offender, count(DISTINCT r.data ->> {key}) AS offences, "
+            "sum(v.record_key) AS record_keys FROM {join} WHERE {where} "
             "AND COALESCE(v.data ->> 'offender_ref', '') <> '' GROUP BY 1) AS per_offender "
             "WHERE offences >= 2 GROUP BY 1"
         ).format(key=key, join=join, where=where),
         params,
-        ["offences", "count"],
+        ["offences", "count", "key_sum"],
     )
     bands = np.minimum(frame["offences"].astype(int), 5) - 2
-    frame = (
-        pd.DataFrame(
-            {
-                "area": np.array(OFFENDER_BANDS, dtype=object)[bands.to_numpy()],
-                "category": "Offenders",
-                "count": frame["count"].astype(int),
-            }
-        )
-        .groupby(["area", "category"], as_index=False)["count"]
-        .sum()
+    frame = pd.DataFrame(
+        {
+            "area": np.array(OFFENDER_BANDS, dtype=object)[bands.to_numpy()],
+            "category": "Offenders",
+            "count": frame["count"].astype(int),
+            "key_sum": frame["key_sum"].astype(int),
+        }
     )
-    return suppressed_table(frame, rows=OFFENDER_BANDS, columns=["Offenders"], limit=threshold())
+    return released_table(frame, rows=OFFENDER_BANDS, columns=["Offenders"], release=release)
 
 
 def _supplied(query: ExtractQuery, dataset: Dataset) -> bool:
@@ -223,10 +228,20 @@ def linked_crime_view(
                 f"No current supplies of {(dataset or offences).name} cover the period."
             )
             continue
+        release = release_for(view.workspace.scope)
+        if dataset is not None:
+            release = release.joined(
+                release_of(decisions[dataset.pk], tier=view.workspace.scope.tier)
+            )
+        view.note = view.note if view.note and release.exact else counts_note(release)
         if slug == VICTIMS:
-            section.table = victims_by_age_and_offence(query=query, victims=dataset)
+            section.table = victims_by_age_and_offence(
+                query=query, victims=dataset, release=release
+            )
         elif slug == OFFENDERS:
-            section.table = offenders_with_several_offences(query=query, offenders=dataset)
+            section.table = offenders_with_several_offences(
+                query=query, offenders=dataset, release=release
+            )
         else:
-            section.table = repeat_locations(query=query)
+            section.table = repeat_locations(query=query, release=release)
     return view

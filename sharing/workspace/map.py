@@ -6,6 +6,10 @@ partnership's locations, never by its records. Hexagons are binned from those wi
 fixed grid anchored at the National Grid's origin, so a place falls in the same hexagon
 whatever the filters. Users at aggregate level get no points and no numbers: each hexagon
 carries only an intensity class, and hexagons with a small count are left out.
+
+Only users whose release is exact (sharing.disclosure: the records, at a core-tier agency) see
+points and numbers. For everyone else each hexagon's count is perturbed by cell key, then
+classed by rank, and hexagons whose perturbed count is small are left out.
 """
 
 from __future__ import annotations
@@ -28,9 +32,10 @@ from hub.audit import DERIVE
 from hub.models import Partnership, User
 from hub.services import audit_record
 from sanitise.models import PostcodeCentroid
-from sharing.access import access_decisions, acting_partnership
+from sharing.access import access_decisions, acting_partnership, analyst_standing
 from sharing.choices import AccessLevel
-from sharing.records import ExtractQuery, category_fields
+from sharing.disclosure import breakdown_fields, release_of, released
+from sharing.records import ExtractQuery
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -62,6 +67,7 @@ class Locations:
     eastings: np.ndarray
     northings: np.ndarray
     counts: np.ndarray
+    key_sums: np.ndarray
     unlocated: int
 
     @property
@@ -69,10 +75,10 @@ class Locations:
         return int(self.counts.sum())
 
 
-def hex_size_get(*, params: QueryDict, records_allowed: bool) -> int:
+def hex_size_get(*, params: QueryDict, exact: bool) -> int:
     """The hexagons' width across flats in metres, from the ``hex`` parameter."""
     raw = params.get("hex") or str(HEX_DEFAULT)
-    smallest = HEX_MIN if records_allowed else HEX_MIN_AGGREGATE
+    smallest = HEX_MIN if exact else HEX_MIN_AGGREGATE
     message = f"hex must be a whole number of metres, {smallest} to {HEX_MAX} for your access."
     try:
         size = int(raw)
@@ -87,28 +93,36 @@ def locations_count(*, query: ExtractQuery) -> Locations:
     """Records matching the query, grouped by their sanitised point (null for unlocated)."""
     where, params = query._where()
     statement = sql.SQL(
-        "SELECT r.easting, r.northing, count(*) FROM {records} r WHERE {where} GROUP BY 1, 2"
+        "SELECT r.easting, r.northing, count(*), sum(r.record_key) FROM {records} r "
+        "WHERE {where} GROUP BY 1, 2"
     ).format(records=sql.Identifier(Record._meta.db_table), where=where)
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
-    frame = pd.DataFrame(rows, columns=["easting", "northing", "count"])
+    frame = pd.DataFrame(rows, columns=["easting", "northing", "count", "key_sum"])
     unlocated = frame["easting"].isna() | frame["northing"].isna()
     located = frame[~unlocated]
     return Locations(
         eastings=located["easting"].to_numpy(dtype=float),
         northings=located["northing"].to_numpy(dtype=float),
         counts=located["count"].to_numpy(dtype=np.int64),
+        key_sums=located["key_sum"].to_numpy(dtype=np.int64),
         unlocated=int(frame.loc[unlocated, "count"].sum()),
     )
 
 
 def hex_bin(
-    *, eastings: np.ndarray, northings: np.ndarray, counts: np.ndarray, size: int
+    *,
+    eastings: np.ndarray,
+    northings: np.ndarray,
+    counts: np.ndarray,
+    size: int,
+    key_sums: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Weighted points summed into pointy-topped hexagons ``size`` metres across flats.
 
-    Returns one row per non-empty hexagon: its centre (easting, northing) and count.
+    Returns one row per non-empty hexagon: its centre (easting, northing), count and the sum
+    of its records' keys.
     """
     radius = size / _ROOT3
     # Axial coordinates of each point, rounded to the nearest hexagon through cube coordinates
@@ -123,13 +137,20 @@ def hex_bin(
     rq = np.where(fix_q, -rr - rs, rq)
     rr = np.where(fix_r, -rq - rs, rr)
     binned = (
-        pd.DataFrame({"q": rq.astype(np.int64), "r": rr.astype(np.int64), "count": counts})
-        .groupby(["q", "r"], as_index=False)["count"]
+        pd.DataFrame(
+            {
+                "q": rq.astype(np.int64),
+                "r": rr.astype(np.int64),
+                "count": counts,
+                "key_sum": np.zeros_like(counts) if key_sums is None else key_sums,
+            }
+        )
+        .groupby(["q", "r"], as_index=False)[["count", "key_sum"]]
         .sum()
     )
     binned["easting"] = size * (binned["q"] + binned["r"] / 2)
     binned["northing"] = size * _ROOT3 / 2 * binned["r"]
-    return binned[["easting", "northing", "count"]]
+    return binned[["easting", "northing", "count", "key_sum"]]
 
 
 def intensity_classes(counts: np.ndarray) -> np.ndarray:
@@ -222,29 +243,31 @@ def partnership_outline(*, partnership_id: int) -> dict:
 def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dict:
     """The map's layers for the workspace's filters, as GeoJSON-ready dicts.
 
-    Users with record access get each hexagon's count and its class by magnitude, the distinct
-    sanitised points with their counts, and the totals. Aggregate-level users get hexagons
-    with at least HUB_EXTRACT_SMALL_NUMBER records, each with its fifth by rank and nothing
-    else; no points, no totals: no number that the map could be read back into.
+    Users whose release is exact get each hexagon's count and its class by magnitude, the
+    distinct sanitised points with their counts, and the totals. Everyone else gets hexagons
+    whose perturbed count is at least HUB_EXTRACT_SMALL_NUMBER, each with its fifth by rank
+    and nothing else; no points, no totals: no number that the map could be read back into.
     """
     locations = locations_count(query=workspace.query)
     hexes = hex_bin(
         eastings=locations.eastings,
         northings=locations.northings,
         counts=locations.counts,
+        key_sums=locations.key_sums,
         size=hex_size,
     )
-    records_allowed = workspace.records_allowed
-    if not records_allowed:
+    exact = workspace.release.exact
+    if not exact:
+        hexes["count"] = released(hexes["count"], hexes["key_sum"], exact=False)
         hexes = hexes[hexes["count"] >= settings.HUB_EXTRACT_SMALL_NUMBER].reset_index(drop=True)
     counts = hexes["count"].to_numpy()
-    classes = count_classes(counts) if records_allowed else intensity_classes(counts)
+    classes = count_classes(counts) if exact else intensity_classes(counts)
     rings = hex_polygons(
         eastings=hexes["easting"].to_numpy(dtype=float),
         northings=hexes["northing"].to_numpy(dtype=float),
         size=hex_size,
     )
-    if records_allowed:
+    if exact:
         properties = [
             {"count": count, "class": level}
             for count, level in zip(hexes["count"].tolist(), classes.tolist(), strict=True)
@@ -256,7 +279,7 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         for ring, p in zip(rings, properties, strict=True)
     ]
     points = None
-    if records_allowed:
+    if exact:
         lon, lat = _lonlat(locations.eastings, locations.northings)
         points = _collection(
             [
@@ -280,12 +303,12 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         "dataset": workspace.dataset.slug,
         "period": [start.isoformat(), end.isoformat()],
         "hex": hex_size,
-        "records_allowed": records_allowed,
+        "exact": exact,
         "hexes": _collection(hex_features),
         "points": points,
         "outline": partnership_outline(partnership_id=workspace.query.partnership_id),
-        "total": locations.located + locations.unlocated if records_allowed else None,
-        "unlocated": locations.unlocated if records_allowed else None,
+        "total": locations.located + locations.unlocated if exact else None,
+        "unlocated": locations.unlocated if exact else None,
         "attribution": ATTRIBUTION,
     }
 
@@ -301,7 +324,7 @@ def map_view(*, acting_user: User, params: QueryDict, ip_address: str | None = N
         workspace = workspace_query(
             user=acting_user, params=params, route="map", ip_address=ip_address
         )
-        size = hex_size_get(params=params, records_allowed=workspace.records_allowed)
+        size = hex_size_get(params=params, exact=workspace.release.exact)
     except FilterInvalid as refusal:
         try:
             chosen = partnership_chosen(params)
@@ -362,4 +385,8 @@ def map_choices(*, user: User, params: QueryDict) -> MapChoices | None:
     if not visible:
         return None
     chosen = next((d for d, _ in visible if d.slug == params.get("dataset")), visible[0][0])
-    return MapChoices(datasets=visible, dataset=chosen, categories=category_fields(chosen.schema))
+    _, standing = analyst_standing(user=user, partnership=partnership)
+    release = release_of(decisions[chosen.pk], tier=standing.tier)
+    return MapChoices(
+        datasets=visible, dataset=chosen, categories=breakdown_fields(chosen.schema, release)
+    )

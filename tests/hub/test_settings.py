@@ -23,6 +23,7 @@ def test_env_helpers_read_values_and_refuse_bad_ones(monkeypatch):
 
 VALID_KEY = "dGVzdC1vbmx5LW1hc3Rlci1rZXktMzItYnl0ZXMtISE="
 AUDIT_KEY = "dGVzdC1vbmx5LWF1ZGl0LXNpZ25pbmcta2V5LTMyYiE="
+PERTURBATION_KEY = "dGVzdC1vbmx5LXBlcnR1cmJhdGlvbi1rZXktMzJiISE="
 
 
 def _import_settings(**env):
@@ -71,6 +72,7 @@ def _production_env(**env) -> dict[str, str]:
         "DJANGO_SECRET_KEY": "kq2-Vt9nFz7yW1pL0dXc8sRb4mHj6gAe3uYo5iTz1_QwErTyUiOp",
         "HUB_MASTER_KEY": VALID_KEY,
         "HUB_AUDIT_SIGNING_KEY": AUDIT_KEY,
+        "HUB_PERTURBATION_KEY": PERTURBATION_KEY,
         "ALLOWED_HOSTS": "hub.example.gov.uk",
         "HUB_SITE_URL": "https://hub.example.gov.uk",
         "DJANGO_SETTINGS_MODULE": "hub.settings",
@@ -107,6 +109,7 @@ def test_production_settings_refuse_to_start_without_the_sites_address():
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="s" * 50,
         HUB_MASTER_KEY=VALID_KEY,
+        HUB_PERTURBATION_KEY=PERTURBATION_KEY,
     )
     assert result.returncode != 0
     assert "HUB_SITE_URL must be set" in result.stderr
@@ -169,3 +172,13 @@ def test_production_pages_carry_hsts_no_framing_the_csp_and_secure_cookies():
     assert "unsafe-inline" not in headers["Content-Security-Policy"]
     assert seen["cookies"]["csrftoken"]["secure"] is True
     assert seen["plain"] == [301, "https://hub.example.gov.uk/login/"]
+
+
+def test_production_settings_refuse_to_start_without_the_perturbation_key():
+    result = _import_settings(
+        **{k: v for k, v in _production_env().items() if k != "HUB_PERTURBATION_KEY"}
+    )
+    assert result.returncode != 0
+    assert "HUB_PERTURBATION_KEY must be set" in result.stderr
+    result = _import_settings(**_production_env(HUB_PERTURBATION_KEY="k" * 44))
+    assert "HUB_PERTURBATION_KEY must be 32 random bytes, base64-encoded" in result.stderr

@@ -1,9 +1,6 @@
-"""Disclosure control: how much detail a permitted answer may carry.
-
-Aggregate extracts are counts with small numbers suppressed, and secondary suppression so
-that totals cannot give them back. Depersonalised extracts for associate-tier users pass a
-k-anonymity check.
-"""
+"""k-anonymity for associate-tier record outputs: every combination of quasi-identifiers
+shown is shared by at least k rows, by generalising (ages to five-year bands, postcodes to
+sectors) and then suppressing what is still rarer."""
 
 from __future__ import annotations
 
@@ -11,49 +8,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
-
-SUPPRESSED = "<{threshold}"  # how a suppressed count is shown
-
-
-def suppress_counts(counts: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    """Counts by month × area × category with totals, small numbers suppressed.
-
-    Primary: any count from 1 to threshold − 1. Secondary: within each month, every row and
-    column of the area × category table (its total included) has either no suppressed cell or
-    at least two, so no suppressed count can be worked out from its total.
-    """
-    tables = []
-    for month, group in counts.groupby("month", sort=True):
-        table = group.pivot_table(
-            index="area", columns="category", values="count", aggfunc="sum", fill_value=0
-        )
-        table["Total"] = table.sum(axis=1)
-        table.loc["Total"] = table.sum(axis=0)
-        hidden = (table > 0) & (table < threshold)
-        changed = True
-        while changed:
-            changed = False
-            for axis in (0, 1):
-                lines = hidden if axis == 1 else hidden.T
-                values = table if axis == 1 else table.T
-                for label in lines.index:
-                    if lines.loc[label].sum() == 1:
-                        candidates = values.loc[label][~lines.loc[label] & (values.loc[label] > 0)]
-                        if candidates.empty:
-                            continue
-                        smallest = candidates.idxmin()
-                        if axis == 1:
-                            hidden.loc[label, smallest] = True
-                        else:
-                            hidden.loc[smallest, label] = True
-                        changed = True
-        shown = table.astype(object).mask(hidden, SUPPRESSED.format(threshold=threshold))
-        long = shown.stack().rename("count").reset_index()
-        long.insert(0, "month", month)
-        tables.append(long)
-    if not tables:
-        return pd.DataFrame(columns=["month", "area", "category", "count"])
-    return pd.concat(tables, ignore_index=True)
 
 
 @dataclass
