@@ -57,6 +57,7 @@ def test_only_postgresql_is_accepted_as_the_database():
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="s" * 50,
         HUB_MASTER_KEY=VALID_KEY,
+        HUB_PERTURBATION_KEY=PERTURBATION_KEY,
     )
     assert result.returncode != 0
     assert "must point at PostgreSQL" in result.stderr
@@ -98,6 +99,7 @@ def test_a_master_key_that_is_not_32_bytes_of_base64_is_refused_at_start():
         REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="s" * 50,
         HUB_MASTER_KEY="k" * 44,
+        HUB_PERTURBATION_KEY=PERTURBATION_KEY,
     )
     assert result.returncode != 0
     assert "HUB_MASTER_KEY must be 32 random bytes, base64-encoded" in result.stderr

@@ -1,70 +1,167 @@
-"""Small-number suppression, k-anonymity and formula neutralising."""
+"""Cell-key perturbation (checked against the ONS's own package), coded breakdowns,
+k-anonymity and formula neutralising."""
 
+import numpy as np
 import pandas as pd
+import pytest
+from cell_key_perturbation.create_perturbed_table import create_perturbed_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from datasets.catalogue import FieldSpec
 from datasets.spreadsheets import neutralise_formulas
-from sharing.disclosure import KAnonymity, suppress_counts
-
-THRESHOLD = 10
-
-
-def counts_frame(cells):
-    return pd.DataFrame(cells, columns=["month", "area", "category", "count"])
-
-
-def _table(result, month):
-    shown = result[result["month"] == month].pivot(index="area", columns="category", values="count")
-    return shown
-
-
-def test_small_counts_are_hidden_and_a_lone_hidden_cell_takes_a_partner():
-    cells = [
-        ("2026-10", "WN1", "burglary", 25), ("2026-10", "WN1", "violence", 3),
-        ("2026-10", "WN2", "burglary", 40), ("2026-10", "WN2", "violence", 30),
-    ]  # fmt: skip
-    result = suppress_counts(counts_frame(cells), THRESHOLD)
-    table = _table(result, "2026-10")
-
-    assert table.loc["WN1", "violence"] == "<10"
-    # WN1's total would give 3 back from 25, so 25 is hidden too; likewise the column.
-    assert table.loc["WN1", "burglary"] == "<10"
-    assert table.loc["WN2", "violence"] == "<10"
-    assert table.loc["Total", "Total"] == 98
-
-
-def _hidden(value):
-    return value == f"<{THRESHOLD}"
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.sampled_from(["WN1", "WN2", "WN3", "WN4"]),
-            st.sampled_from(["a", "b", "c"]),
-            st.integers(min_value=0, max_value=60),
-        ),
-        min_size=1,
-        max_size=12,
-        unique_by=lambda cell: cell[:2],
-    )
+from sharing.disclosure import (
+    KEY_RANGE,
+    OTHER_CODE,
+    TOTAL,
+    KAnonymity,
+    codes_only,
+    count_table,
+    perturbed,
+    ptable,
+    ptable_frame,
 )
-def test_no_count_under_the_threshold_shows_and_none_can_be_worked_out(cells):
-    frame = counts_frame([("2026-10", *cell) for cell in cells])
+from sharing.disclosure.perturbation import BOUND, LARGEST_ROW, distribution
 
-    result = suppress_counts(frame, THRESHOLD)
 
-    shown = [v for v in result["count"] if not _hidden(v)]
-    assert all(v == 0 or v >= THRESHOLD for v in shown)
-    table = _table(result, "2026-10")
-    for line in [*[table.loc[i] for i in table.index], *[table[c] for c in table.columns]]:
-        hidden = sum(_hidden(v) for v in line)
-        assert hidden != 1, line.to_dict()
-    truth = frame["count"].sum()
-    total = table.loc["Total", "Total"]
-    assert _hidden(total) or total == truth
+def test_the_ptable_is_bounded_zero_mean_and_never_shows_a_one_or_a_two():
+    table = ptable().astype(int)
+    assert table.shape == (LARGEST_ROW + 1, KEY_RANGE)
+    assert (table[0] == 0).all()  # an empty cell stays empty
+    assert np.abs(table).max() <= BOUND
+    shown = np.arange(LARGEST_ROW + 1)[:, None] + table
+    assert (shown[1:] >= 0).all()
+    assert not np.isin(shown[1:], [1, 2]).any()
+    # Zero mean within the rounding of shares to whole keys.
+    assert np.abs(table[1:].mean(axis=1)).max() <= 2 / KEY_RANGE
+    for count in (1, 2, 3, 7, 40):
+        assert abs(sum(noise * p for noise, p in distribution(count).items())) < 1e-9
+    # Counts of 1 and 2 are shown as 0 or as 3 to 5.
+    assert set((1 + table[1]).tolist()) <= {0, 3, 4} and set((2 + table[2]).tolist()) <= {
+        0,
+        3,
+        4,
+        5,
+    }
+
+
+def test_the_ptable_is_the_hubs_own_made_from_its_secret(settings):
+    ours = ptable().copy()
+    settings.HUB_PERTURBATION_KEY = "YW5vdGhlci1odWJzLXBlcnR1cmJhdGlvbi1rZXktMzI="
+    theirs = ptable()
+    # The same public rule, so the same noise values in each row, but other keys give them.
+    assert (np.sort(ours, axis=1) == np.sort(theirs, axis=1)).all()
+    assert (ours != theirs).mean() > 0.5
+
+
+def microdata(rng, rows: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "area": rng.choice(
+                ["WN1", "WN2", "WN3", "WN4", "WN5"], rows, p=[0.6, 0.3, 0.07, 0.02, 0.01]
+            ),
+            "category": rng.choice(
+                ["105A", "028/01", "058C", "8N"], rows, p=[0.5, 0.3, 0.15, 0.05]
+            ),
+            "record_key": rng.integers(0, KEY_RANGE, rows),
+        }
+    )
+
+
+@pytest.mark.parametrize("rows", [60, 900, 4000])
+def test_the_hubs_tables_are_the_onss_package_tables(rows):
+    """The ONS's cell-key-perturbation package, given the same records, keys and ptable,
+    perturbs every cell as the hub does (counts above 750 included, where rows are reused)."""
+    data = microdata(np.random.default_rng(rows), rows)
+    cells = (
+        data.groupby(["area", "category"], as_index=False)
+        .agg(count=("record_key", "size"), key_sum=("record_key", "sum"))
+        .assign(month="2026-10")
+    )
+    ours = count_table(cells, within=("month",), rows="area", columns="category", exact=False)
+    ours = ours[(ours["area"] != TOTAL) & (ours["category"] != TOTAL)]
+
+    oracle = create_perturbed_table(
+        data=data, ptable=ptable_frame(), geog=["area"], tab_vars=["category"],
+        record_key="record_key", threshold=0,
+    )  # fmt: skip
+
+    merged = ours.merge(oracle, on=["area", "category"], suffixes=("", "_ons"))
+    assert len(merged) == len(ours) == len(oracle[oracle["pre_sdc_count"] > 0])
+    assert (merged["count"] == merged["count_ons"].astype(int)).all()
+    # Totals are cells of their own: the ONS package's table of area alone.
+    by_area = create_perturbed_table(
+        data=data, ptable=ptable_frame(), geog=[], tab_vars=["area"], record_key="record_key",
+        threshold=0,
+    ).set_index("area")["count"]  # fmt: skip
+    totals = count_table(cells, within=("month",), rows="area", columns="category", exact=False)
+    totals = totals[(totals["category"] == TOTAL) & (totals["area"] != TOTAL)]
+    assert dict(zip(totals["area"], totals["count"], strict=True)) == by_area.astype(int).to_dict()
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=5000), min_size=1, max_size=40),
+    st.integers(min_value=0, max_value=10**6),
+)
+def test_a_perturbed_count_is_near_the_truth_never_negative_never_one_or_two(counts, salt):
+    counts = np.array(counts)
+    keys = (np.arange(len(counts)) * 7919 + salt) * (counts > 0)
+    shown = perturbed(counts, keys)
+    assert (np.abs(shown - counts) <= BOUND).all()
+    assert (shown >= 0).all() and not np.isin(shown, [1, 2]).any()
+    assert (shown[counts == 0] == 0).all()
+
+
+def test_the_same_records_give_the_same_cell_whatever_else_is_in_the_table():
+    data = microdata(np.random.default_rng(5), 500)
+    cells = data.groupby(["area", "category"], as_index=False).agg(
+        count=("record_key", "size"), key_sum=("record_key", "sum")
+    )
+    full = count_table(
+        cells.assign(month="m"), within=("month",), rows="area", columns="category", exact=False
+    )
+    alone = count_table(
+        cells[cells["area"] == "WN4"].assign(month="m"), within=("month",), rows="area",
+        columns="category", exact=False,
+    )  # fmt: skip
+    key = ["area", "category"]
+    merged = alone.merge(full, on=["month", *key], suffixes=("_alone", "_full"))
+    both = merged[merged["area"] == "WN4"]
+    assert len(both) and (both["count_alone"] == both["count_full"]).all()
+
+
+def test_exact_tables_show_the_true_counts_with_counted_totals():
+    cells = pd.DataFrame(
+        [("m", "WN1", "a", 3, 10), ("m", "WN1", "b", 1, 5), ("m", "WN2", "a", 12, 7)],
+        columns=["month", "area", "category", "count", "key_sum"],
+    )
+    table = count_table(cells, within=("month",), rows="area", columns="category", exact=True)
+    shown = table.set_index(["area", "category"])["count"]
+    assert shown[("WN1", "b")] == 1 and shown[("WN1", TOTAL)] == 4
+    assert shown[(TOTAL, "a")] == 15 and shown[(TOTAL, TOTAL)] == 16
+
+
+def test_what_is_not_a_code_never_labels_a_cell():
+    spec = FieldSpec(
+        name="ho_offence_code", title="", description="", type="string", required=True,
+        field_class="attribute", enum=(), aliases=(),
+        code_list="Home Office offence classification",
+        code_pattern="^[0-9]{1,3}(/?[0-9]{1,2}|/?[A-Za-z])?$",
+    )  # fmt: skip
+    cells = pd.DataFrame(
+        [
+            ("m", "WN1", "105A", 4, 9),
+            ("m", "WN1", "008/N", 2, 3),
+            ("m", "WN1", '=cmd|"/c calc"!A1', 1, 100),
+            ("m", "WN1", "John Smith 12/03/1980 14 Elm Drive", 1, 200),
+        ],
+        columns=["month", "area", "category", "count", "key_sum"],
+    )
+    out = codes_only(cells, "category", spec)
+    assert set(out["category"]) == {"105A", "008/N", OTHER_CODE}
+    assert out.set_index("category").loc[OTHER_CODE, "count"] == 2
+    assert out.set_index("category").loc[OTHER_CODE, "key_sum"] == 300
 
 
 def test_rows_in_small_classes_are_generalised_then_suppressed():
