@@ -17,6 +17,7 @@ from datasets.demo import last_month
 from datasets.models import Record
 from hub.models import AuditEntry
 from sanitise.models import Place, PostcodeCentroid
+from sharing.disclosure import perturbed
 from sharing.files import MARKING
 from sharing.models import Extract
 from sharing.services.extracts import extracts_expire
@@ -44,6 +45,18 @@ def download(client, state) -> bytes:
     response = client.get(state["download_url"])
     assert response.status_code == 200
     return b"".join(response.streaming_content)
+
+
+def csv_rows(archive_bytes: bytes) -> list[list[str]]:
+    """The data CSV of a zipped CSV extract, row by row, header first."""
+    archive = zipfile.ZipFile(io.BytesIO(archive_bytes))
+    (name,) = [n for n in archive.namelist() if n.endswith(".csv")]
+    return list(csv.reader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+
+
+def state_metadata(state) -> str:
+    """What the extract's metadata says of its disclosure control."""
+    return Extract.objects.get(pk=state["id"]).metadata["disclosure"]
 
 
 def sanitised_points() -> set[tuple[int, int]]:
@@ -124,7 +137,21 @@ def test_an_associate_partners_records_are_k_anonymous(api_client, supplied, set
     assert generalised and all(not row["easting"] for row in generalised)
 
 
-def test_counts_come_as_a_marked_workbook_with_small_numbers_suppressed(api_client, supplied):
+def offence_cells() -> dict[tuple[str, str, str], tuple[int, int]]:
+    """Last month's offences by (month, district, code): their count and key sum."""
+    cells: dict[tuple[str, str, str], list[int]] = {}
+    for record in Record.objects.filter(dataset__slug="police_crime_offence"):
+        district = record.postcode.split(" ")[0] if record.postcode else "(not located)"
+        key = (record.event_date.strftime("%Y-%m"), district, record.data["ho_offence_code"])
+        cell = cells.setdefault(key, [0, 0])
+        cell[0] += 1
+        cell[1] += record.record_key
+    return {key: (count, keys) for key, (count, keys) in cells.items()}
+
+
+def test_counts_come_as_a_marked_workbook_exact_for_users_who_may_see_the_records(
+    api_client, supplied
+):
     state = extract(
         api_client, supplied["analyst"], dataset="police_crime_offence", level="aggregate",
         category="ho_offence_code", format="xlsx",
@@ -134,11 +161,38 @@ def test_counts_come_as_a_marked_workbook_with_small_numbers_suppressed(api_clie
     data = workbook["Data"]
     header, *rows = list(data.iter_rows(values_only=True))
     assert header == ("month", "area", "ho_offence_code", "count")
-    shown = [count for *_, count in rows if not str(count).startswith("<")]
-    assert all(count == 0 or count >= 10 for count in shown)
-    assert any(str(count) == "<10" for *_, count in rows)
+    cells = offence_cells()
+    inner = [row for row in rows if "Total" not in row[1:3]]
+    assert {tuple(row[:3]): row[3] for row in inner} == {k: n for k, (n, _) in cells.items()}
     assert MARKING in data.oddHeader.center.text
     assert workbook["Metadata"]["A1"].value == MARKING
+    assert "Counts are exact" in state_metadata(state)
+    assert sum(row[3] for row in inner) == len(
+        Record.objects.filter(dataset__slug="police_crime_offence")
+    )
+
+
+def test_an_associate_partners_counts_are_perturbed_by_cell_key(api_client, supplied):
+    state = extract(
+        api_client, supplied["associate_analyst"], dataset="police_crime_offence",
+        level="aggregate", category="ho_offence_code", format="csv",
+    )  # fmt: skip
+
+    rows = csv_rows(download(api_client, state))
+    cells = offence_cells()
+    inner = {tuple(row[:3]): int(row[3]) for row in rows[1:] if "Total" not in row[1:3]}
+    assert set(inner) == set(cells)
+    expected = perturbed([n for n, _ in cells.values()], [k for _, k in cells.values()])
+    assert inner == dict(zip(cells, expected.tolist(), strict=True))
+    assert inner != {key: n for key, (n, _) in cells.items()}  # some noise was added
+    assert not {1, 2} & set(inner.values())
+    # The month's total is the month's records counted as one cell, not the cells added up.
+    month = next(iter(cells))[0]
+    total = next(int(row[3]) for row in rows[1:] if row[1:3] == ["Total", "Total"])
+    all_counts = sum(n for n, _ in cells.values())
+    all_keys = sum(k for _, k in cells.values())
+    assert total == perturbed([all_counts], [all_keys])[0]
+    assert month and "perturbed" in state_metadata(state)
 
 
 def test_asb_as_geojson_points_in_wgs84_with_the_marking(api_client, supplied):

@@ -1,0 +1,153 @@
+"""The disclosure gate on the routes: an associate partner's counts are perturbed alike
+everywhere, their map has no points, free text never labels their counts, and differencing
+overlapping answers recovers a small count no more often than the ptable allows."""
+
+import csv
+import io
+import re
+
+import numpy as np
+import pytest
+
+from datasets.models import Record
+from sharing.disclosure import OTHER_CODE, perturbed
+from sharing.disclosure.perturbation import distribution
+from tests.sharing.test_workspace_stats import client_for, period, table_rows
+
+VIOLENT = ["105A", "105B", "008N"]  # the demo's violence codes, all of the compared measure
+
+
+def cell(records) -> int:
+    """The perturbed value of the cell these records make."""
+    keys = [record.record_key for record in records]
+    return int(perturbed([len(keys)], [sum(keys)])[0])
+
+
+def offences(**filters):
+    return list(Record.objects.filter(dataset__slug="police_crime_offence", **filters))
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_same_records_show_the_same_perturbed_count_on_every_route(supplied):
+    client = client_for(supplied["associate_analyst"])
+    violent = offences(data__ho_offence_code__in=VIOLENT)
+    expected = cell(violent)
+    query = {
+        "dataset": "police_crime_offence", "category": "ho_offence_code",
+        "values": ",".join(VIOLENT), **period(),
+    }  # fmt: skip
+
+    page = client.get("/workspace/counts/", query).content.decode()
+    rows = table_rows(page, 'id="counts-table"')
+    assert rows[-1][1] == "Total" and int(rows[-1][-1]) == expected
+    assert "perturbed" in re.search(r'id="counts-note">(.*?)<', page).group(1)
+
+    download = client.get("/workspace/counts.csv", query).content.decode()
+    assert int(list(csv.reader(io.StringIO(download)))[-1][-1]) == expected
+
+    compare = client.get("/workspace/compare/", period()).content.decode()
+    compared = table_rows(compare, 'id="compare-table"')
+    assert int(compared[1][1]) == expected
+
+    explorer = client.get("/workspace/datasets/police_crime_offence/").content.decode()
+    month_row = table_rows(explorer, 'class="explore-months"')[1]
+    assert int(month_row[1]) == cell(offences())
+    supply_row = table_rows(explorer, 'class="explore-supplies"')[1]
+    assert int(supply_row[3]) == cell(offences())  # the one supply: the same records
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_analyst_who_may_see_the_records_gets_exact_counts(supplied):
+    client = client_for(supplied["analyst"])
+    query = {"dataset": "police_crime_offence", **period()}
+    rows = table_rows(client.get("/workspace/counts/", query).content.decode(), 'id="counts-table"')
+    assert int(rows[-1][-1]) == len(offences())
+    explorer = client.get("/workspace/datasets/police_crime_offence/").content.decode()
+    assert int(table_rows(explorer, 'class="explore-supplies"')[1][3]) == len(offences())
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_associate_partners_map_has_hexagons_only_however_narrow_the_filter(
+    supplied, api_client
+):
+    record = offences(data__ho_offence_code="105A", event_time__isnull=False)[0]
+    hour = record.event_time.hour
+    api_client.force_authenticate(supplied["associate_analyst"])
+    response = api_client.get(
+        "/api/v1/workspace/map/",
+        {
+            "dataset": "police_crime_offence", **period(), "hour_from": hour,
+            "hour_to": hour + 1, "category": "ho_offence_code", "values": "105A",
+        },
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.content
+    body = response.json()
+    assert body["exact"] is False and body["points"] is None and body["total"] is None
+    assert '"count"' not in response.content.decode()
+    assert all(set(f["properties"]) == {"class"} for f in body["hexes"]["features"])
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_free_text_never_labels_an_associate_partners_counts(supplied):
+    associate, analyst = client_for(supplied["associate_analyst"]), client_for(supplied["analyst"])
+    free_text = {"dataset": "ae_assault", "breakdown": "incident_type", **period()}
+    refused = associate.get("/workspace/counts/", free_text)
+    assert refused.status_code == 400
+    assert "cannot be broken down by &#x27;incident_type&#x27;" in refused.content.decode()
+    filtered = associate.get(
+        "/workspace/counts/", {**free_text, "breakdown": "", "category": "incident_type",
+                               "values": "assault"},
+    )  # fmt: skip
+    assert filtered.status_code == 400
+    assert analyst.get("/workspace/counts/", free_text).status_code == 200
+
+    # A code field holding what is not a code: the associate sees it gathered, never named;
+    # the analyst who may read the record sees it, neutralised for a spreadsheet.
+    typed = '=cmd|"/c calc"!A1 John Smith 14 Elm Drive'
+    target = offences()[0]
+    target.data = {**target.data, "ho_offence_code": typed}
+    target.save(update_fields=["data"])
+    query = {"dataset": "police_crime_offence", "breakdown": "ho_offence_code", **period()}
+    header = next(
+        csv.reader(io.StringIO(associate.get("/workspace/counts.csv", query).content.decode()))
+    )
+    assert OTHER_CODE in header and not any("cmd" in column for column in header)
+    header = next(
+        csv.reader(io.StringIO(analyst.get("/workspace/counts.csv", query).content.decode()))
+    )
+    assert "'" + typed in header
+
+
+def difference_attack(rng, *, cells: int, exact: bool) -> float:
+    """Share of many (large cell, small cell) pairs where answer(large ∪ small) − answer(large)
+    gives the small cell's true count: WN2+WN3 minus WN2, 0–24 h minus 1–24 h, 1–30 minus
+    2–30 November are all this subtraction of two overlapping cells."""
+    large = rng.integers(10, 400, cells)
+    small = rng.integers(1, 10, cells)
+    large_keys = rng.integers(0, 4096, (cells, 400))
+    small_keys = rng.integers(0, 4096, (cells, 10))
+    large_sum = np.where(np.arange(400) < large[:, None], large_keys, 0).sum(axis=1)
+    small_sum = np.where(np.arange(10) < small[:, None], small_keys, 0).sum(axis=1)
+    if exact:
+        both, alone = large + small, large
+    else:
+        both = perturbed(large + small, large_sum + small_sum)
+        alone = perturbed(large, large_sum)
+    return float(np.mean(both - alone == small))
+
+
+def test_differencing_overlapping_counts_recovers_a_small_count_no_more_often_than_the_ptable_allows():
+    rng = np.random.default_rng(2026)
+    before = difference_attack(rng, cells=20_000, exact=True)
+    after = difference_attack(rng, cells=20_000, exact=False)
+    # The bound: two independent draws of the noise agree with probability Σ p², for rows of
+    # ten or more records (every row past 5 has the full triangular distribution).
+    bound = sum(p * p for p in distribution(20).values())
+    assert before == 1.0
+    assert after <= bound + 0.01, (after, bound)
+    assert bound < 0.18
