@@ -15,7 +15,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
-from sharing.disclosure import release_for, released
+from sharing.disclosure import counts_note, release_for, released
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (
     OFFENCE_GROUPS,
@@ -129,7 +129,9 @@ def cross_agency_comparison(
         measure, extra = _measure_sql(slug)
         cells = monthly_counts(query=query, measure=measure, extra=extra)
         cells = cells.reindex(months, fill_value=0)
-        shown = released(cells["count"], cells["key_sum"], exact=release_for(workspace.scope).exact)
+        release = release_for(workspace.scope)
+        one.note = counts_note(release)
+        shown = released(cells["count"], cells["key_sum"], exact=release.exact)
         one.values = [plain(v) for v in shown]
     months = months or []
     for one in series:
