@@ -291,7 +291,12 @@ def _extract_build(extract: Extract) -> None:
 
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:
+    """The output's quasi-identifiers: those of every dataset in it, a linked one's under its
+    prefix (a victim's age and gender single them out as surely as an offence's postcode)."""
     specs = {spec.name: spec for spec in extract.dataset.schema.fields}
+    if extract.linked_dataset is not None:
+        prefix = link_prefix(extract.dataset.slug, extract.linked_dataset.slug)
+        specs.update({prefix + spec.name: spec for spec in extract.linked_dataset.schema.fields})
     quasi = [c for c in columns if c in specs and specs[c].field_class == FieldClass.QUASI]
     return quasi + (["postcode"] if "postcode" in columns and "postcode" not in quasi else [])
 
