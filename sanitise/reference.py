@@ -19,6 +19,7 @@ from psycopg2 import sql
 from scipy.spatial import cKDTree
 
 from sanitise import text
+from sanitise.streets import street_index, streets_named
 
 # Code-Point Open is under the Open Government Licence: this line must go wherever its data do.
 OS_ATTRIBUTION = "Contains OS data © Crown copyright and database right"
@@ -94,6 +95,7 @@ class Gazetteer:
     _safe_tree: cKDTree | None = field(init=False, repr=False)
     _address_keys: dict[str, pd.DataFrame] = field(init=False, repr=False)
     _place_index: pd.DataFrame = field(init=False, repr=False)
+    _streets: pd.DataFrame = field(init=False, repr=False)
 
     def __post_init__(self):
         compact = pd.Series(self.postcodes, dtype=object).str.replace(" ", "", regex=False)
@@ -109,6 +111,7 @@ class Gazetteer:
         set_(self, "_safe_tree", cKDTree(points[safe]) if len(safe) else None)
         set_(self, "_address_keys", _address_indexes(self.addresses))
         set_(self, "_place_index", _place_index(self.places))
+        set_(self, "_streets", street_index(self.addresses))
 
     @classmethod
     def build(
@@ -214,6 +217,11 @@ class Gazetteer:
             found_postcodes[target] = index["postcode"].to_numpy(dtype=object)[rows[hit]]
             confidence[target] = score
         return AddressMatch(eastings, northings, found_postcodes, confidence)
+
+    def streets_named(self, addresses: pd.Series, postcodes: np.ndarray) -> np.ndarray:
+        """The gazetteer's "street, locality" each address names among its postcode's
+        streets, or None (sanitise.streets)."""
+        return streets_named(self._streets, addresses.reset_index(drop=True), postcodes)
 
     def match_places(self, addresses: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Eastings, northings and names of places whose name is the whole address or its

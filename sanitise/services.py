@@ -1,5 +1,5 @@
-"""Sanitisation rules (guidance Appendix 1): address scrubbing, postcode-centroid locations,
-ages and k-anonymity.
+"""Sanitisation rules (guidance Appendix 1): postcode-centroid locations, addresses reduced to
+the streets the gazetteer knows, and ages.
 
 The rules are plain, vectorised functions over pandas frames; they write nothing. The
 reference data they rest on are imported by ``sanitise.imports``.
@@ -7,8 +7,6 @@ reference data they rest on are imported by ``sanitise.imports``.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,51 +21,13 @@ from sanitise.reference import Gazetteer
 PERSONAL_ROLES = (LocationRole.EVENT, LocationRole.HOME)
 MAX_AGE = 120
 
-# --- Address scrubbing -------------------------------------------------------------------
-
-_STREET_WORDS = "|".join(text.STREET_TYPES + tuple(text.STREET_ABBREVIATIONS))
-# A segment (between commas) that names a street: a street type, or "St" ending the segment.
-_STREET_SEGMENT = rf"[^,]*(?:\b(?:{_STREET_WORDS})\b|\bst\b\.?\s*(?:,|$))"
-# Everything before the last segment that names a street: house and building names, flats.
-_BEFORE_STREET = re.compile(rf"^.*,\s*(?={_STREET_SEGMENT})", re.IGNORECASE)
-_HAS_STREET = re.compile(_STREET_SEGMENT, re.IGNORECASE)
-_FIRST_SEGMENT = re.compile(r"^[^,]*,\s*")
-_FLAT_PREFIX = re.compile(
-    rf"^(?:(?:{'|'.join(text.FLAT_WORDS)})\.?\s*(?:no\.?\s*)?[a-z0-9/-]+\s*,?\s*)+",
-    re.IGNORECASE,
-)
-# House numbers: 12, 12A, 3-5, 3–5, 3/5, "No. 12".
-_HOUSE_NUMBER = re.compile(
-    r"^(?:no\.?\s*)?\d+[a-z]?(?:\s*[-–—/]\s*\d+[a-z]?)?\b\s*,?\s*", re.IGNORECASE
-)
-
-
-def scrub_address(addresses: pd.Series) -> pd.Series:
-    """Remove house number, house or building name and flat/apartment/unit number; keep the
-    street, locality and postcode.
-
-    The street is the last comma-separated part that names a street type (Road, Street, Ave,
-    …); everything before it goes. Without a street type, the first part goes when there is
-    more than one ("Rose Cottage, Haigh"). Then leading flat words and house numbers are
-    stripped. A house name written without a comma before its street cannot be told apart
-    from the street name and stays. Missing values become "".
-    """
-
-    def scrub(s: pd.Series) -> pd.Series:
-        s = s.str.replace(r"\s+", " ", regex=True).str.strip()
-        has_street = s.str.contains(_HAS_STREET)
-        s = s.where(~has_street, s.str.replace(_BEFORE_STREET, "", regex=True))
-        s = s.where(has_street, s.str.replace(_FIRST_SEGMENT, "", regex=True))
-        s = s.str.replace(_FLAT_PREFIX, "", regex=True)
-        s = s.str.replace(_HOUSE_NUMBER, "", regex=True)
-        return s.str.replace(r"\s+,", ",", regex=True).str.strip(" ,").astype(object)
-
-    return text.on_uniques(addresses, scrub)
+# --- Addresses ---------------------------------------------------------------------------
 
 
 def _address_with_postcode(scrubbed: pd.Series, original: pd.Series, postcodes: np.ndarray):
-    """Put the sanitised postcode where the address had one: the original postcode may be a
-    small one the record was moved away from, and an unlocated record shows none."""
+    """Put the sanitised postcode after the known street where the address had one: the
+    original postcode may be a small one the record was moved away from, and an unlocated
+    record shows none."""
     had_postcode = (text.extract_postcode(original) != "").to_numpy()
     comma = text.on_uniques(
         original, lambda s: s.str.contains(rf",\s*{text.POSTCODE_PATTERN}\s*$", case=False)
@@ -193,8 +153,11 @@ def _sanitise_personal_group(
     members: dict[str, object] = {}
     if group.address and group.address in frame:
         original = frame[group.address]
-        scrubbed = scrub_address(original)
-        addresses = _address_with_postcode(scrubbed, original, out_pc)
+        # Only a street of the record's own postcode: a moved record's street would point back
+        # at the small postcode it was moved from (sanitise.streets).
+        own = np.where(out_method == LocationMethod.CENTROID, out_pc, None)
+        streets = pd.Series(gazetteer.streets_named(original, own), index=frame.index)
+        addresses = _address_with_postcode(streets.fillna(""), original, out_pc)
         if len(place_rows):
             _, _, names = gazetteer.match_places(original.iloc[place_rows].reset_index(drop=True))
             named = addresses.to_numpy(dtype=object, copy=True)
@@ -214,7 +177,11 @@ def _sanitise_personal_group(
 
 
 def _sanitise_site_group(
-    group: LocationGroup, frame: pd.DataFrame, geocoded: pd.DataFrame, identifying: set[str]
+    group: LocationGroup,
+    frame: pd.DataFrame,
+    geocoded: pd.DataFrame,
+    gazetteer: Gazetteer,
+    identifying: set[str],
 ) -> tuple[dict[str, object], dict[str, object]]:
     """A site (a school, a waste site) is not moved: it describes no one's home."""
     role = group.role
@@ -232,8 +199,9 @@ def _sanitise_site_group(
     }
     members: dict[str, object] = {}
     if group.address in identifying and group.address in frame:
-        scrubbed = scrub_address(frame[group.address])
-        members[group.address] = scrubbed.where(scrubbed != "", None)
+        postcodes = geocoded[f"{role}_postcode"].to_numpy(dtype=object)
+        streets = gazetteer.streets_named(frame[group.address], postcodes)
+        members[group.address] = pd.Series(streets, index=frame.index, dtype=object)
     return columns, members
 
 
@@ -270,7 +238,7 @@ def sanitise_frame(
         if group.role in PERSONAL_ROLES:
             columns, members = _sanitise_personal_group(group, frame, geocoded, gazetteer, warnings)
         else:
-            columns, members = _sanitise_site_group(group, frame, geocoded, identifying)
+            columns, members = _sanitise_site_group(group, frame, geocoded, gazetteer, identifying)
         location_columns.update(columns)
         replacements.update(members)
 
@@ -319,31 +287,4 @@ def sanitise_frame(
         location_counts=counts,
         location_counts_by_role=by_role,
         warnings=warnings,
-    )
-
-
-# --- Disclosure ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DisclosureResult:
-    """``k`` is the size of the smallest class of rows sharing all quasi-identifiers (0 for no
-    rows); ``small_class_mask`` marks the rows in classes smaller than the k asked for."""
-
-    k: int
-    small_class_mask: pd.Series
-
-
-def k_anonymity(frame: pd.DataFrame, quasi_identifiers: Sequence[str], k: int) -> DisclosureResult:
-    """Group rows by their quasi-identifiers (missing values form a class of their own)."""
-    if frame.empty:
-        return DisclosureResult(k=0, small_class_mask=pd.Series(False, index=frame.index))
-    if not quasi_identifiers:
-        sizes = np.full(len(frame), len(frame))
-    else:
-        codes = frame.groupby(list(quasi_identifiers), dropna=False, sort=False).ngroup()
-        codes = codes.to_numpy()
-        sizes = np.bincount(codes)[codes]
-    return DisclosureResult(
-        k=int(sizes.min()), small_class_mask=pd.Series(sizes < k, index=frame.index)
     )

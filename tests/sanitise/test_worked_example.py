@@ -18,8 +18,19 @@ def _sanitise(frame, gazetteer, schema=OFFENCE):
     return geocoded, sanitise_frame(frame, geocoded.frame, schema=schema, gazetteer=gazetteer)
 
 
+def addresses(*rows: tuple[str, str]) -> pd.DataFrame:
+    """Address gazetteer rows (address, postcode), at the postcode's own point."""
+    return pd.DataFrame(
+        [(n, address, postcode, 0.0, 0.0) for n, (address, postcode) in enumerate(rows)],
+        columns=["uprn", "address", "postcode", "easting", "northing"],
+    )
+
+
 def test_the_guidance_worked_example_holds():
-    gazetteer = tiny_gazetteer([("SW1A 1AA", 654312, 123465, 12)])
+    gazetteer = tiny_gazetteer(
+        [("SW1A 1AA", 654312, 123465, 12)],
+        addresses=addresses(("5 Acacia Avenue, London", "SW1A 1AA")),
+    )
     frame = pd.DataFrame(
         {
             "crime_ref": ["CR1"],
@@ -34,7 +45,7 @@ def test_the_guidance_worked_example_holds():
 
     assert geocoded.frame.loc[0, "event_geocode_method"] == "supplied"
     record = result.records.loc[0]
-    assert record["address"] == "Acacia Avenue SW1A 1AA"
+    assert record["address"] == "Acacia Avenue, London SW1A 1AA"  # the gazetteer's own words
     assert (record["event_easting"], record["event_northing"]) == (654312, 123465)
     assert record["event_postcode"] == "SW1A 1AA"
     assert record["event_location_method"] == "centroid"
@@ -48,7 +59,10 @@ def test_a_record_in_a_two_household_postcode_moves_to_the_nearest_with_four():
             ("WN1 1AB", 358100, 405000, 4),  # 100 m away: the nearest with four
             ("WN1 1AD", 358050, 405000, 3),  # nearer, but only three households
             ("WN1 1AE", 357700, 405000, 50),
-        ]
+        ],
+        addresses=addresses(
+            ("14 Mill Lane, Wigan", "WN1 1AA"), ("3 Lilac Terrace, Hindley", "WN1 1AB")
+        ),
     )
     frame = pd.DataFrame(
         {
@@ -67,7 +81,8 @@ def test_a_record_in_a_two_household_postcode_moves_to_the_nearest_with_four():
     assert (record["event_easting"], record["event_northing"]) == (358100, 405000)
     assert record["event_postcode"] == "WN1 1AB"
     assert record["postcode"] == "WN1 1AB"
-    assert record["address"] == "Mill Lane, Wigan, WN1 1AB"
+    # Neither the street it was moved from (pointing back at WN1 1AA) nor one it never was in.
+    assert record["address"] == "WN1 1AB"
     assert result.location_counts["moved"] == 1
 
 
@@ -93,5 +108,5 @@ def test_with_no_postcode_of_four_households_known_the_record_is_kept_unlocated(
     assert record["event_location_method"] == "unlocated"
     assert np.isnan(record["event_easting"])
     assert record["postcode"] is None
-    assert record["address"] == "Mill Road"
+    assert record["address"] is None  # no postcode, so no street of it
     assert result.warnings[0]["code"] == "no_safe_postcode"

@@ -1,0 +1,89 @@
+"""Addresses as suppliers really write them, and as an attacker would: whatever the shape, a
+sanitised record keeps only a street and locality the gazetteer knows for its own postcode,
+and then the postcode: no number, name or house name survives."""
+
+import re
+
+import numpy as np
+import pandas as pd
+
+from datasets.catalogue import read_catalogue
+from sanitise.geocode import LocationInput, geocode_frame
+from sanitise.services import sanitise_frame
+
+OFFENCE = next(schema for schema in read_catalogue() if schema.slug == "police_crime_offence")
+
+BEFORE = [
+    "", "John Smith ", "Mrs J. O'Brien, ", "Rose Cottage, ", "The Old Vicarage ", "outside ",
+    "rear of ", "Rear Of ", "opposite ", "junction of ", "o/s ", "r/o ", "Plot 7 ", "Unit 4, ",
+    "Flat B, ", "Flat 4 ", "Apartment 12, ", "PO Box 123, ", "near the shop at ",
+]  # fmt: skip
+NUMBERS = ["", "12 ", "12A ", "3-5 ", "3/5 ", "3—5 ", "3 – 5 ", "No. 12 ", "twelve ", "14-16 "]
+NOT_TO_KEEP = re.compile(
+    r"smith|brien|rose|cottage|vicarage|outside|rear|opposite|junction|o/s|r/o|plot|unit|flat"
+    r"|apartment|box|twelve|shop|near",
+    re.IGNORECASE,
+)
+
+
+def hostile_addresses(street: str, locality: str, postcode: str) -> list[str]:
+    shapes = []
+    for before in BEFORE:
+        for number in NUMBERS:
+            shapes += [
+                f"{before}{number}{street}, {locality}",
+                f"{before}{number}{street} {locality}",
+                f"{before}{number}{street.upper()}, {locality.upper()}, {postcode}",
+            ]
+    shapes += [
+        f"junction of {street} and Market Street, {locality}",
+        f"3/5 Market Place, {locality}",
+        f"3—5 {street}",
+        f"{street}, {locality}, John Smith 07700 900123",
+    ]
+    return shapes
+
+
+def known_streets(reference, postcode: str) -> set[str]:
+    rows = reference.addresses[reference.addresses["postcode"] == postcode]["address"]
+    return {re.sub(r"^\d+ ", "", address) for address in rows}
+
+
+def test_hundreds_of_hostile_shapes_leave_only_a_known_street_and_the_postcode(
+    wn_gazetteer, wn_reference
+):
+    safe = set(wn_gazetteer.postcodes[wn_gazetteer.safe])
+    chosen = [p for p in wn_reference.addresses["postcode"].drop_duplicates() if p in safe][:4]
+    rows = []
+    for postcode in chosen:
+        address = wn_reference.addresses[wn_reference.addresses["postcode"] == postcode].iloc[0]
+        number_and_street, locality = address["address"].split(", ")
+        street = number_and_street.split(" ", 1)[1]
+        rows += [(text, postcode) for text in hostile_addresses(street, locality, postcode)]
+    frame = pd.DataFrame(
+        {
+            "crime_ref": [f"CR{n}" for n in range(len(rows))],
+            "address": [text for text, _ in rows],
+            "postcode": [postcode for _, postcode in rows],
+        }
+    )
+    assert len(frame) >= 200
+
+    groups = [LocationInput.from_group(group) for group in OFFENCE.locations]
+    geocoded = geocode_frame(frame, groups=groups, gazetteer=wn_gazetteer)
+    result = sanitise_frame(frame, geocoded.frame, schema=OFFENCE, gazetteer=wn_gazetteer)
+
+    kept = 0
+    for (text, postcode), shown in zip(rows, result.records["address"], strict=True):
+        assert result.records["postcode"].isin([*chosen, None]).all()
+        if shown is None:
+            continue
+        rest = shown.removesuffix(postcode).strip(" ,")
+        assert not NOT_TO_KEEP.search(rest), (text, shown)
+        assert not re.search(r"[0-9]", rest), (text, shown)
+        if rest:
+            assert rest in known_streets(wn_reference, postcode), (text, shown)
+            kept += 1
+    # The street is kept wherever one of the postcode's streets is named, whatever surrounds it.
+    assert kept / len(rows) > 0.9
+    assert np.all(result.records["event_location_method"] == "centroid")
