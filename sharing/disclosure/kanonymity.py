@@ -1,6 +1,6 @@
 """k-anonymity for associate-tier record outputs: every combination of quasi-identifiers
 shown is shared by at least k rows, by generalising (ages to five-year bands, postcodes to
-sectors) and then suppressing what is still rarer."""
+sectors, addresses dropped) and then suppressing what is still rarer."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ class KAnonymity:
                 out[column] = (band.astype(str) + "-" + (band + 4).astype(str)).where(ages.notna())
             elif column.endswith("postcode"):
                 out[column] = out[column].str.slice(0, -2).str.strip()  # "WN1 1AA" → "WN1 1"
+            elif column.endswith("address"):
+                out[column] = None  # a street would narrow the sector back down
         return out
 
     def learn(self, chunks: Iterator[pd.DataFrame]) -> None:

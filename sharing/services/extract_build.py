@@ -292,12 +292,17 @@ def _extract_build(extract: Extract) -> None:
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:
     """The output's quasi-identifiers: those of every dataset in it, a linked one's under its
-    prefix (a victim's age and gender single them out as surely as an offence's postcode)."""
-    specs = {spec.name: spec for spec in extract.dataset.schema.fields}
+    prefix (a victim's age and gender single them out as surely as an offence's postcode),
+    and the addresses (a street narrows a postcode sector back down)."""
+    schemas = [("", extract.dataset.schema)]
     if extract.linked_dataset is not None:
         prefix = link_prefix(extract.dataset.slug, extract.linked_dataset.slug)
-        specs.update({prefix + spec.name: spec for spec in extract.linked_dataset.schema.fields})
-    quasi = [c for c in columns if c in specs and specs[c].field_class == FieldClass.QUASI]
+        schemas.append((prefix, extract.linked_dataset.schema))
+    named = set()
+    for prefix, schema in schemas:
+        named |= {prefix + s.name for s in schema.fields if s.field_class == FieldClass.QUASI}
+        named |= {prefix + group.address for group in schema.locations if group.address}
+    quasi = [c for c in columns if c in named]
     return quasi + (["postcode"] if "postcode" in columns and "postcode" not in quasi else [])
 
 
@@ -305,7 +310,8 @@ def _k_text(check: KAnonymity) -> str:
     return (
         f"k-anonymity with k = {check.k} over {', '.join(check.quasi)}: "
         f"{check.generalised_rows} rows generalised (age to 5-year bands, postcode to sector, "
-        f"coordinates removed), {check.suppressed_rows} rows' quasi-identifiers suppressed."
+        f"address and coordinates removed), {check.suppressed_rows} rows' quasi-identifiers "
+        "suppressed."
     )
 
 

@@ -131,7 +131,10 @@ def test_an_associate_partners_records_are_k_anonymous(api_client, supplied, set
     name = next(n for n in archive.namelist() if n.endswith(".csv"))
     rows = list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
     metadata = Extract.objects.get(pk=state["id"]).metadata
-    assert f"k-anonymity with k = {settings.HUB_EXTRACT_K} over postcode" in metadata["disclosure"]
+    assert f"k-anonymity with k = {settings.HUB_EXTRACT_K} over " in metadata["disclosure"]
+    assert "address" in metadata["disclosure"] and "postcode" in metadata["disclosure"]
+    frame = pd.DataFrame(rows).replace("", "*")
+    assert pycanon.anonymity.k_anonymity(frame, ["address", "postcode"]) >= settings.HUB_EXTRACT_K
     sizes: dict[str, int] = {}
     for row in rows:
         if row["postcode"]:
@@ -165,7 +168,7 @@ def test_an_associate_partners_linked_extract_is_k_anonymous_over_both_datasets(
     named = [f.name for f in offence.fields if f.field_class == "quasi"] + [
         "victim_" + f.name for f in victim.fields if f.field_class == "quasi"
     ]
-    quasi = ["postcode", *(name for name in named if name in frame.columns)]
+    quasi = ["postcode", "address", *(name for name in named if name in frame.columns)]
     assert {"victim_age", "victim_gender"} <= set(quasi)
     metadata = state_metadata(state)
     assert all(name in metadata for name in quasi)
