@@ -8,6 +8,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from sharing.disclosure import RELEASE_HEADER
 from sharing.workspace.filters import FilterInvalid
 from sharing.workspace.map import FILTERS, map_view
 
@@ -32,4 +33,6 @@ class WorkspaceMapApi(APIView):
             )
         except FilterInvalid as error:
             raise ParseError(str(error)) from error
-        return Response(layers, headers={"Cache-Control": "no-store"})
+        return Response(
+            layers, headers={"Cache-Control": "no-store", RELEASE_HEADER: layers["release"]}
+        )

@@ -26,9 +26,9 @@ from sharing.disclosure.tables import OTHER_CODE, TOTAL, codes_only, count_table
 from sharing.records import category_fields
 
 __all__ = [
-    "KEY_RANGE", "OTHER_CODE", "TOTAL", "KAnonymity", "Release", "breakdown_fields",
+    "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release", "breakdown_fields",
     "codes_only", "count_table", "counts_note", "month_area_counts", "perturbed", "ptable",
-    "ptable_frame", "release_for", "release_of", "released",
+    "ptable_frame", "release_for", "release_labelled", "release_of", "released",
 ]  # fmt: skip
 
 
@@ -44,9 +44,24 @@ class Release:
         """The k of the k-anonymity record outputs must meet, if any."""
         return settings.HUB_EXTRACT_K if self.records and not self.exact else None
 
+    @property
+    def name(self) -> str:
+        """How counts were released, as data routes label their answers (X-Hub-Release)."""
+        return "exact" if self.exact else "perturbed"
+
     def joined(self, other: Release) -> Release:
         """The release of an answer drawing on both datasets: the lesser of the two."""
         return Release(records=self.records and other.records, exact=self.exact and other.exact)
+
+
+RELEASE_HEADER = "X-Hub-Release"
+
+
+def release_labelled(response, release: Release):
+    """The response, saying how its counts were released: every data route labels its answer,
+    and the route matrix reads the label."""
+    response[RELEASE_HEADER] = release.name
+    return response
 
 
 def release_for(scope: RecordScope) -> Release:

@@ -18,7 +18,13 @@ from hub.access import refuse
 from hub.models import Partnership
 from hub.services import audit_record
 from sharing.access import access_decisions, acting_partnership, analyst_standing
-from sharing.disclosure import Release, breakdown_fields, counts_note, release_for
+from sharing.disclosure import (
+    Release,
+    breakdown_fields,
+    counts_note,
+    release_for,
+    release_labelled,
+)
 from sharing.svg import Series, bar_chart
 from sharing.workspace import compare, counts, linked
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
@@ -182,7 +188,8 @@ def workspace_counts(request):
         )
         context["csv_query"] = request.GET.urlencode()
     status = 400 if context["error"] else 200
-    return render(request, "sharing/workspace_counts.html", context, status=status)
+    response = render(request, "sharing/workspace_counts.html", context, status=status)
+    return release_labelled(response, result.release) if result is not None else response
 
 
 @require_safe
@@ -195,7 +202,7 @@ def workspace_counts_csv(request):
     response = HttpResponse(body, content_type="text/csv; charset=utf-8")
     name = f"{context['dataset'].slug}_counts.csv"
     response["Content-Disposition"] = content_disposition_header(True, name)
-    return response
+    return release_labelled(response, context["result"].release)
 
 
 @require_safe
@@ -214,7 +221,9 @@ def workspace_linked(request):
     context["form"] = FilterForm(request.GET, categories=_breakdowns(offences, workspace))
     _audit(request, "linked", dataset_slug=offences.slug, error=context["error"])
     status = 400 if context["error"] else 200
-    return render(request, "sharing/workspace_linked.html", context, status=status)
+    response = render(request, "sharing/workspace_linked.html", context, status=status)
+    shown = context["view"].release if context["view"] else None
+    return release_labelled(response, shown) if shown is not None else response
 
 
 @require_safe
@@ -247,4 +256,6 @@ def workspace_compare(request):
     context["form"] = FilterForm(request.GET)
     _audit(request, "compare", error=context["error"])
     status = 400 if context["error"] else 200
-    return render(request, "sharing/workspace_compare.html", context, status=status)
+    response = render(request, "sharing/workspace_compare.html", context, status=status)
+    shown = context["comparison"].release if context["comparison"] else None
+    return release_labelled(response, shown) if shown is not None else response

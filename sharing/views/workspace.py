@@ -15,6 +15,7 @@ from sharing.access import (
     saved_query_restrict,
 )
 from sharing.choices import AccessLevel
+from sharing.disclosure import release_labelled
 from sharing.workspace.explore import dataset_exploration
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
 from sharing.workspace.saved import saved_query_create, saved_query_delete, saved_query_url
@@ -56,7 +57,8 @@ def explore(request, slug):
         )  # fmt: skip
     except FilterInvalid as error:
         raise Http404("No such page.") from error
-    return render(request, "sharing/workspace_explore.html", {"dataset": dataset, **context})
+    response = render(request, "sharing/workspace_explore.html", {"dataset": dataset, **context})
+    return release_labelled(response, context["release"])
 
 
 @require_POST

@@ -15,7 +15,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
-from sharing.disclosure import counts_note, release_for, released
+from sharing.disclosure import Release, counts_note, release_for, released
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (
     OFFENCE_GROUPS,
@@ -50,6 +50,7 @@ class ComparisonSeries:
 class Comparison:
     months: list[str]
     series: list[ComparisonSeries]
+    release: Release | None = None  # the least of the shown series' releases
 
 
 # The three measures of guidance §4.3.1, as (series name, dataset); _measure_sql says which of
@@ -104,6 +105,7 @@ def cross_agency_comparison(
     partnership = partnership_chosen(params)
     decisions = access_decisions(user=user, datasets=datasets.values(), partnership=partnership)
     months: list[str] | None = None
+    shown_release: Release | None = None
     series = []
     for name, slug in COMPARED:
         one = ComparisonSeries(name=name, dataset_slug=slug)
@@ -131,9 +133,10 @@ def cross_agency_comparison(
         cells = cells.reindex(months, fill_value=0)
         release = release_for(workspace.scope)
         one.note = counts_note(release)
+        shown_release = release if shown_release is None else shown_release.joined(release)
         shown = released(cells["count"], cells["key_sum"], exact=release.exact)
         one.values = [plain(v) for v in shown]
     months = months or []
     for one in series:
         one.values = one.values or [None] * len(months)
-    return Comparison(months=months, series=series)
+    return Comparison(months=months, series=series, release=shown_release)

@@ -51,6 +51,7 @@ def dataset_exploration(
     )  # fmt: skip
     return {
         "decision": workspace.decision,
+        "release": workspace.release,
         "note": counts_note(workspace.release),
         "supplies": [
             {

@@ -63,7 +63,12 @@ class LinkedView:
     offences: Dataset
     workspace: WorkspaceQuery | None
     sections: list[LinkedSection] = field(default_factory=list)
-    note: str = ""  # how the counts shown were released (sharing.disclosure)
+    release: Release | None = None  # the least of the shown sections' releases
+
+    @property
+    def note(self) -> str:
+        """How the counts shown were released (sharing.disclosure)."""
+        return counts_note(self.release) if self.release else ""
 
 
 def _needs_records(dataset: Dataset, decision: AccessDecision) -> str:
@@ -233,7 +238,7 @@ def linked_crime_view(
             release = release.joined(
                 release_of(decisions[dataset.pk], tier=view.workspace.scope.tier)
             )
-        view.note = view.note if view.note and release.exact else counts_note(release)
+        view.release = release if view.release is None else view.release.joined(release)
         if slug == VICTIMS:
             section.table = victims_by_age_and_offence(
                 query=query, victims=dataset, release=release

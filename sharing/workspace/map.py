@@ -304,6 +304,7 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         "period": [start.isoformat(), end.isoformat()],
         "hex": hex_size,
         "exact": exact,
+        "release": workspace.release.name,
         "hexes": _collection(hex_features),
         "points": points,
         "outline": partnership_outline(partnership_id=workspace.query.partnership_id),
