@@ -112,3 +112,14 @@ def ask(analyst, agency, *, fields=("name", "offence", "release_date"), district
         period_start=OCTOBER[0], period_end=OCTOBER[1], days_needed=30,
         fields=list(fields), districts=list(districts),
     )  # fmt: skip
+
+
+def profile_level(slug: str, level: str, profile: str = "Associate partners") -> None:
+    """A demo profile with ``level`` on one dataset, the rest as it is: e.g. counts only of
+    police offences for associate partners, whom the demo gives them as records."""
+    profile = AccessProfile.objects.get(name=profile)
+    levels = {grant.dataset: grant.level for grant in profile.grants.select_related("dataset")}
+    access_profile_ensure(
+        partnership=profile.partnership, name=profile.name, acting_user=None, system="test",
+        levels={**levels, Dataset.objects.get(slug=slug): level},
+    )  # fmt: skip

@@ -1,16 +1,19 @@
 """Disclosure control: how much detail a permitted answer may carry. The access gate
 (sharing.access) decides whose records and which fields; this decides what of them may leave.
 
-- Users who may see a dataset's records at a core-tier agency get exact counts, points and full
-  postcodes: nothing a count could tell them that the records do not.
-- Everyone else's counts (aggregate level; associate-tier agencies) are perturbed by cell key
-  (perturbation), the same value for the same records on every route, and broken down or
-  filtered by coded fields only.
-- Associate-tier record outputs are k-anonymous (kanonymity).
+- Users who may see a dataset's records get exact counts: a count tells them nothing the records
+  do not. Aggregate-level users' counts are perturbed by cell key (perturbation), the same
+  value for the same records on every route, over whole months only, broken down or filtered
+  by coded fields only, and with no cell, row or column whose shown count is 0.
+- Precise locations (the map's points and numbers, full postcodes) go only to record-level
+  users at core-tier agencies; associate-tier record outputs are k-anonymous (kanonymity) and
+  their maps and repeat locations no finer than their extracts.
 """
 
 from __future__ import annotations
 
+import datetime
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -22,13 +25,21 @@ from sharing.access import AccessDecision, RecordScope
 from sharing.choices import AccessLevel
 from sharing.disclosure.kanonymity import KAnonymity
 from sharing.disclosure.perturbation import KEY_RANGE, perturbed, ptable, ptable_frame
-from sharing.disclosure.tables import OTHER_CODE, TOTAL, codes_only, count_table, released
+from sharing.disclosure.tables import (
+    OTHER_CODE,
+    TOTAL,
+    codes_only,
+    count_table,
+    released,
+    without_zeros,
+)
 from sharing.records import category_fields
 
 __all__ = [
-    "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release", "breakdown_fields",
-    "codes_only", "count_table", "counts_note", "month_area_counts", "perturbed", "ptable",
-    "ptable_frame", "release_for", "release_labelled", "release_of", "released",
+    "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release",
+    "breakdown_fields", "category_values_invalid", "codes_only", "count_table", "counts_note",
+    "month_area_counts", "perturbed", "period_invalid_for", "ptable", "ptable_frame",
+    "release_for", "release_labelled", "release_of", "released",
 ]  # fmt: skip
 
 
@@ -36,13 +47,13 @@ __all__ = [
 class Release:
     """What one answer about one dataset may carry for one user."""
 
-    records: bool  # individual (sanitised) records: depersonalised or personal level
-    exact: bool  # exact counts, points and full postcodes: records, at a core-tier agency
+    exact: bool  # exact counts: the user may see the records (depersonalised or personal)
+    precise: bool  # points, full postcodes and the map's numbers: records, at a core-tier agency
 
     @property
     def k(self) -> int | None:
-        """The k of the k-anonymity record outputs must meet, if any."""
-        return settings.HUB_EXTRACT_K if self.records and not self.exact else None
+        """The k that record outputs must meet, if any: associate-tier record users'."""
+        return settings.HUB_EXTRACT_K if self.exact and not self.precise else None
 
     @property
     def name(self) -> str:
@@ -51,7 +62,7 @@ class Release:
 
     def joined(self, other: Release) -> Release:
         """The release of an answer drawing on both datasets: the lesser of the two."""
-        return Release(records=self.records and other.records, exact=self.exact and other.exact)
+        return Release(exact=self.exact and other.exact, precise=self.precise and other.precise)
 
 
 RELEASE_HEADER = "X-Hub-Release"
@@ -73,7 +84,7 @@ def release_for(scope: RecordScope) -> Release:
 def release_of(decision: AccessDecision, *, tier: str) -> Release:
     """The release for a user's access decision on a dataset, at an agency of ``tier``."""
     records = decision.allows(AccessLevel.DEPERSONALISED)
-    return Release(records=records, exact=records and tier == IspTier.CORE)
+    return Release(exact=records, precise=records and tier == IspTier.CORE)
 
 
 def breakdown_fields(schema: DatasetSchema, release: Release) -> list[str]:
@@ -91,11 +102,13 @@ def month_area_counts(
 ) -> pd.DataFrame:
     """Records by month × area × the breakdown's values (``cells``: month, area, category,
     count, key_sum) with each month's totals, as ``release`` lets them be shown."""
-    if not release.exact:
-        cells = codes_only(cells, "category", breakdown)
-    return count_table(
-        cells, within=("month",), rows="area", columns="category", exact=release.exact
-    )
+    if release.exact:
+        return count_table(cells, within=("month",), rows="area", columns="category", exact=True)
+    table = count_table(
+        codes_only(cells, "category", breakdown), within=("month",), rows="area",
+        columns="category", exact=False,
+    )  # fmt: skip
+    return without_zeros(table)
 
 
 def counts_note(release: Release) -> str:
@@ -107,4 +120,28 @@ def counts_note(release: Release) -> str:
         "average, and never a 1 or a 2 shown), the same noise for the same records wherever "
         "they are counted. Totals are counted, not added up, so they may differ a little "
         "from the sum of their cells."
+    )
+
+
+def category_values_invalid(spec: FieldSpec, values: list[str], release: Release) -> str:
+    """Why values asked for of a code-list field are refused, or "": users short of exact
+    counts may name codes only, so that a count cannot test whether some text was typed."""
+    if release.exact or not spec.code_pattern:
+        return ""
+    pattern = re.compile(spec.code_pattern)
+    wrong = [value for value in values if not pattern.fullmatch(value)]
+    if not wrong:
+        return ""
+    return f"{', '.join(repr(v) for v in wrong)} is not a {spec.code_list} code."
+
+
+def period_invalid_for(period: tuple[datetime.date, datetime.date], release: Release) -> str:
+    """Why a period is refused for counts under ``release``, or "": perturbed counts cover
+    whole months only, so that overlapping periods a day apart cannot be differenced."""
+    start, end = period
+    if release.exact or (start.day == 1 and (end + datetime.timedelta(days=1)).day == 1):
+        return ""
+    return (
+        "Counts at your level are of whole months: start on the 1st and end on the last day "
+        "of a month."
     )

@@ -6,11 +6,12 @@ records make the same cell key whatever query gathered them; the perturbation ta
 looked up by the cell's count and key, gives the noise added. Two overlapping answers
 therefore cannot be differenced to an exact count: each cell's noise is fixed but unknown.
 
-The ptable is made from the hub's secret HUB_PERTURBATION_KEY. Its rows follow one public
-rule (``distribution``): noise within ±BOUND, zero mean, never a negative count, and never a
-count of 1 or 2 shown (true counts of 1 and 2 become 0 or 3 to 5); which keys give which noise
-is drawn from the secret, so no one outside the hub can tell a cell's noise from its key.
-Rows run to LARGEST_ROW; larger counts reuse rows 501 to 750, as the ONS's own package does.
+The ptable is made from the hub's secret HUB_PERTURBATION_KEY. Its rows follow one public rule
+(KEYS_BY_NOISE): noise within ±3, exactly zero on average, never a negative count, and never a
+count of 1 or 2 shown (true counts of 1 and 2 become 0 or 3 to 5). Which keys give which noise
+is drawn from the secret, by SHAKE-256 and a stable sort, so the table is the same on every
+machine and with any version of numpy; no one outside the hub can tell a cell's noise from its
+key. Rows run to LARGEST_ROW; larger counts reuse rows 501 to 750, as the ONS's package does.
 """
 
 from __future__ import annotations
@@ -22,56 +23,48 @@ import hmac
 import numpy as np
 import pandas as pd
 from django.conf import settings
-from scipy.optimize import brentq
 
-KEY_RANGE = 4096  # record keys 0..4095, as the ONS uses for administrative data
+from datasets.models import RECORD_KEY_RANGE
+
+KEY_RANGE = RECORD_KEY_RANGE
 LARGEST_ROW = 750
 REUSED_ROWS = 250  # counts above LARGEST_ROW take the row of the same remainder in 501..750
 BOUND = 3
-NEVER_SHOWN = (1, 2)
+# How many of the 4,096 keys give each noise, by the cell's count: whole numbers whose noise
+# sums to exactly zero. From 6 records on, triangular weights 1:2:3:4:3:2:1. Below 6 the noise
+# that would show a negative count, a 1 or a 2 is left out and the rest rebalanced.
+KEYS_BY_NOISE: dict[int, dict[int, int]] = {
+    1: {-1: 2816, 2: 1024, 3: 256},
+    2: {-2: 1792, 1: 1280, 2: 768, 3: 256},
+    3: {-3: 768, 0: 1792, 1: 1024, 2: 256, 3: 256},
+    4: {-1: 1664, 0: 1280, 1: 768, 2: 256, 3: 128},
+    5: {-2: 896, -1: 768, 0: 896, 1: 768, 2: 512, 3: 256},
+}
+TRIANGULAR = {-3: 256, -2: 512, -1: 768, 0: 1024, 1: 768, 2: 512, 3: 256}
+
+
+def keys_by_noise(count: int) -> dict[int, int]:
+    """How many keys give each noise value for a cell of ``count`` records (count ≥ 1)."""
+    return KEYS_BY_NOISE.get(count, TRIANGULAR)
 
 
 def distribution(count: int) -> dict[int, float]:
-    """The probability of each noise value for a cell of ``count`` records (count ≥ 1).
-
-    Triangular weights on −BOUND..BOUND (4:3:2:1 from the middle out), keeping only noise that
-    leaves a count of 0 or of 3 or more; when that removes noise on one side, the weights are
-    tilted (exponentially, the least change that does it) until the mean is zero again.
-    """
-    noise = np.arange(-BOUND, BOUND + 1)
-    shown = count + noise
-    allowed = (shown >= 0) & ~np.isin(shown, NEVER_SHOWN)
-    noise = noise[allowed]
-    weights = (BOUND + 1 - np.abs(noise)).astype(float)
-
-    def mean(tilt: float) -> float:
-        tilted = weights * np.exp(tilt * noise)
-        return float((tilted * noise).sum() / tilted.sum())
-
-    tilt = 0.0 if abs(mean(0.0)) < 1e-12 else brentq(mean, -20.0, 20.0, xtol=1e-14)
-    tilted = weights * np.exp(tilt * noise)
-    return dict(zip(noise.tolist(), (tilted / tilted.sum()).tolist(), strict=True))
-
-
-def _row_values(count: int) -> np.ndarray:
-    """KEY_RANGE noise values in the proportions of ``distribution``, largest remainders
-    rounding the shares to whole keys."""
-    probabilities = distribution(count)
-    noise = np.array(list(probabilities))
-    exact = np.array(list(probabilities.values())) * KEY_RANGE
-    keys = np.floor(exact).astype(int)
-    short = KEY_RANGE - keys.sum()
-    keys[np.argsort(exact - keys)[::-1][:short]] += 1
-    return np.repeat(noise, keys)
+    """The probability of each noise value for a cell of ``count`` records."""
+    return {noise: keys / KEY_RANGE for noise, keys in keys_by_noise(count).items()}
 
 
 @functools.lru_cache(maxsize=2)
 def _ptable(secret: str) -> np.ndarray:
     seed = hmac.new(secret.encode(), b"csp-hub perturbation table v1", hashlib.sha256).digest()
-    generator = np.random.default_rng(int.from_bytes(seed, "big"))
+    # One 64-bit draw per (row, key), in a stream fixed by the secret alone; sorting a row's
+    # draws orders its keys, and the row's noise values are dealt out in that order.
+    stream = hashlib.shake_256(seed).digest(8 * LARGEST_ROW * KEY_RANGE)
+    draws = np.frombuffer(stream, dtype="<u8").reshape(LARGEST_ROW, KEY_RANGE)
+    order = np.argsort(draws, axis=1, kind="stable")
     table = np.zeros((LARGEST_ROW + 1, KEY_RANGE), dtype=np.int8)  # row 0: an empty cell
     for count in range(1, LARGEST_ROW + 1):
-        table[count] = generator.permutation(_row_values(count))
+        counts = keys_by_noise(count)
+        table[count, order[count - 1]] = np.repeat(list(counts), list(counts.values()))
     table.setflags(write=False)
     return table
 

@@ -61,3 +61,9 @@ def codes_only(cells: pd.DataFrame, column: str, spec: FieldSpec | None) -> pd.D
     cells = cells.assign(**{column: values.where(codes, OTHER_CODE)})
     labels = [name for name in cells.columns if name not in CELL]
     return cells.groupby(labels, as_index=False, sort=False)[CELL].sum()
+
+
+def without_zeros(table: pd.DataFrame) -> pd.DataFrame:
+    """A released long table without its 0 cells, and so without any row or column that shows
+    only 0s: a perturbed 0 (often a true 1) then looks like a cell with no records at all."""
+    return table[table["count"] != 0].reset_index(drop=True)

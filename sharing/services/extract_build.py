@@ -31,7 +31,7 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.disclosure import KAnonymity, counts_note, month_area_counts, release_for
+from sharing.disclosure import KAnonymity, counts_note, month_area_counts, release_of
 from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
 from sharing.models import (
     Extract,
@@ -217,6 +217,10 @@ def _extract_build(extract: Extract) -> None:
     # The tier whose disclosure control the file was made under: a download once the agency
     # stands lower is refused (sharing.access.extract_scope_check).
     agency_tier = metadata["tier"] = agency_standing(agency=extract.agency).tier
+    # Made under the lower of the two standings: the maker's now, and the extract's agency's.
+    release = release_of(
+        scope.decision, tier=agency_tier if scope.tier == IspTier.CORE else scope.tier
+    )
     base_name = f"{extract.dataset.slug}_{extract.period_start:%Y%m%d}_{extract.pk.hex[:8]}"
     data_key = new_data_key()
     path = _extract_path(extract.pk)
@@ -224,7 +228,6 @@ def _extract_build(extract: Extract) -> None:
 
     copied = False
     if extract.level == AccessLevel.AGGREGATE:
-        release = release_for(scope)
         specs = {spec.name: spec for spec in extract.dataset.schema.fields}
         table = month_area_counts(
             query.counts(extract.category or None),
@@ -232,12 +235,13 @@ def _extract_build(extract: Extract) -> None:
             release=release,
         )
         metadata["disclosure"] = counts_note(release)
+        metadata["release"] = release.name
         columns = ["month", "area", extract.category or "category", "count"]
         table.columns = columns
         frames = iter([neutralise_formulas(table)])
     else:
         select, params, columns = query.records()
-        quasi = _quasi_columns(extract, columns) if agency_tier == IspTier.ASSOCIATE else []
+        quasi = _quasi_columns(extract, columns) if release.k else []
         # Rows that need no work in Python: PostgreSQL writes their CSV (write_csv_copy).
         copied = extract.file_format == ExtractFormat.CSV and not query.identifying and not quasi
     if extract.level != AccessLevel.AGGREGATE and not copied:
@@ -252,7 +256,7 @@ def _extract_build(extract: Extract) -> None:
             extract, query.count(), (neutralise_formulas(chunk) for chunk in rows)
         )
         if quasi:
-            check = KAnonymity(quasi=quasi, k=settings.HUB_EXTRACT_K)
+            check = KAnonymity(quasi=quasi, k=release.k)
             check.learn(stream_rows(select, params, columns))
             frames = (check.apply(chunk) for chunk in frames)
             frames = _then(frames, lambda: metadata.update(disclosure=_k_text(check)))

@@ -28,7 +28,7 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.disclosure import breakdown_fields, release_for
+from sharing.disclosure import breakdown_fields, period_invalid_for, release_for
 from sharing.models import (
     Extract,
 )
@@ -144,8 +144,16 @@ def _extract_checked(
             raise ExtractRefused("Aggregate counts have no points to map: choose csv or xlsx.")
         if linked_dataset is not None:
             raise ExtractRefused("Aggregate counts are of one dataset: leave out the linked one.")
-        if category and category not in breakdown_fields(schema, release_for(scope)):
+        release = release_for(scope)
+        if category and category not in breakdown_fields(schema, release):
             raise ExtractRefused(f"Counts cannot be broken down by {category!r}.")
+        problem = period_invalid_for((period_start, period_end), release)
+        if problem:
+            raise ExtractRefused(problem)
+        if not release.exact and (area or {}).get("bbox"):
+            raise ExtractRefused(
+                "Counts at your level are by postcode district: name districts, not a box."
+            )
     else:
         chosen = list(fields) if fields else list(scope.fields)
         if level == AccessLevel.PERSONAL:
@@ -223,7 +231,16 @@ def extract_download(*, extract: Extract, acting_user: User, ip_address: str | N
     if extract.status != ExtractStatus.COMPLETED:
         raise ExtractRefused(f"The extract is {extract.get_status_display().lower()}.")
     try:
-        extract_scope_check(extract=extract, route="extract download", ip_address=ip_address)
+        scope = extract_scope_check(
+            extract=extract, route="extract download", ip_address=ip_address
+        )
+        if extract.metadata.get("release") == "exact" and not release_for(scope).exact:
+            # Exact counts made while the maker could see the records; they no longer can.
+            raise refuse(
+                user=acting_user, route="extract download", target=extract,
+                reason="The counts in this file are exact, and you no longer hold the records.",
+                ip_address=ip_address,
+            )  # fmt: skip
     except AccessRefused as refusal:
         extract_delete(extract=extract, reason=f"access withdrawn: {refusal}")
         raise

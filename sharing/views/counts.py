@@ -116,7 +116,7 @@ def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> No
 def _breakdowns(dataset: Dataset, workspace) -> list[str]:
     """The fields the form offers to break down or filter by: as the user's release allows,
     or coded fields only when the filters gave no workspace."""
-    release = release_for(workspace.scope) if workspace else Release(records=False, exact=False)
+    release = release_for(workspace.scope) if workspace else Release(exact=False, precise=False)
     return breakdown_fields(dataset.schema, release)
 
 

@@ -11,10 +11,9 @@ from django.views.decorators.http import require_safe
 from hub.access import refuse
 from sharing.access import acting_partnership
 from sharing.choices import AccessLevel
-from sharing.workspace.map import ATTRIBUTION, FILTERS, HEX_DEFAULT, map_choices
+from sharing.workspace.map import ATTRIBUTION, FILTERS, HEX_DEFAULT, HEX_FIXED, map_choices
 
 WEEKDAYS = [(1, "Mon"), (2, "Tue"), (3, "Wed"), (4, "Thu"), (5, "Fri"), (6, "Sat"), (7, "Sun")]
-HEX_CHOICES = [400, 800, 1600]
 
 
 def _api_query(params: QueryDict, dataset_slug: str) -> str:
@@ -55,7 +54,7 @@ def workspace_map_page(request):
                 (number, label, str(number) in request.GET.getlist("weekdays"))
                 for number, label in WEEKDAYS
             ],
-            "hex_choices": HEX_CHOICES,
+            "hex_choices": HEX_FIXED,
             "hex_chosen": request.GET.get("hex") or str(HEX_DEFAULT),
             "api_query": _api_query(request.GET, choices.dataset.slug),
             "tile_url": settings.HUB_MAP_TILE_URL,

@@ -69,7 +69,12 @@ def dataset_exploration(
             }
             for supply in supplies
         ],
-        "months": [(row["month"], _released(row, exact)) for row in months],
+        # A month shown as 0 at a perturbed level is left out, as one with no records is.
+        "months": [
+            (row["month"], shown)
+            for row in months
+            if (shown := _released(row, exact)) or exact
+        ],
     }
 
 

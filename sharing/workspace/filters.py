@@ -18,7 +18,13 @@ from sharing.access import (
     RecordScope,
     record_scope,
 )
-from sharing.disclosure import Release, breakdown_fields, release_for
+from sharing.disclosure import (
+    Release,
+    breakdown_fields,
+    category_values_invalid,
+    period_invalid_for,
+    release_for,
+)
 from sharing.records import ExtractQuery, period_invalid
 
 
@@ -68,6 +74,21 @@ def partnership_chosen(params: QueryDict) -> Partnership | None:
     return partnership
 
 
+def _default_end(release: Release) -> datetime.date:
+    """Today, or for perturbed counts (whole months only) the end of the last whole month."""
+    today = timezone.localdate()
+    return today if release.exact else today.replace(day=1) - datetime.timedelta(days=1)
+
+
+def _default_start(end: datetime.date, release: Release) -> datetime.date:
+    """A year before ``end``, or for perturbed counts the first day of the twelfth month
+    back, so that the default is twelve whole months."""
+    if release.exact:
+        return end - datetime.timedelta(days=365)
+    months = end.year * 12 + end.month - 1 - 11
+    return datetime.date(months // 12, months % 12 + 1, 1)
+
+
 def workspace_query(
     *,
     user: User,
@@ -94,10 +115,10 @@ def workspace_query(
         )  # fmt: skip
     except AccessRefused as refusal:
         raise Http404("No such dataset.") from refusal
-    today = timezone.localdate()
-    end = _date(params, "period_end", today)
-    start = _date(params, "period_start", end - datetime.timedelta(days=365))
-    problem = period_invalid(start, end)
+    release = release_for(scope)
+    end = _date(params, "period_end", _default_end(release))
+    start = _date(params, "period_start", _default_start(end, release))
+    problem = period_invalid(start, end) or period_invalid_for((start, end), release)
     if problem:
         raise FilterInvalid(problem)
     try:
@@ -113,11 +134,15 @@ def workspace_query(
         raise FilterInvalid("Hours are 0 to 24.")
     category = None
     if params.get("category"):
-        if params["category"] not in breakdown_fields(dataset.schema, release_for(scope)):
+        if params["category"] not in breakdown_fields(dataset.schema, release):
             raise FilterInvalid(f"{dataset.name} cannot be filtered by {params['category']!r}.")
         category = (params["category"], _list(params, "values"))
         if not category[1]:
             raise FilterInvalid("Give the values of the category to keep.")
+        spec = next(s for s in dataset.schema.fields if s.name == category[0])
+        problem = category_values_invalid(spec, category[1], release)
+        if problem:
+            raise FilterInvalid(problem)
     query = scope.query(
         period=(start, end),
         area={"districts": _list(params, "districts")} if params.get("districts") else {},

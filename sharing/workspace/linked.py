@@ -122,13 +122,13 @@ def victims_by_age_and_offence(*, query: ExtractQuery, victims: Dataset, release
 
 
 def repeat_locations(*, query: ExtractQuery, release: Release) -> Table:
-    """Places with REPEAT_LOCATION_MIN or more offences, most first: postcodes, or for a
-    release short of exact, postcode sectors (nothing finer than the user's extract would
-    give) chosen and ordered by their perturbed counts."""
+    """Places with REPEAT_LOCATION_MIN or more offences, most first: postcodes, or postcode
+    sectors for a release short of precise (nothing finer than an associate partner's
+    extract gives), chosen and ordered by their counts as released."""
     where, params = query._where()
     place = (
         sql.SQL("r.postcode")
-        if release.exact
+        if release.precise
         else sql.SQL("left(r.postcode, length(r.postcode) - 2)")  # "WN1 1AE" → "WN1 1"
     )
     frame = fetch(

@@ -7,9 +7,10 @@ fixed grid anchored at the National Grid's origin, so a place falls in the same 
 whatever the filters. Users at aggregate level get no points and no numbers: each hexagon
 carries only an intensity class, and hexagons with a small count are left out.
 
-Only users whose release is exact (sharing.disclosure: the records, at a core-tier agency) see
-points and numbers. For everyone else each hexagon's count is perturbed by cell key, then
-classed by rank, and hexagons whose perturbed count is small are left out.
+Only users whose release is precise (sharing.disclosure: the records, at a core-tier agency)
+see points and numbers, and choose any hexagon size. Everyone else gets hexagons of the fixed
+sizes only, classed by rank from their counts as released (perturbed at aggregate level), with
+the small ones left out.
 """
 
 from __future__ import annotations
@@ -49,9 +50,9 @@ FILTERS = (
 )  # fmt: skip
 HEX_DEFAULT = 400
 HEX_MIN, HEX_MAX = 100, 5000
-# A hexagon small enough to hold one postcode would show an aggregate-level user where a
-# handful of records are; 400 m across holds dozens of postcodes in a town.
-HEX_MIN_AGGREGATE = 400
+# The only sizes offered to users short of precise locations: each other grid would be one more
+# placing of "is there a small cluster here" to compare.
+HEX_FIXED = (400, 800, 1600)
 # The partnership's postcode centroids are thinned to one dot per square of this side, so the
 # map has a recognisable shape without a tile server and without thousands of markers.
 OUTLINE_CELL = 1000
@@ -75,16 +76,18 @@ class Locations:
         return int(self.counts.sum())
 
 
-def hex_size_get(*, params: QueryDict, exact: bool) -> int:
+def hex_size_get(*, params: QueryDict, precise: bool) -> int:
     """The hexagons' width across flats in metres, from the ``hex`` parameter."""
     raw = params.get("hex") or str(HEX_DEFAULT)
-    smallest = HEX_MIN if exact else HEX_MIN_AGGREGATE
-    message = f"hex must be a whole number of metres, {smallest} to {HEX_MAX} for your access."
+    if precise:
+        message = f"hex must be a whole number of metres, {HEX_MIN} to {HEX_MAX}."
+    else:
+        message = f"hex must be one of {', '.join(map(str, HEX_FIXED))} metres for your access."
     try:
         size = int(raw)
     except ValueError as error:
         raise FilterInvalid(message) from error
-    if not smallest <= size <= HEX_MAX:
+    if not (HEX_MIN <= size <= HEX_MAX if precise else size in HEX_FIXED):
         raise FilterInvalid(message)
     return size
 
@@ -117,7 +120,7 @@ def hex_bin(
     northings: np.ndarray,
     counts: np.ndarray,
     size: int,
-    key_sums: np.ndarray | None = None,
+    key_sums: np.ndarray,
 ) -> pd.DataFrame:
     """Weighted points summed into pointy-topped hexagons ``size`` metres across flats.
 
@@ -142,7 +145,7 @@ def hex_bin(
                 "q": rq.astype(np.int64),
                 "r": rr.astype(np.int64),
                 "count": counts,
-                "key_sum": np.zeros_like(counts) if key_sums is None else key_sums,
+                "key_sum": key_sums,
             }
         )
         .groupby(["q", "r"], as_index=False)[["count", "key_sum"]]
@@ -243,9 +246,9 @@ def partnership_outline(*, partnership_id: int) -> dict:
 def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dict:
     """The map's layers for the workspace's filters, as GeoJSON-ready dicts.
 
-    Users whose release is exact get each hexagon's count and its class by magnitude, the
+    Users whose release is precise get each hexagon's count and its class by magnitude, the
     distinct sanitised points with their counts, and the totals. Everyone else gets hexagons
-    whose perturbed count is at least HUB_EXTRACT_SMALL_NUMBER, each with its fifth by rank
+    whose count as released is at least HUB_EXTRACT_SMALL_NUMBER, each with its fifth by rank
     and nothing else; no points, no totals: no number that the map could be read back into.
     """
     locations = locations_count(query=workspace.query)
@@ -256,18 +259,19 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         key_sums=locations.key_sums,
         size=hex_size,
     )
-    exact = workspace.release.exact
-    if not exact:
-        hexes["count"] = released(hexes["count"], hexes["key_sum"], exact=False)
+    release = workspace.release
+    precise = release.precise  # numbers and points
+    if not precise:
+        hexes["count"] = released(hexes["count"], hexes["key_sum"], exact=release.exact)
         hexes = hexes[hexes["count"] >= settings.HUB_EXTRACT_SMALL_NUMBER].reset_index(drop=True)
     counts = hexes["count"].to_numpy()
-    classes = count_classes(counts) if exact else intensity_classes(counts)
+    classes = count_classes(counts) if precise else intensity_classes(counts)
     rings = hex_polygons(
         eastings=hexes["easting"].to_numpy(dtype=float),
         northings=hexes["northing"].to_numpy(dtype=float),
         size=hex_size,
     )
-    if exact:
+    if precise:
         properties = [
             {"count": count, "class": level}
             for count, level in zip(hexes["count"].tolist(), classes.tolist(), strict=True)
@@ -279,7 +283,7 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         for ring, p in zip(rings, properties, strict=True)
     ]
     points = None
-    if exact:
+    if precise:
         lon, lat = _lonlat(locations.eastings, locations.northings)
         points = _collection(
             [
@@ -303,13 +307,13 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         "dataset": workspace.dataset.slug,
         "period": [start.isoformat(), end.isoformat()],
         "hex": hex_size,
-        "exact": exact,
+        "precise": precise,
         "release": workspace.release.name,
         "hexes": _collection(hex_features),
         "points": points,
         "outline": partnership_outline(partnership_id=workspace.query.partnership_id),
-        "total": locations.located + locations.unlocated if exact else None,
-        "unlocated": locations.unlocated if exact else None,
+        "total": locations.located + locations.unlocated if precise else None,
+        "unlocated": locations.unlocated if precise else None,
         "attribution": ATTRIBUTION,
     }
 
@@ -325,7 +329,7 @@ def map_view(*, acting_user: User, params: QueryDict, ip_address: str | None = N
         workspace = workspace_query(
             user=acting_user, params=params, route="map", ip_address=ip_address
         )
-        size = hex_size_get(params=params, exact=workspace.release.exact)
+        size = hex_size_get(params=params, precise=workspace.release.precise)
     except FilterInvalid as refusal:
         try:
             chosen = partnership_chosen(params)

@@ -93,7 +93,7 @@
     layers.hexes.features.forEach(function (feature) {
       var level = feature.properties["class"] - 1;
       var count = feature.properties.count;
-      if (layers.exact) {
+      if (layers.precise) {
         ranges[level] = ranges[level] || [count, count];
         ranges[level] = [Math.min(ranges[level][0], count), Math.max(ranges[level][1], count)];
       } else {
@@ -105,7 +105,7 @@
         return;
       }
       var text = fifths[level] + " of the areas shown";
-      if (layers.exact) {
+      if (layers.precise) {
         text = ranges[level][0] === ranges[level][1]
           ? plural(ranges[level][0], "record") + " per hexagon"
           : ranges[level][0] + "–" + ranges[level][1] + " records per hexagon";
@@ -113,10 +113,10 @@
       list.appendChild(legendRow(colour, text));
     });
     var caption = document.createElement("p");
-    caption.textContent = layers.exact
+    caption.textContent = layers.precise
       ? "Hexagons " + layers.hex + " m across, shaded by their counts; circles are sanitised locations, sized by their records."
-      : "Concentrations only, as your access to this dataset is aggregate: hexagons " +
-        layers.hex + " m across with fewer than " + smallNumber + " records are not shown.";
+      : "Concentrations only, as your access to this dataset gives no exact locations: hexagons " +
+        layers.hex + " m across holding fewer than about " + smallNumber + " records are not shown.";
     legend.textContent = "";
     legend.appendChild(caption);
     legend.appendChild(list);
@@ -124,7 +124,7 @@
 
   function describe(layers) {
     var hexCount = layers.hexes.features.length;
-    if (!layers.exact) {
+    if (!layers.precise) {
       return hexCount ? "Where these records are concentrated." :
         "No area has " + smallNumber + " or more records for these filters.";
     }
@@ -140,7 +140,7 @@
 
   function draw(layers) {
     var outline = outlineLayer(layers.outline).addTo(map);
-    var hexes = hexLayer(layers.hexes, layers.exact).addTo(map);
+    var hexes = hexLayer(layers.hexes, layers.precise).addTo(map);
     var overlays = { "Partnership": outline, "Hexagons": hexes };
     if (layers.points) {
       overlays.Points = pointLayer(layers.points).addTo(map);

@@ -24,11 +24,13 @@ from datasets.summary import counts_forget, counts_recount
 from hub.models import Agency
 from hub.services import agency_ensure, partnership_ensure
 from sanitise.demo import demo_gazetteer_load
+from sharing.choices import AccessLevel
 from sharing.disclosure import perturbed
 from sharing.records import ExtractQuery
 from sharing.workspace import counts
 from sharing.workspace.counts import counts_frame, workspace_counts
 from sharing.workspace.filters import workspace_query
+from tests import factories
 from tests.conftest import supply_row
 from tests.datasets.test_pipeline import (
     OFFENCE_HEADER,
@@ -414,11 +416,17 @@ def test_workspace_counts_are_the_same_from_either_source_exact_or_perturbed(
     if districts:
         params["districts"] = districts
 
+    # Perturbed counts are of whole months: April to June.
+    months = params.copy()
+    months.update({"period_start": "2026-04-01", "period_end": "2026-06-30"})
+
     def counted(user):
+        chosen = params if user == analyst else months
         return workspace_counts(
-            workspace=workspace_query(user=user, params=params, route="test"), breakdown=None
+            workspace=workspace_query(user=user, params=chosen, route="test"), breakdown=None
         )
 
+    factories.profile_level(OFFENCES, AccessLevel.AGGREGATE)  # counts only, perturbed
     analyst, associate = personas["analyst"], personas["associate_analyst"]
     with CaptureQueriesContext(connection) as queries:
         exact, perturbed_ = counted(analyst), counted(associate)

@@ -187,12 +187,13 @@ def test_wrapped_keys_name_their_master_key_and_new_keys_use_the_current_one(
 
 
 def test_a_previous_key_that_is_not_32_bytes_of_base64_is_refused_at_start():
-    from tests.hub.test_settings import VALID_KEY, _import_settings
+    from tests.hub.test_settings import PERTURBATION_KEY, VALID_KEY, _import_settings
 
     result = _import_settings(
         DATABASE_URL="postgres://u@127.0.0.1:5432/hub", REDIS_URL="redis://127.0.0.1:6379/0",
         DJANGO_SECRET_KEY="s" * 50, HUB_SITE_URL="https://hub.example",
         HUB_MASTER_KEY=VALID_KEY, HUB_PREVIOUS_MASTER_KEYS=f"{VALID_KEY},not-a-key",
+        HUB_PERTURBATION_KEY=PERTURBATION_KEY,
     )  # fmt: skip
     assert result.returncode != 0
     assert "HUB_PREVIOUS_MASTER_KEYS must be 32 random bytes, base64-encoded" in result.stderr

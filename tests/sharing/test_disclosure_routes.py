@@ -1,20 +1,26 @@
-"""The disclosure gate on the routes: an associate partner's counts are perturbed alike
-everywhere, their map has no points, free text never labels their counts, and differencing
-overlapping answers recovers a small count no more often than the ptable allows."""
+"""The disclosure gate on the routes: a counts-only user's counts are perturbed alike
+everywhere, with no cell shown as 0 and no free text as a label or a filter; an associate
+partner's map has no points; and differencing overlapping answers recovers a small count no
+more often than the ptable allows."""
 
 import csv
+import html
 import io
 import re
+from collections import Counter
 
 import numpy as np
 import pytest
 
 from datasets.models import Record
 from datasets.summary import counts_recount
+from sharing.choices import AccessLevel
 from sharing.disclosure import KEY_RANGE, OTHER_CODE, perturbed
 from sharing.disclosure.perturbation import distribution
+from tests import factories
 from tests.sharing.test_workspace_stats import client_for, period, table_rows
 
+OFFENCES = "police_crime_offence"
 VIOLENT = ["105A", "105B", "008N"]  # the demo's violence codes, all of the compared measure
 
 
@@ -29,12 +35,11 @@ def offences(**filters):
 
 
 def noisy(records) -> None:
-    """Give the first record the key that makes the cell's noise non-zero, so that a route
-    that forgot to perturb cannot pass by chance; the monthly counts follow."""
-    rest = sum(record.record_key for record in records[1:])
-    key = next(
-        k for k in range(KEY_RANGE) if perturbed([len(records)], [rest + k])[0] != len(records)
-    )
+    """Give the first record the key that makes the cell's noise non-zero (and the cell shown,
+    not 0), so that a route that forgot to perturb cannot pass by chance; the monthly counts
+    follow."""
+    rest, n = sum(record.record_key for record in records[1:]), len(records)
+    key = next(k for k in range(KEY_RANGE) if perturbed([n], [rest + k])[0] not in (n, 0))
     Record.objects.filter(pk=records[0].pk).update(record_key=key)
     records[0].record_key = key
     counts_recount(supply_ids={record.supply_id for record in records})
@@ -43,6 +48,7 @@ def noisy(records) -> None:
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_the_same_records_show_the_same_perturbed_count_on_every_route(supplied):
+    factories.profile_level(OFFENCES, AccessLevel.AGGREGATE)
     client = client_for(supplied["associate_analyst"])
     violent = offences(data__ho_offence_code__in=VIOLENT)
     noisy(violent)
@@ -101,14 +107,15 @@ def test_an_associate_partners_map_has_hexagons_only_however_narrow_the_filter(
 
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["exact"] is False and body["points"] is None and body["total"] is None
+    assert body["precise"] is False and body["points"] is None and body["total"] is None
     assert '"count"' not in response.content.decode()
     assert all(set(f["properties"]) == {"class"} for f in body["hexes"]["features"])
 
 
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_free_text_never_labels_an_associate_partners_counts(supplied):
+def test_free_text_never_labels_or_filters_a_counts_only_users_counts(supplied):
+    factories.profile_level(OFFENCES, AccessLevel.AGGREGATE)
     associate, analyst = client_for(supplied["associate_analyst"]), client_for(supplied["analyst"])
     free_text = {"dataset": "ae_assault", "breakdown": "incident_type", **period()}
     refused = associate.get("/workspace/counts/", free_text)
@@ -127,6 +134,7 @@ def test_free_text_never_labels_an_associate_partners_counts(supplied):
     target = offences()[0]
     target.data = {**target.data, "ho_offence_code": typed}
     target.save(update_fields=["data"])
+    noisy([target])  # alone in its cells: shown, not perturbed to 0 and left out
     query = {"dataset": "police_crime_offence", "breakdown": "ho_offence_code", **period()}
     header = next(
         csv.reader(io.StringIO(associate.get("/workspace/counts.csv", query).content.decode()))
@@ -136,6 +144,15 @@ def test_free_text_never_labels_an_associate_partners_counts(supplied):
         csv.reader(io.StringIO(analyst.get("/workspace/counts.csv", query).content.decode()))
     )
     assert "'" + typed in header
+    # Nor can a filter test whether some text was typed into a code field.
+    probe = associate.get(
+        "/workspace/counts/", {"dataset": OFFENCES, "category": "ho_offence_code",
+                               "values": "John Smith", **period()},
+    )  # fmt: skip
+    assert probe.status_code == 400
+    assert "is not a Home Office offence classification code" in html.unescape(
+        probe.content.decode()
+    )
 
 
 def difference_attack(rng, *, cells: int, exact: bool) -> float:
@@ -166,3 +183,31 @@ def test_differencing_overlapping_counts_recovers_small_counts_only_as_often_as_
     assert before == 1.0
     assert after <= bound + 0.01, (after, bound)
     assert bound < 0.18
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_a_counts_only_user_cannot_tell_a_cell_shown_as_0_from_one_with_no_records(supplied):
+    """A record alone in its cell: when its noise shows it as 0, the page is the one a day
+    with no records gives, not a row of zeros that says something is there."""
+    factories.profile_level(OFFENCES, AccessLevel.AGGREGATE)
+    cells = Counter((r.postcode.split(" ")[0], r.data["ho_offence_code"]) for r in offences())
+    lone = next(
+        r
+        for r in offences()
+        if r.postcode and cells[(r.postcode.split(" ")[0], r.data["ho_offence_code"])] == 1
+    )
+    keys = [k for k in range(KEY_RANGE) if perturbed([1], [k])[0] == 0]
+    Record.objects.filter(pk=lone.pk).update(record_key=keys[0])
+    counts_recount(supply_ids=[lone.supply_id])
+    client = client_for(supplied["associate_analyst"])
+    query = {"dataset": OFFENCES, "districts": lone.postcode.split(" ")[0],
+             "category": "ho_offence_code", "breakdown": "ho_offence_code", **period()}  # fmt: skip
+
+    one = client.get("/workspace/counts/", {**query, "values": lone.data["ho_offence_code"]})
+    none = client.get("/workspace/counts/", {**query, "values": "999Z"})
+
+    assert one.status_code == none.status_code == 200
+    shown = table_rows(one.content.decode(), 'id="counts-table"')
+    assert shown == table_rows(none.content.decode(), 'id="counts-table"')
+    assert "No records match." in shown[-1]

@@ -22,9 +22,9 @@ from sanitise.models import Place, PostcodeCentroid
 from sharing.choices import AccessLevel
 from sharing.disclosure import perturbed
 from sharing.files import MARKING
-from sharing.models import AccessProfile, Extract
+from sharing.models import Extract
 from sharing.services.extracts import extracts_expire
-from sharing.services.profiles import access_profile_ensure
+from tests import factories
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -149,12 +149,7 @@ def test_an_associate_partners_linked_extract_is_k_anonymous_over_both_datasets(
 ):
     """Offences joined with victims: the victims' age and gender are quasi-identifiers too,
     checked by an independent library (pycanon) over every quasi-identifier of the output."""
-    profile = AccessProfile.objects.get(name="Associate partners")
-    access_profile_ensure(
-        partnership=profile.partnership, name=profile.name, acting_user=None, system="test",
-        levels={**profile_levels(profile), Dataset.objects.get(slug="police_crime_victim"):
-                AccessLevel.DEPERSONALISED},
-    )  # fmt: skip
+    factories.profile_level("police_crime_victim", AccessLevel.DEPERSONALISED)
     state = extract(
         api_client, supplied["associate_analyst"], dataset="police_crime_offence",
         linked_dataset="police_crime_victim", format="csv",
@@ -175,8 +170,43 @@ def test_an_associate_partners_linked_extract_is_k_anonymous_over_both_datasets(
     assert pycanon.anonymity.k_anonymity(frame, quasi) >= settings.HUB_EXTRACT_K
 
 
-def profile_levels(profile) -> dict:
-    return {grant.dataset: grant.level for grant in profile.grants.select_related("dataset")}
+def test_exact_counts_are_not_downloaded_once_their_maker_holds_only_counts(api_client, supplied):
+    state = extract(
+        api_client, supplied["analyst"], dataset="police_crime_offence", level="aggregate",
+        format="csv",
+    )  # fmt: skip
+    assert Extract.objects.get(pk=state["id"]).metadata["release"] == "exact"
+
+    factories.profile_level(
+        "police_crime_offence", AccessLevel.AGGREGATE, profile="Partnership analysts"
+    )
+
+    assert api_client.get(state["download_url"]).status_code in (403, 404)
+    assert Extract.objects.get(pk=state["id"]).status == "expired"
+    reasons = list(
+        AuditEntry.objects.filter(action="access_refused").values_list("detail", flat=True)
+    )
+    assert any("no longer hold the records" in d.get("reason", "") for d in reasons), reasons
+
+
+def test_counts_only_users_ask_for_whole_months_and_districts(api_client, supplied):
+    factories.profile_level("police_crime_offence", AccessLevel.AGGREGATE)
+    api_client.force_authenticate(supplied["associate_analyst"])
+    start, end = last_month()
+    body = {"dataset": "police_crime_offence", "level": "aggregate", "format": "csv"}
+    day = api_client.post(
+        "/api/v1/extracts/",
+        {**body, "period_start": str(start), "period_end": str(end - datetime.timedelta(days=1))},
+        format="json",
+    )
+    box = api_client.post(
+        "/api/v1/extracts/",
+        {**body, "period_start": str(start), "period_end": str(end),
+         "area": {"bbox": [358000, 405000, 358002, 405002]}},
+        format="json",
+    )  # fmt: skip
+    assert day.status_code == 403 and "whole months" in day.json()["detail"]
+    assert box.status_code == 403 and "name districts, not a box" in box.json()["detail"]
 
 
 def offence_cells() -> dict[tuple[str, str, str], tuple[int, int]]:
@@ -214,7 +244,8 @@ def test_counts_come_as_a_marked_workbook_exact_for_users_who_may_see_the_record
     )
 
 
-def test_an_associate_partners_counts_are_perturbed_by_cell_key(api_client, supplied):
+def test_counts_only_users_counts_are_perturbed_by_cell_key(api_client, supplied):
+    factories.profile_level("police_crime_offence", AccessLevel.AGGREGATE)
     state = extract(
         api_client, supplied["associate_analyst"], dataset="police_crime_offence",
         level="aggregate", category="ho_offence_code", format="csv",

@@ -31,7 +31,10 @@ def test_each_point_goes_to_its_nearest_hexagon_centre_and_no_record_is_lost():
     counts = rng.integers(1, 5, 500)
     size = 400
 
-    binned = hex_bin(eastings=eastings, northings=northings, counts=counts, size=size)
+    binned = hex_bin(
+        eastings=eastings, northings=northings, counts=counts, size=size,
+        key_sums=np.zeros_like(counts),
+    )  # fmt: skip
 
     assert binned["count"].sum() == counts.sum()
     # The oracle: the lattice's centres around each point, the nearest found by brute force.
@@ -53,8 +56,9 @@ def test_each_point_goes_to_its_nearest_hexagon_centre_and_no_record_is_lost():
         strict=True,
     ):
         alone = hex_bin(
-            eastings=np.array([e]), northings=np.array([n]), counts=np.array([count]), size=size
-        )
+            eastings=np.array([e]), northings=np.array([n]), counts=np.array([count]), size=size,
+            key_sums=np.array([0]),
+        )  # fmt: skip
         assert (alone["easting"][0], alone["northing"][0]) == pytest.approx(centre)
         assert math.hypot(e - centre[0], n - centre[1]) <= size / math.sqrt(3) + 1e-6
 
@@ -127,7 +131,7 @@ def test_hex_counts_add_up_to_the_located_records_for_record_level_access(
     body = response.json()
     count = located(slug).count()
     everything = Record.objects.filter(dataset__slug=slug, event_date__range=(start, end)).count()
-    assert body["exact"] is True
+    assert body["precise"] is True
     assert sum(f["properties"]["count"] for f in body["hexes"]["features"]) == count > 0
     assert sum(f["properties"]["count"] for f in body["points"]["features"]) == count
     assert body["total"] == everything
@@ -158,7 +162,7 @@ def test_points_are_only_the_stored_sanitised_centroids_and_places(supplied, api
 
 def assert_no_numbers(body):
     """Nothing a count could be read from: only the intensity class on each hexagon."""
-    assert body["exact"] is False
+    assert body["precise"] is False
     assert body["points"] is None and body["total"] is None and body["unlocated"] is None
     for feature in body["hexes"]["features"]:
         assert set(feature["properties"]) == {"class"}
@@ -212,7 +216,14 @@ def test_aggregate_access_cannot_ask_for_hexagons_small_enough_to_isolate_a_post
 ):
     response = get_map(api_client, supplied["associate_analyst"], dataset="ae_assault", hex="100")
     assert response.status_code == 400
-    assert "hex must be" in response.json()["detail"] and "400 to 5000" in response.json()["detail"]
+    assert "hex must be one of 400, 800, 1600" in response.json()["detail"]
+    # Nor any size but the fixed ones: each other grid would be another placing to compare.
+    assert (
+        get_map(
+            api_client, supplied["associate_analyst"], dataset="ae_assault", hex="401"
+        ).status_code
+        == 400
+    )
     analyst = get_map(api_client, supplied["analyst"], dataset="ae_assault", hex="100")
     assert analyst.status_code == 200
 
