@@ -41,7 +41,7 @@ class FieldSpec:
     true_values: tuple[str, ...] = ("true", "1")
     false_values: tuple[str, ...] = ("false", "0")
     # A published code list the values come from ("codeList": {"name", "pattern"}): what the
-    # pattern (a regular expression both Python and PostgreSQL read) does not match is not a code.
+    # pattern (a regular expression, matched whole) does not match is not a code.
     code_list: str = ""
     code_pattern: str = ""
 

@@ -5,7 +5,7 @@ class AccessLevel(models.TextChoices):
     """What a user may extract from a dataset, lowest first (each includes those below)."""
 
     NONE = "none", "None"
-    AGGREGATE = "aggregate", "Aggregate counts, small numbers suppressed"
+    AGGREGATE = "aggregate", "Aggregate counts, perturbed"
     DEPERSONALISED = "depersonalised", "Depersonalised (sanitised) records"
     PERSONAL = "personal", "Personal data"
 

@@ -13,7 +13,8 @@ from sharing.choices import (
     FoiAnswer,
     ProtectiveMarking,
 )
-from sharing.records import category_fields, linkable, personal_fields, record_fields
+from sharing.disclosure import breakdown_fields, counts_release
+from sharing.records import linkable, personal_fields, record_fields
 
 
 class ExtractForm(forms.Form):
@@ -69,7 +70,7 @@ class ExtractForm(forms.Form):
             for linked in linkable(dataset)
         ]
         self.fields["category"].choices = [("", "Nothing: month and area only")] + [
-            (name, name) for name in category_fields(dataset.schema)
+            (name, name) for name in breakdown_fields(dataset.schema, counts_release(decision))
         ]
 
     def clean_districts(self):

@@ -38,8 +38,8 @@ from sharing.records import category_fields
 __all__ = [
     "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release",
     "breakdown_fields", "category_values_invalid", "codes_only", "count_table", "counts_note",
-    "month_area_counts", "perturbed", "period_invalid_for", "ptable", "ptable_frame",
-    "release_for", "release_labelled", "release_of", "released",
+    "counts_release", "month_area_counts", "perturbed", "period_invalid_for", "ptable",
+    "ptable_frame", "release_for", "release_labelled", "release_of", "released",
 ]  # fmt: skip
 
 
@@ -85,6 +85,12 @@ def release_of(decision: AccessDecision, *, tier: str) -> Release:
     """The release for a user's access decision on a dataset, at an agency of ``tier``."""
     records = decision.allows(AccessLevel.DEPERSONALISED)
     return Release(exact=records, precise=records and tier == IspTier.CORE)
+
+
+def counts_release(decision: AccessDecision) -> Release:
+    """The release of counts alone, where only the level matters (not the tier, which decides
+    locations): for offering breakdowns before any answer is made."""
+    return release_of(decision, tier=IspTier.NONE)
 
 
 def breakdown_fields(schema: DatasetSchema, release: Release) -> list[str]:

@@ -1,6 +1,7 @@
 """Pages of the analyst's workspace that count: over time and by area, the linked crime view and
 the cross-agency comparison. Thin: sharing.workspace.filters reads the filters and decides access,
-sharing.workspace's counts, linked and compare count and suppress, sharing.svg draws."""
+sharing.workspace's counts, linked and compare count, sharing.disclosure releases,
+sharing.svg draws."""
 
 from __future__ import annotations
 

@@ -43,7 +43,7 @@ class ComparisonSeries:
     refusal: str = ""
     no_supplies: str = ""
     note: str = ""  # how the counts shown were released (sharing.disclosure)
-    values: list[int | str | None] = field(default_factory=list)
+    values: list[int | None] = field(default_factory=list)
 
 
 @dataclass

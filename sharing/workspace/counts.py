@@ -71,7 +71,7 @@ class Table:
     """A shown table: a label (or labels) and a value or marker per column, for each row."""
 
     columns: list[str]
-    rows: list[tuple[tuple[str, ...], list[int | str]]]
+    rows: list[tuple[tuple[str, ...], list[int]]]
 
     def frame(self, label_names: list[str]) -> pd.DataFrame:
         return pd.DataFrame(
@@ -88,9 +88,9 @@ def months_of(period: tuple[datetime.date, datetime.date]) -> list[str]:
     return list(pd.period_range(period[0], period[1], freq="M").strftime("%Y-%m"))
 
 
-def plain(value) -> int | str:
-    """numpy integers as Python ints (the chart tells counts from markers by type)."""
-    return value if isinstance(value, str) else int(value)
+def plain(value) -> int:
+    """numpy integers as Python ints, for templates and JSON."""
+    return int(value)
 
 
 def released_table(
@@ -223,7 +223,7 @@ def counts_frame(query: ExtractQuery, breakdown: str | None) -> pd.DataFrame:
 class CountsResult:
     breakdown: str | None
     table: Table  # rows (month, district), columns the breakdown's values and Total
-    monthly: list[tuple[str, int | str]]  # each month's total, as the table shows it
+    monthly: list[tuple[str, int]]  # each month's total, as the table shows it
     release: Release
 
 

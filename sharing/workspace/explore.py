@@ -71,9 +71,7 @@ def dataset_exploration(
         ],
         # A month shown as 0 at a perturbed level is left out, as one with no records is.
         "months": [
-            (row["month"], shown)
-            for row in months
-            if (shown := _released(row, exact)) or exact
+            (row["month"], shown) for row in months if (shown := _released(row, exact)) or exact
         ],
     }
 
