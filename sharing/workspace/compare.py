@@ -27,6 +27,7 @@ from sharing.workspace.counts import (
     plain,
 )
 from sharing.workspace.filters import (
+    FilterBeyondRelease,
     partnership_chosen,
     workspace_query,
 )
@@ -120,9 +121,14 @@ def cross_agency_comparison(
                    partnership=acting_partnership(user=user, partnership=partnership),
                    ip_address=ip_address)  # fmt: skip
             continue
-        workspace = workspace_query(
-            user=user, params=common, route="compare", dataset=dataset, ip_address=ip_address
-        )
+        try:
+            workspace = workspace_query(
+                user=user, params=common, route="compare", dataset=dataset,
+                ip_address=ip_address,
+            )  # fmt: skip
+        except FilterBeyondRelease as beyond:
+            one.refusal = f"{dataset.name}: {beyond}"
+            continue
         query = workspace.query
         months = months or months_of(query.period)
         if not query.supplies():

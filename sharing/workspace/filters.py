@@ -32,6 +32,11 @@ class FilterInvalid(ValueError):
     """A filter the analyst gave cannot be used; the message says which and why."""
 
 
+class FilterBeyondRelease(FilterInvalid):
+    """A filter the user's level on this dataset does not allow (a part month, a value that is
+    not a code), though it may be fine on another dataset."""
+
+
 @dataclass
 class WorkspaceQuery:
     dataset: Dataset
@@ -118,9 +123,12 @@ def workspace_query(
     release = release_for(scope)
     end = _date(params, "period_end", _default_end(release))
     start = _date(params, "period_start", _default_start(end, release))
-    problem = period_invalid(start, end) or period_invalid_for((start, end), release)
+    problem = period_invalid(start, end)
     if problem:
         raise FilterInvalid(problem)
+    problem = period_invalid_for((start, end), release)
+    if problem:
+        raise FilterBeyondRelease(problem)
     try:
         weekdays = [int(day) for day in _list(params, "weekdays")]
         hours = None
@@ -142,7 +150,7 @@ def workspace_query(
         spec = next(s for s in dataset.schema.fields if s.name == category[0])
         problem = category_values_invalid(spec, category[1], release)
         if problem:
-            raise FilterInvalid(problem)
+            raise FilterBeyondRelease(problem)
     query = scope.query(
         period=(start, end),
         area={"districts": _list(params, "districts")} if params.get("districts") else {},

@@ -4,6 +4,7 @@ partner's map has no points; and differencing overlapping answers recovers a sma
 more often than the ptable allows."""
 
 import csv
+import datetime
 import html
 import io
 import re
@@ -12,6 +13,7 @@ from collections import Counter
 import numpy as np
 import pytest
 
+from datasets.demo import last_month
 from datasets.models import Record
 from datasets.summary import counts_recount
 from sharing.choices import AccessLevel
@@ -211,3 +213,23 @@ def test_a_counts_only_user_cannot_tell_a_cell_shown_as_0_from_one_with_no_recor
     shown = table_rows(one.content.decode(), 'id="counts-table"')
     assert shown == table_rows(none.content.decode(), 'id="counts-table"')
     assert "No records match." in shown[-1]
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_the_comparison_shows_what_each_level_allows_of_a_part_month(supplied):
+    """Police offences are records to the associate partner, A&E attendances counts only: a
+    period of part of a month shows the one and says why not the other."""
+    start, end = last_month()
+    part = {"period_start": str(start), "period_end": str(end - datetime.timedelta(days=3))}
+
+    response = client_for(supplied["associate_analyst"]).get("/workspace/compare/", part)
+
+    page = html.unescape(response.content.decode())
+    assert response.status_code == 200
+    assert (
+        "shown. Counts are exact"
+        in re.search(r'id="series-police_crime_offence".*?</li>', page, re.S)[0]
+    )
+    ae = re.search(r'id="series-ae_assault".*?</li>', page, re.S)[0]
+    assert "not shown" in ae and "whole months" in ae
