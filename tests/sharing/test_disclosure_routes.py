@@ -233,3 +233,17 @@ def test_the_comparison_shows_what_each_level_allows_of_a_part_month(supplied):
     )
     ae = re.search(r'id="series-ae_assault".*?</li>', page, re.S)[0]
     assert "not shown" in ae and "whole months" in ae
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_an_associate_partners_repeat_locations_are_no_finer_than_their_extract(supplied):
+    sectors = Counter(r.postcode[:-2].strip() for r in offences() if r.postcode)
+
+    page = client_for(supplied["associate_analyst"]).get("/workspace/linked/", period())
+
+    rows = table_rows(page.content.decode(), 'id="linked-2"')[1:]
+    assert rows, "the demo's offences repeat in some sector"
+    assert {place for place, _ in rows} == {s for s, n in sectors.items() if n >= 3}
+    assert all(re.fullmatch(r"[A-Z]{1,2}\d[A-Z\d]? \d", place) for place, _ in rows)
+    assert all(int(n) == sectors[place] for place, n in rows)  # exact: they hold the records
