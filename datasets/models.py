@@ -227,7 +227,8 @@ class Record(models.Model):
     postcode = models.CharField(max_length=8, blank=True)
     location_method = models.CharField(max_length=12, choices=LocationMethod.choices)
     data = models.JSONField()
-    # Drawn by the database as each record is loaded; never shown, never exported.
+    # Never shown, never exported. The pipeline derives it from what the record says
+    # (datasets.pipeline.load.record_keys); a record stored any other way draws one at random.
     record_key = models.SmallIntegerField(
         db_default=Cast(Floor(Random() * RECORD_KEY_RANGE), models.SmallIntegerField()),
         editable=False,

@@ -4,18 +4,22 @@ period's earlier supply superseded."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 from functools import partial
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+from django.conf import settings
 from django.db import connection, transaction
 from psycopg2 import sql
 
 from datasets import copytext
 from datasets.catalogue import primary_group
 from datasets.choices import DatasetKind, LocationMethod
-from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline.stages import (
     EVENT_DATE,
     EVENT_TIME,
@@ -40,6 +44,7 @@ RECORD_COLUMNS = [
     "postcode",
     "location_method",
     "data",
+    "record_key",
 ]
 
 
@@ -86,7 +91,36 @@ def _record_table(claim: Claim, records: pd.DataFrame) -> pa.Table:
         "location_method": text(located("location_method"), LocationMethod.UNLOCATED),
         "data": copytext.json_objects(rest),
     }
+    columns["record_key"] = record_keys(columns)
     return pa.table([columns[name] for name in RECORD_COLUMNS], names=RECORD_COLUMNS)
+
+
+def record_keys(columns: dict[str, pa.Array]) -> pa.Array:
+    """Each record's key for cell-key perturbation (sharing.disclosure): SipHash, keyed by the
+    hub's perturbation secret, of what the record says, modulo RECORD_KEY_RANGE. Uniform and
+    unpredictable without the secret like a random key, but the same for the same record when
+    a period is supplied again, so a re-supply gives its cells no fresh noise to average."""
+    content = pc.binary_join_element_wise(
+        *(
+            pc.cast(columns[name], pa.string())
+            for name in ("dataset_id", "event_date", "event_time", "postcode", "data")
+        ),
+        "\x1f",
+        null_handling="replace",
+        null_replacement="",
+    )
+    hashes = pd.util.hash_pandas_object(
+        content.to_pandas(), index=False, hash_key=_record_key_secret()
+    )
+    return pa.array((hashes.to_numpy() % RECORD_KEY_RANGE).astype("int16"))
+
+
+def _record_key_secret() -> str:
+    """The 16-character SipHash key pandas takes, derived from HUB_PERTURBATION_KEY."""
+    derived = hmac.new(
+        settings.HUB_PERTURBATION_KEY.encode(), b"csp-hub record keys v1", hashlib.sha256
+    ).digest()
+    return base64.b64encode(derived[:12]).decode()
 
 
 def _copy_payload(claim: Claim, records: pd.DataFrame) -> tuple[int, pa.Buffer]:
