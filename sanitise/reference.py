@@ -95,7 +95,7 @@ class Gazetteer:
     _safe_tree: cKDTree | None = field(init=False, repr=False)
     _address_keys: dict[str, pd.DataFrame] = field(init=False, repr=False)
     _place_index: pd.DataFrame = field(init=False, repr=False)
-    _streets: pd.DataFrame = field(init=False, repr=False)
+    _streets: dict[str, list[tuple[str, str]]] = field(init=False, repr=False)
 
     def __post_init__(self):
         compact = pd.Series(self.postcodes, dtype=object).str.replace(" ", "", regex=False)

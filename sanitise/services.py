@@ -181,7 +181,6 @@ def _sanitise_site_group(
     frame: pd.DataFrame,
     geocoded: pd.DataFrame,
     gazetteer: Gazetteer,
-    identifying: set[str],
 ) -> tuple[dict[str, object], dict[str, object]]:
     """A site (a school, a waste site) is not moved: it describes no one's home."""
     role = group.role
@@ -198,7 +197,9 @@ def _sanitise_site_group(
         ),
     }
     members: dict[str, object] = {}
-    if group.address in identifying and group.address in frame:
+    if group.address and group.address in frame:
+        # A site is not moved, but its address is cleaned as any other: "outside 12 Elm
+        # Drive" is a house, whatever the dataset calls the field.
         postcodes = geocoded[f"{role}_postcode"].to_numpy(dtype=object)
         streets = gazetteer.streets_named(frame[group.address], postcodes)
         members[group.address] = pd.Series(streets, index=frame.index, dtype=object)
@@ -238,7 +239,7 @@ def sanitise_frame(
         if group.role in PERSONAL_ROLES:
             columns, members = _sanitise_personal_group(group, frame, geocoded, gazetteer, warnings)
         else:
-            columns, members = _sanitise_site_group(group, frame, geocoded, gazetteer, identifying)
+            columns, members = _sanitise_site_group(group, frame, geocoded, gazetteer)
         location_columns.update(columns)
         replacements.update(members)
 

@@ -84,13 +84,20 @@ def personal_fields(schema: DatasetSchema) -> list[str]:
 
 
 def category_fields(schema: DatasetSchema) -> list[str]:
-    """Fields counts may be broken down by: categories, not references, dates or free text."""
+    """Fields counts may be broken down by: categories, not references, dates, free text or
+    locations (a breakdown by postcode would be a map with exact counts)."""
+    located = {
+        member
+        for group in schema.locations
+        for member in (group.address, group.postcode, group.easting, group.northing)
+        if member
+    }
     return [
         spec.name
         for spec in schema.fields
         if spec.field_class == FieldClass.ATTRIBUTE
         and spec.type in ("string", "boolean")
-        and spec.name not in {g.address for g in schema.locations if g.address}
+        and spec.name not in located
     ]
 
 

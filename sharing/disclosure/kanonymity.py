@@ -18,8 +18,8 @@ class KAnonymity:
     k: int
     generalised_rows: int = 0
     suppressed_rows: int = 0
-    _small: pd.MultiIndex | None = None
-    _small_generalised: pd.MultiIndex | None = None
+    _large: pd.MultiIndex | None = None
+    _large_generalised: pd.MultiIndex | None = None
 
     @staticmethod
     def generalise(frame: pd.DataFrame) -> pd.DataFrame:
@@ -36,32 +36,37 @@ class KAnonymity:
         return out
 
     def learn(self, chunks: Iterator[pd.DataFrame]) -> None:
-        """First pass: the classes smaller than k, and which of them stay smaller than k once
-        generalised (counted over the generalised rows only, since only they are changed)."""
+        """First pass, over exactly the rows the second will see: the classes of k rows or
+        more as they are, and as generalised."""
         counts = [chunk[self.quasi].fillna("").astype(str).value_counts() for chunk in chunks]
         if not counts:
             return
         sizes = pd.concat(counts).groupby(level=list(range(len(self.quasi)))).sum()
-        small = sizes[sizes < self.k]
         # One quasi-identifier gives a plain Index; membership tests need tuples throughout.
-        small.index = pd.MultiIndex.from_frame(small.index.to_frame(index=False))
-        self._small = small.index
+        sizes.index = pd.MultiIndex.from_frame(sizes.index.to_frame(index=False))
+        self._large = sizes.index[sizes >= self.k]
+        small = sizes[sizes < self.k]
         generalised = self.generalise(small.index.to_frame(index=False)).fillna("").astype(str)
         general_sizes = pd.Series(small.to_numpy(), index=pd.MultiIndex.from_frame(generalised))
         general_sizes = general_sizes.groupby(level=list(range(len(self.quasi)))).sum()
-        still_small = general_sizes[general_sizes < self.k]
-        self._small_generalised = pd.MultiIndex.from_frame(still_small.index.to_frame(index=False))
+        large = general_sizes[general_sizes >= self.k]
+        self._large_generalised = pd.MultiIndex.from_frame(large.index.to_frame(index=False))
 
     def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        if self._small is None or self._small.empty:
+        """Rows whose class was counted at k or more stay as they are; every other row (in a
+        small class, or one the first pass never saw) is generalised, and suppressed unless
+        its generalised class was counted at k or more."""
+        if chunk.empty:
             return chunk
         values = chunk[self.quasi].fillna("").astype(str)
-        small = pd.Series(pd.MultiIndex.from_frame(values).isin(self._small), index=chunk.index)
+        known = self._large if self._large is not None else pd.MultiIndex.from_tuples([])
+        small = ~pd.Series(pd.MultiIndex.from_frame(values).isin(known), index=chunk.index)
         if not small.any():
             return chunk
         generalised = self.generalise(values[small]).fillna("").astype(str)
-        still_small = pd.Series(
-            pd.MultiIndex.from_frame(generalised).isin(self._small_generalised),
+        large = self._large_generalised
+        still_small = ~pd.Series(
+            pd.MultiIndex.from_frame(generalised).isin(large) if large is not None else False,
             index=generalised.index,
         )
         chunk = chunk.copy()

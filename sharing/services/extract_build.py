@@ -31,7 +31,15 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.disclosure import KAnonymity, counts_note, month_area_counts, release_of
+from sharing.disclosure import (
+    KAnonymity,
+    Release,
+    breakdown_fields,
+    counts_note,
+    month_area_counts,
+    period_invalid_for,
+    release_of,
+)
 from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
 from sharing.models import (
     Extract,
@@ -226,6 +234,9 @@ def _extract_build(extract: Extract) -> None:
     path = _extract_path(extract.pk)
     path.unlink(missing_ok=True)
 
+    problem = _beyond_release(extract, release)
+    if problem:
+        raise ExtractRefused(problem)
     copied = False
     if extract.level == AccessLevel.AGGREGATE:
         specs = {spec.name: spec for spec in extract.dataset.schema.fields}
@@ -240,8 +251,11 @@ def _extract_build(extract: Extract) -> None:
         table.columns = columns
         frames = iter([neutralise_formulas(table)])
     else:
+        quasi = _quasi_columns(extract, query.records()[2]) if release.k else []
+        if quasi:
+            # Both passes of the check read the same supplies, whatever loads in between.
+            query = query.current_supplies()
         select, params, columns = query.records()
-        quasi = _quasi_columns(extract, columns) if release.k else []
         # Rows that need no work in Python: PostgreSQL writes their CSV (write_csv_copy).
         copied = extract.file_format == ExtractFormat.CSV and not query.identifying and not quasi
     if extract.level != AccessLevel.AGGREGATE and not copied:
@@ -257,7 +271,10 @@ def _extract_build(extract: Extract) -> None:
         )
         if quasi:
             check = KAnonymity(quasi=quasi, k=release.k)
-            check.learn(stream_rows(select, params, columns))
+            # Learnt from the rows exactly as they will be written, formulas neutralised.
+            check.learn(
+                neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns)
+            )
             frames = (check.apply(chunk) for chunk in frames)
             frames = _then(frames, lambda: metadata.update(disclosure=_k_text(check)))
     suffix = {"csv": "zip", "xlsx": "xlsx", "geojson": "geojson"}[extract.file_format]
@@ -292,6 +309,20 @@ def _extract_build(extract: Extract) -> None:
             dataset_slug=extract.dataset.slug, target=extract,
             detail={"rows": rows, "for": extract.created_by.get_username()}, system="extracts",
         )  # fmt: skip
+
+
+def _beyond_release(extract: Extract, release: Release) -> str:
+    """What the extract asks for that its release at build time no longer allows (its maker
+    may have been left with counts only since asking), or ""."""
+    if extract.area.get("bbox") and not release.precise:
+        return "A box is no longer allowed: your access gives no exact locations."
+    if extract.level != AccessLevel.AGGREGATE:
+        return ""
+    if extract.category and extract.category not in breakdown_fields(
+        extract.dataset.schema, release
+    ):
+        return f"Counts can no longer be broken down by {extract.category!r} at your level."
+    return period_invalid_for((extract.period_start, extract.period_end), release)
 
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:

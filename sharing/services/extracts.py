@@ -150,10 +150,6 @@ def _extract_checked(
         problem = period_invalid_for((period_start, period_end), release)
         if problem:
             raise ExtractRefused(problem)
-        if not release.exact and (area or {}).get("bbox"):
-            raise ExtractRefused(
-                "Counts at your level are by postcode district: name districts, not a box."
-            )
     else:
         chosen = list(fields) if fields else list(scope.fields)
         if level == AccessLevel.PERSONAL:
@@ -170,6 +166,11 @@ def _extract_checked(
                 partnership=scope.agency.partnership, ip_address=ip_address,
             )  # fmt: skip
     _check_area(area)
+    if (area or {}).get("bbox") and not release_for(scope).precise:
+        # A box a few metres round one sanitised point would be a postcode, or a single record.
+        raise ExtractRefused(
+            "Your access gives no exact locations: name postcode districts as the area, not a box."
+        )
     if scope.districts is not None and not area:
         area = {"districts": list(scope.districts)}
     asked = [name for name in chosen if name not in LOCATION_COLUMNS]

@@ -39,11 +39,17 @@ def dataset_exploration(
         .annotate(records=Count("id"), key_sum=Sum("record_key"))
         .order_by("month")
     )
-    per_supply = {
-        row["supply"]: row
-        for row in records.values("supply").annotate(records=Count("id"), key_sum=Sum("record_key"))
-    }
     exact = workspace.release.exact
+    # A supply's own counts only to users who may see its records: a supply always has some,
+    # so a perturbed count or a share of a few would say how few.
+    per_supply = (
+        {
+            row["supply"]: row["records"]
+            for row in records.values("supply").annotate(records=Count("id"))
+        }
+        if exact
+        else {}
+    )
     audit_record(
         actor=user, action="explorer_viewed", agency=workspace.scope.agency,
         dataset_slug=dataset.slug, detail={"level": workspace.decision.level},
@@ -56,16 +62,17 @@ def dataset_exploration(
         "supplies": [
             {
                 "supply": supply,
-                "records": _released(per_supply.get(supply.pk), exact),
-                "rejected_percent": _percent(
-                    supply.rejected_count, supply.record_count, exact=exact
-                ),
+                "records": per_supply.get(supply.pk, 0) if exact else None,
+                "rejected_percent": _percent(supply.rejected_count, supply.record_count)
+                if exact
+                else None,
                 "located_percent": _percent(
                     (supply.accepted_count or 0)
                     - supply.report.get("locations", {}).get("unlocated", 0),
                     supply.accepted_count,
-                    exact=exact,
-                ),
+                )
+                if exact
+                else None,
             }
             for supply in supplies
         ],
@@ -76,17 +83,10 @@ def dataset_exploration(
     }
 
 
-def _released(row: dict | None, exact: bool) -> int:
-    """A supply's or a month's records, as the user's release shows a count."""
-    if row is None:
-        return 0
+def _released(row: dict, exact: bool) -> int:
+    """A month's records, as the user's release shows a count."""
     return int(released([row["records"]], [row["key_sum"]], exact=exact)[0])
 
 
-def _percent(part, whole, *, exact: bool) -> float | None:
-    """A share to one decimal place, or to the nearest ten for users who see no exact count,
-    so that a small supply's share cannot give its count back."""
-    if not whole:
-        return None
-    share = 100 * (part or 0) / whole
-    return round(share, 1) if exact else float(round(share, -1))
+def _percent(part, whole) -> float | None:
+    return round(100 * (part or 0) / whole, 1) if whole else None

@@ -87,3 +87,31 @@ def test_hundreds_of_hostile_shapes_leave_only_a_known_street_and_the_postcode(
     # The street is kept wherever one of the postcode's streets is named, whatever surrounds it.
     assert kept / len(rows) > 0.9
     assert np.all(result.records["event_location_method"] == "centroid")
+
+
+def test_the_street_index_keeps_streets_and_places_never_house_names():
+    """Gazetteer addresses with house and building names, flats and farms: the index holds the
+    street each is on and a locality many postcodes share, never a name only one has."""
+    from sanitise.streets import street_index
+
+    rows = [
+        ("Old Mill Croft, 3 Haigh Road, Haigh", "WN2 1AA"),
+        ("5 Haigh Road, Haigh", "WN2 1AA"),
+        ("7 Haigh Road, Haigh", "WN2 1AA"),
+        ("Flat 3, Barnes Court, 5 Elm Drive, Wigan", "WN1 1AA"),
+        ("Flat A Elm Drive, Wigan", "WN1 1AA"),
+        ("9 Elm Drive, Wigan", "WN1 1AA"),
+        ("Rose Cottage, Back Lane, Smithy Brow Farm", "WN1 1AB"),
+        *[(f"{n} Back Lane, Wigan", "WN1 1AB") for n in (1, 3)],
+        *[(f"{n} Mill Lane, Haigh", f"WN2 1A{c}") for n, c in ((1, "B"), (2, "D"), (3, "E"))],
+        *[(f"{n} Mill Lane, Wigan", f"WN1 1A{c}") for n, c in ((1, "D"), (2, "E"), (3, "F"))],
+    ]
+    addresses = pd.DataFrame(rows, columns=["address", "postcode"])
+
+    index = street_index(addresses)
+
+    shown = {label for streets in index.values() for _, label in streets}
+    assert "Haigh Road" in shown or "Haigh Road, Haigh" in shown
+    assert {"Elm Drive, Wigan", "Mill Lane, Wigan", "Mill Lane, Haigh"} <= shown
+    for label in shown:
+        assert not re.search(r"Croft|Court|Cottage|Farm|Flat|[0-9]", label), label

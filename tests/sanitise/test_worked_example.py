@@ -29,7 +29,7 @@ def addresses(*rows: tuple[str, str]) -> pd.DataFrame:
 def test_the_guidance_worked_example_holds():
     gazetteer = tiny_gazetteer(
         [("SW1A 1AA", 654312, 123465, 12)],
-        addresses=addresses(("5 Acacia Avenue, London", "SW1A 1AA")),
+        addresses=addresses(*[(f"{n} Acacia Avenue, London", "SW1A 1AA") for n in (1, 3, 5)]),
     )
     frame = pd.DataFrame(
         {
@@ -45,7 +45,8 @@ def test_the_guidance_worked_example_holds():
 
     assert geocoded.frame.loc[0, "event_geocode_method"] == "supplied"
     record = result.records.loc[0]
-    assert record["address"] == "Acacia Avenue, London SW1A 1AA"  # the gazetteer's own words
+    # The gazetteer's own street; London, named in no other postcode here, is left out.
+    assert record["address"] == "Acacia Avenue SW1A 1AA"
     assert (record["event_easting"], record["event_northing"]) == (654312, 123465)
     assert record["event_postcode"] == "SW1A 1AA"
     assert record["event_location_method"] == "centroid"
