@@ -320,8 +320,9 @@ HUB_STAGE_LEASE_SECONDS = env_int("HUB_STAGE_LEASE_SECONDS", 300)
 # that a file that kills its worker is not retried for ever.
 HUB_STAGE_MAX_ATTEMPTS = env_int("HUB_STAGE_MAX_ATTEMPTS", 3)
 
-# Extracts: kept (encrypted) this many days; the map leaves out hexagons with fewer (perturbed)
-# records than this for users who see no records; the k of associate-tier record outputs.
+# Extracts: kept (encrypted) this many days; the map leaves out hexagons with fewer records
+# (as released: perturbed at aggregate level) than this for users without precise locations;
+# the k of associate-tier record outputs.
 HUB_EXTRACT_RETENTION_DAYS = env_int("HUB_EXTRACT_RETENTION_DAYS", 7)
 HUB_EXTRACT_SMALL_NUMBER = env_int("HUB_EXTRACT_SMALL_NUMBER", 10)
 HUB_EXTRACT_K = env_int("HUB_EXTRACT_K", 5)

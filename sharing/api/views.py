@@ -11,6 +11,7 @@ from datasets import selectors as dataset_selectors
 from hub.models import Partnership
 from sharing import access
 from sharing.api.serializers import ExtractCreateInputSerializer, ExtractOutputSerializer
+from sharing.disclosure import RELEASE_HEADER
 from sharing.records import ExtractRefused
 from sharing.services.extracts import extract_download, extract_request
 
@@ -34,6 +35,8 @@ def download_response(*, request, extract) -> StreamingHttpResponse:
     response = StreamingHttpResponse(stream, content_type=content_type)
     response["Content-Disposition"] = f'attachment; filename="{extract.file_name}"'
     response["Cache-Control"] = "no-store"
+    # How the file's counts were released when it was made (sharing.disclosure).
+    response[RELEASE_HEADER] = extract.metadata.get("release", "exact")
     return response
 
 

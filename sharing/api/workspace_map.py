@@ -21,9 +21,10 @@ class WorkspaceMapApi(APIView):
     def get(self, request):
         """Hexagons, points and the partnership's outline for the filters, in WGS84.
 
-        Aggregate-level access gets hexagons with an intensity class only (no counts, no
-        points, none under the small-number threshold); 400 names a bad filter; a dataset
-        you may not see is 404.
+        Without precise locations (aggregate level, or an associate-tier agency) the hexagons
+        carry an intensity class only (no counts, no points, none whose count as released is
+        under the small number), of the fixed sizes; 400 names a bad filter; a dataset you may
+        not see is 404. The X-Hub-Release header says how the counts were released.
         """
         try:
             layers = map_view(

@@ -237,6 +237,7 @@ def _extract_build(extract: Extract) -> None:
     problem = _beyond_release(extract, release)
     if problem:
         raise ExtractRefused(problem)
+    metadata["release"] = release.name
     copied = False
     if extract.level == AccessLevel.AGGREGATE:
         specs = {spec.name: spec for spec in extract.dataset.schema.fields}
@@ -246,7 +247,6 @@ def _extract_build(extract: Extract) -> None:
             release=release,
         )
         metadata["disclosure"] = counts_note(release)
-        metadata["release"] = release.name
         columns = ["month", "area", extract.category or "category", "count"]
         table.columns = columns
         frames = iter([neutralise_formulas(table)])

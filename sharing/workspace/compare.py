@@ -29,6 +29,7 @@ from sharing.workspace.counts import (
 from sharing.workspace.filters import (
     FilterBeyondRelease,
     partnership_chosen,
+    twelve_whole_months,
     workspace_query,
 )
 
@@ -101,6 +102,10 @@ def cross_agency_comparison(
     common = params.copy()
     for name in ("dataset", "category", "values"):
         common.pop(name, None)
+    if not common.get("period_start") and not common.get("period_end"):
+        # One period for every series, whatever each dataset's release allows.
+        start, end = twelve_whole_months()
+        common.update({"period_start": start.isoformat(), "period_end": end.isoformat()})
     slugs = [slug for _, slug in COMPARED]
     datasets = {d.slug: d for d in dataset_selectors.dataset_list().filter(slug__in=slugs)}
     partnership = partnership_chosen(params)

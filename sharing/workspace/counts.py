@@ -68,7 +68,7 @@ AGE_NOT_GIVEN = "Age not given"
 
 @dataclass
 class Table:
-    """A shown table: a label (or labels) and a value or marker per column, for each row."""
+    """A shown table: a label (or labels) and a count per column, for each row."""
 
     columns: list[str]
     rows: list[tuple[tuple[str, ...], list[int]]]

@@ -79,19 +79,11 @@ def partnership_chosen(params: QueryDict) -> Partnership | None:
     return partnership
 
 
-def _default_end(release: Release) -> datetime.date:
-    """Today, or for perturbed counts (whole months only) the end of the last whole month."""
-    today = timezone.localdate()
-    return today if release.exact else today.replace(day=1) - datetime.timedelta(days=1)
-
-
-def _default_start(end: datetime.date, release: Release) -> datetime.date:
-    """A year before ``end``, or for perturbed counts the first day of the twelfth month
-    back, so that the default is twelve whole months."""
-    if release.exact:
-        return end - datetime.timedelta(days=365)
+def twelve_whole_months(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
+    """The twelve whole months before this one: the default period of perturbed counts."""
+    end = (today or timezone.localdate()).replace(day=1) - datetime.timedelta(days=1)
     months = end.year * 12 + end.month - 1 - 11
-    return datetime.date(months // 12, months % 12 + 1, 1)
+    return datetime.date(months // 12, months % 12 + 1, 1), end
 
 
 def workspace_query(
@@ -121,8 +113,13 @@ def workspace_query(
     except AccessRefused as refusal:
         raise Http404("No such dataset.") from refusal
     release = release_for(scope)
-    end = _date(params, "period_end", _default_end(release))
-    start = _date(params, "period_start", _default_start(end, release))
+    if release.exact:
+        end = _date(params, "period_end", timezone.localdate())
+        start = _date(params, "period_start", end - datetime.timedelta(days=365))
+    else:
+        default_start, default_end = twelve_whole_months()
+        end = _date(params, "period_end", default_end)
+        start = _date(params, "period_start", default_start)
     problem = period_invalid(start, end)
     if problem:
         raise FilterInvalid(problem)

@@ -4,8 +4,7 @@ Counts come from one grouped query over the workspace's filters: records per dis
 sanitised location (postcode centroid, place or site), so the rows fetched are bounded by the
 partnership's locations, never by its records. Hexagons are binned from those with numpy on a
 fixed grid anchored at the National Grid's origin, so a place falls in the same hexagon
-whatever the filters. Users at aggregate level get no points and no numbers: each hexagon
-carries only an intensity class, and hexagons with a small count are left out.
+whatever the filters.
 
 Only users whose release is precise (sharing.disclosure: the records, at a core-tier agency)
 see points and numbers, and choose any hexagon size. Everyone else gets hexagons of the fixed

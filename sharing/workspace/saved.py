@@ -10,12 +10,14 @@ from django.http import QueryDict
 from django.urls import reverse
 from django.utils import timezone
 
+from datasets.models import Dataset
 from hub.models import User
 from hub.services import audit_record
 from sharing.access import (
     analyst_standing,
 )
 from sharing.choices import WorkspaceView
+from sharing.disclosure import Release, breakdown_fields, category_values_invalid
 from sharing.models import SavedQuery
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
 
@@ -43,6 +45,8 @@ def saved_query_create(
     if view not in VIEW_URLS:
         raise FilterInvalid(f"{view!r} is not a workspace view.")
     kept = {key: params[key] for key in SAVED_PARAMS if params.get(key)}
+    if shared and kept.get("category"):
+        _shared_filter_check(kept)
     if months is not None:
         kept.pop("period_start", None)
         kept.pop("period_end", None)
@@ -53,6 +57,24 @@ def saved_query_create(
     audit_record(actor=owner, action="query_saved", agency=agency, target=saved,
                  detail={"view": view, "params": kept, "shared": shared})  # fmt: skip
     return saved
+
+
+def _shared_filter_check(kept: dict) -> None:
+    """A query shared with the agency goes to colleagues who may only count, so its filter
+    values must be ones they could ask for themselves: codes, never what records say."""
+    dataset = Dataset.objects.filter(slug=kept.get("dataset", "")).first()
+    specs = {spec.name: spec for spec in dataset.schema.fields} if dataset else {}
+    spec = specs.get(kept["category"])
+    values = [part.strip() for part in kept.get("values", "").split(",") if part.strip()]
+    counts_only = Release(exact=False, precise=False)
+    if spec is None or spec.name not in breakdown_fields(dataset.schema, counts_only):
+        raise FilterInvalid(
+            "A query shared with your agency may filter by coded fields only; save it for "
+            "yourself, or filter by a coded field."
+        )
+    problem = category_values_invalid(spec, values, counts_only)
+    if problem:
+        raise FilterInvalid(problem)
 
 
 def saved_query_delete(*, saved: SavedQuery, acting_user: User) -> None:

@@ -123,3 +123,34 @@ def test_saved_dates_stay_as_saved_without_a_rolling_period(client, personas):
     query = parse_qs(urlparse(client.get(f"/workspace/saved/{saved.pk}/")["Location"]).query)
     assert query["period_start"] == ["2025-06-01"] and query["period_end"] == ["2025-08-31"]
     assert datetime.date.fromisoformat(query["period_end"][0]).year == 2025
+
+
+def test_a_query_shared_with_colleagues_filters_by_codes_only(client, personas):
+    """Colleagues may only count what the maker reads as records: a shared query cannot carry
+    a value a record says (a name typed into a free-text field), only codes."""
+    sign_in(client, personas["analyst"])
+    base = {"view": "counts", "months": "1", "shared": "on", "dataset": "ae_assault"}
+
+    free_text = client.post(
+        "/workspace/saved/",
+        {**base, "name": "Names", "category": "incident_type", "values": "John Smith"},
+    )
+    not_a_code = client.post(
+        "/workspace/saved/",
+        {**base, "dataset": "police_crime_offence", "name": "Probe",
+         "category": "ho_offence_code", "values": "John Smith"},
+    )  # fmt: skip
+    private = client.post(
+        "/workspace/saved/",
+        {**base, "shared": "", "name": "Mine", "category": "incident_type", "values": "assault"},
+    )
+    coded = client.post(
+        "/workspace/saved/",
+        {**base, "dataset": "police_crime_offence", "name": "Violence",
+         "category": "ho_offence_code", "values": "105A,105B"},
+    )  # fmt: skip
+
+    assert {r.status_code for r in (free_text, not_a_code, private, coded)} == {302}
+    assert sorted(SavedQuery.objects.values_list("name", flat=True)) == ["Mine", "Violence"]
+    page = client.get("/workspace/").content.decode()
+    assert "may filter by coded fields only" in page
