@@ -166,11 +166,6 @@ def _extract_checked(
                 partnership=scope.agency.partnership, ip_address=ip_address,
             )  # fmt: skip
     _check_area(area)
-    if (area or {}).get("bbox") and not release_for(scope).precise:
-        # A box a few metres round one sanitised point would be a postcode, or a single record.
-        raise ExtractRefused(
-            "Your access gives no exact locations: name postcode districts as the area, not a box."
-        )
     if scope.districts is not None and not area:
         area = {"districts": list(scope.districts)}
     asked = [name for name in chosen if name not in LOCATION_COLUMNS]
@@ -180,6 +175,11 @@ def _extract_checked(
             user=acting_user, route="extract", reason=beyond, dataset_slug=dataset.slug,
             agency=scope.agency, detail={"level": level}, ip_address=ip_address,
         )  # fmt: skip
+    if (area or {}).get("bbox") and not release_for(scope).precise:
+        # A box a few metres round one sanitised point would be a postcode, or a single record.
+        raise ExtractRefused(
+            "Your access gives no exact locations: name postcode districts as the area, not a box."
+        )
     return Extract(
         created_by=acting_user,
         agency=scope.agency,
