@@ -92,6 +92,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_otp",
     "django_otp.plugins.otp_totp",
     "django_otp.plugins.otp_static",
@@ -254,6 +255,11 @@ SPECTACULAR_SETTINGS = {
     "which must have passed its two-factor step when the user's roles or access need one.",
     "VERSION": "1",
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # The browsable documentation at /api/docs/ is served by the hub itself: Swagger UI from
+    # drf-spectacular-sidecar's static files, its start-up script a file of its own (no CDN,
+    # no inline script, as the Content Security Policy requires).
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
 }
 
 # Guardian: no anonymous user object; anonymous visitors get nothing.
