@@ -64,6 +64,7 @@ MATRIX = [
     ("api-dataset-list",            GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
     ("api-dataset-template",        GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
     ("api-schema",                  GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
+    ("api-docs",                    GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
     # supplies: the police's supply, seen by its supplier, its DLO and the co-ordinator
     ("supply-list",                 GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
     ("supply-new",                  GET,    200, 200, 200, 404, 404, 404, 404, 404, 404, IN),
