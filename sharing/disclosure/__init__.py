@@ -36,7 +36,7 @@ from sharing.disclosure.tables import (
 from sharing.records import category_fields
 
 __all__ = [
-    "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release",
+    "COUNTS_ONLY", "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release",
     "breakdown_fields", "category_values_invalid", "codes_only", "count_table", "counts_note",
     "counts_release", "month_area_counts", "perturbed", "period_invalid_for", "ptable",
     "ptable_frame", "release_for", "release_labelled", "release_of", "released",
@@ -64,6 +64,9 @@ class Release:
         """The release of an answer drawing on both datasets: the lesser of the two."""
         return Release(exact=self.exact and other.exact, precise=self.precise and other.precise)
 
+
+# What anyone who may only count receives: the release to fall back on when none is known.
+COUNTS_ONLY = Release(exact=False, precise=False)
 
 RELEASE_HEADER = "X-Hub-Release"
 
@@ -108,13 +111,12 @@ def month_area_counts(
 ) -> pd.DataFrame:
     """Records by month × area × the breakdown's values (``cells``: month, area, category,
     count, key_sum) with each month's totals, as ``release`` lets them be shown."""
-    if release.exact:
-        return count_table(cells, within=("month",), rows="area", columns="category", exact=True)
+    if not release.exact:
+        cells = codes_only(cells, "category", breakdown)
     table = count_table(
-        codes_only(cells, "category", breakdown), within=("month",), rows="area",
-        columns="category", exact=False,
-    )  # fmt: skip
-    return without_zeros(table)
+        cells, within=("month",), rows="area", columns="category", exact=release.exact
+    )
+    return table if release.exact else without_zeros(table)
 
 
 def counts_note(release: Release) -> str:

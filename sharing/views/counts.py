@@ -19,13 +19,7 @@ from hub.access import refuse
 from hub.models import Partnership
 from hub.services import audit_record
 from sharing.access import access_decisions, acting_partnership, analyst_standing
-from sharing.disclosure import (
-    Release,
-    breakdown_fields,
-    counts_note,
-    release_for,
-    release_labelled,
-)
+from sharing.disclosure import COUNTS_ONLY, breakdown_fields, counts_note, release_labelled
 from sharing.svg import Series, bar_chart
 from sharing.workspace import compare, counts, linked
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
@@ -117,8 +111,7 @@ def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> No
 def _breakdowns(dataset: Dataset, workspace) -> list[str]:
     """The fields the form offers to break down or filter by: as the user's release allows,
     or coded fields only when the filters gave no workspace."""
-    release = release_for(workspace.scope) if workspace else Release(exact=False, precise=False)
-    return breakdown_fields(dataset.schema, release)
+    return breakdown_fields(dataset.schema, workspace.release if workspace else COUNTS_ONLY)
 
 
 def _svg(markup: str):

@@ -15,7 +15,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import access_decisions, acting_partnership
 from sharing.choices import AccessLevel
-from sharing.disclosure import Release, counts_note, release_for, released
+from sharing.disclosure import Release, counts_note, released
 from sharing.records import ExtractQuery
 from sharing.workspace.counts import (
     OFFENCE_GROUPS,
@@ -142,7 +142,7 @@ def cross_agency_comparison(
         measure, extra = _measure_sql(slug)
         cells = monthly_counts(query=query, measure=measure, extra=extra)
         cells = cells.reindex(months, fill_value=0)
-        release = release_for(workspace.scope)
+        release = workspace.release
         one.note = counts_note(release)
         shown_release = release if shown_release is None else shown_release.joined(release)
         shown = released(cells["count"], cells["key_sum"], exact=release.exact)

@@ -16,7 +16,7 @@ from hub.access import refuse
 from hub.models import User
 from sharing.access import AccessDecision, access_decisions, acting_partnership
 from sharing.choices import AccessLevel
-from sharing.disclosure import Release, counts_note, release_for, release_of, released
+from sharing.disclosure import Release, counts_note, release_of, released
 from sharing.records import ExtractQuery, linkable
 from sharing.workspace.counts import (
     AGE_BANDS,
@@ -233,7 +233,7 @@ def linked_crime_view(
                 f"No current supplies of {(dataset or offences).name} cover the period."
             )
             continue
-        release = release_for(view.workspace.scope)
+        release = view.workspace.release
         if dataset is not None:
             release = release.joined(
                 release_of(decisions[dataset.pk], tier=view.workspace.scope.tier)

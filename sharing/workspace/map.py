@@ -307,7 +307,7 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         "period": [start.isoformat(), end.isoformat()],
         "hex": hex_size,
         "precise": precise,
-        "release": workspace.release.name,
+        "release": release.name,
         "hexes": _collection(hex_features),
         "points": points,
         "outline": partnership_outline(partnership_id=workspace.query.partnership_id),

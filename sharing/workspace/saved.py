@@ -17,7 +17,7 @@ from sharing.access import (
     analyst_standing,
 )
 from sharing.choices import WorkspaceView
-from sharing.disclosure import Release, breakdown_fields, category_values_invalid
+from sharing.disclosure import COUNTS_ONLY, breakdown_fields, category_values_invalid
 from sharing.models import SavedQuery
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
 
@@ -66,13 +66,12 @@ def _shared_filter_check(kept: dict) -> None:
     specs = {spec.name: spec for spec in dataset.schema.fields} if dataset else {}
     spec = specs.get(kept["category"])
     values = [part.strip() for part in kept.get("values", "").split(",") if part.strip()]
-    counts_only = Release(exact=False, precise=False)
-    if spec is None or spec.name not in breakdown_fields(dataset.schema, counts_only):
+    if spec is None or spec.name not in breakdown_fields(dataset.schema, COUNTS_ONLY):
         raise FilterInvalid(
             "A query shared with your agency may filter by coded fields only; save it for "
             "yourself, or filter by a coded field."
         )
-    problem = category_values_invalid(spec, values, counts_only)
+    problem = category_values_invalid(spec, values, COUNTS_ONLY)
     if problem:
         raise FilterInvalid(problem)
 
