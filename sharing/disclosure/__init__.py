@@ -38,8 +38,9 @@ from sharing.records import category_fields
 __all__ = [
     "COUNTS_ONLY", "KEY_RANGE", "OTHER_CODE", "RELEASE_HEADER", "TOTAL", "KAnonymity", "Release",
     "breakdown_fields", "category_values_invalid", "codes_only", "count_table", "counts_note",
-    "counts_release", "month_area_counts", "perturbed", "period_invalid_for", "ptable",
-    "ptable_frame", "release_for", "release_labelled", "release_of", "released",
+    "counts_release", "extract_beyond_release", "month_area_counts", "perturbed",
+    "period_invalid_for", "ptable", "ptable_frame", "release_for", "release_labelled",
+    "release_of", "released",
 ]  # fmt: skip
 
 
@@ -141,6 +142,31 @@ def category_values_invalid(spec: FieldSpec, values: list[str], release: Release
     if not wrong:
         return ""
     return f"{', '.join(repr(v) for v in wrong)} is not a {spec.code_list} code."
+
+
+def extract_beyond_release(
+    *,
+    schema: DatasetSchema,
+    level: str,
+    category: str,
+    period: tuple[datetime.date, datetime.date],
+    area: dict | None,
+    release: Release,
+) -> str:
+    """What an extract asks for that ``release`` does not allow, or "": checked when it is
+    asked for and again when it is built (its maker may hold less by then)."""
+    if level == AccessLevel.AGGREGATE:
+        if category and category not in breakdown_fields(schema, release):
+            return f"Counts cannot be broken down by {category!r}."
+        problem = period_invalid_for(period, release)
+        if problem:
+            return problem
+    if (area or {}).get("bbox") and not release.precise:
+        # A box a few metres round one sanitised point would be a postcode, or a single record.
+        return (
+            "Your access gives no exact locations: name postcode districts as the area, not a box."
+        )
+    return ""
 
 
 def period_invalid_for(period: tuple[datetime.date, datetime.date], release: Release) -> str:

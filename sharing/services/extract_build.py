@@ -33,11 +33,9 @@ from sharing.choices import (
 )
 from sharing.disclosure import (
     KAnonymity,
-    Release,
-    breakdown_fields,
     counts_note,
+    extract_beyond_release,
     month_area_counts,
-    period_invalid_for,
     release_of,
 )
 from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
@@ -234,7 +232,10 @@ def _extract_build(extract: Extract) -> None:
     path = _extract_path(extract.pk)
     path.unlink(missing_ok=True)
 
-    problem = _beyond_release(extract, release)
+    problem = extract_beyond_release(
+        schema=extract.dataset.schema, level=extract.level, category=extract.category,
+        period=(extract.period_start, extract.period_end), area=extract.area, release=release,
+    )  # fmt: skip
     if problem:
         raise ExtractRefused(problem)
     metadata["release"] = release.name
@@ -309,20 +310,6 @@ def _extract_build(extract: Extract) -> None:
             dataset_slug=extract.dataset.slug, target=extract,
             detail={"rows": rows, "for": extract.created_by.get_username()}, system="extracts",
         )  # fmt: skip
-
-
-def _beyond_release(extract: Extract, release: Release) -> str:
-    """What the extract asks for that its release at build time no longer allows (its maker
-    may have been left with counts only since asking), or ""."""
-    if extract.area.get("bbox") and not release.precise:
-        return "A box is no longer allowed: your access gives no exact locations."
-    if extract.level != AccessLevel.AGGREGATE:
-        return ""
-    if extract.category and extract.category not in breakdown_fields(
-        extract.dataset.schema, release
-    ):
-        return f"Counts can no longer be broken down by {extract.category!r} at your level."
-    return period_invalid_for((extract.period_start, extract.period_end), release)
 
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:

@@ -28,7 +28,7 @@ from sharing.choices import (
     ExtractFormat,
     ExtractStatus,
 )
-from sharing.disclosure import breakdown_fields, period_invalid_for, release_for
+from sharing.disclosure import extract_beyond_release, release_for
 from sharing.models import (
     Extract,
 )
@@ -144,12 +144,6 @@ def _extract_checked(
             raise ExtractRefused("Aggregate counts have no points to map: choose csv or xlsx.")
         if linked_dataset is not None:
             raise ExtractRefused("Aggregate counts are of one dataset: leave out the linked one.")
-        release = release_for(scope)
-        if category and category not in breakdown_fields(schema, release):
-            raise ExtractRefused(f"Counts cannot be broken down by {category!r}.")
-        problem = period_invalid_for((period_start, period_end), release)
-        if problem:
-            raise ExtractRefused(problem)
     else:
         chosen = list(fields) if fields else list(scope.fields)
         if level == AccessLevel.PERSONAL:
@@ -175,11 +169,12 @@ def _extract_checked(
             user=acting_user, route="extract", reason=beyond, dataset_slug=dataset.slug,
             agency=scope.agency, detail={"level": level}, ip_address=ip_address,
         )  # fmt: skip
-    if (area or {}).get("bbox") and not release_for(scope).precise:
-        # A box a few metres round one sanitised point would be a postcode, or a single record.
-        raise ExtractRefused(
-            "Your access gives no exact locations: name postcode districts as the area, not a box."
-        )
+    problem = extract_beyond_release(
+        schema=schema, level=level, category=category, period=(period_start, period_end),
+        area=area, release=release_for(scope),
+    )  # fmt: skip
+    if problem:
+        raise ExtractRefused(problem)
     return Extract(
         created_by=acting_user,
         agency=scope.agency,
