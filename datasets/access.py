@@ -14,6 +14,7 @@ from functools import reduce
 
 from django.db.models import Q, QuerySet
 
+from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
 from hub.access import (
     AccessRefused,
@@ -22,6 +23,7 @@ from hub.access import (
     coordinated_partnership,
     dlo_agencies,
     refuse,
+    supplies_or_liaises_for,
     uuid_or_none,
     visible_get,
 )
@@ -99,6 +101,29 @@ def supply_standing_check(*, user: User, agency: Agency, route: str) -> None:
         reason = f"{standing.reason} Supplies can be made once it has signed."
         refuse(user=user, route=route, reason=reason, agency=agency)
         raise SupplyRefused(reason)
+
+
+def supply_withdrawable_by(*, user: User, supply: Supply) -> bool:
+    """Whether to offer ``user`` the withdrawal of ``supply``: its records count, and the
+    user supplies for or is the DLO of its agency (supply_owner_check decides)."""
+    return (
+        supply.status == SupplyStatus.COMPLETED
+        and supply.superseded_by_id is None
+        and supplies_or_liaises_for(user=user, agency=supply.agency)
+    )
+
+
+def supply_owner_check(*, user: User, supply: Supply, act: str, route: str) -> None:
+    """SupplyRefused (audited) unless ``user`` supplies for or is the DLO of the supply's
+    agency: what the agency supplied is the agency's to take back, not the co-ordinator's."""
+    if supplies_or_liaises_for(user=user, agency=supply.agency):
+        return
+    reason = f"Only a supplier or the DLO of {supply.agency} may {act}."
+    refuse(
+        user=user, route=route, reason=reason, agency=supply.agency,
+        dataset_slug=supply.dataset.slug, target=supply,
+    )  # fmt: skip
+    raise SupplyRefused(reason)
 
 
 # The kinds of entry that say who took, viewed or asked for a dataset (its data or its

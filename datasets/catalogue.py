@@ -12,7 +12,17 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from datasets.choices import DatasetKind, DatasetTier, FieldClass, FieldType, LocationRole
+from datasets.codelists import (
+    CODE_LIST_DIR,
+    RULES,
+    CodeListError,
+    code_list_path,
+    read_code_list,
+)
 from hub.choices import AgencyType
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
@@ -41,9 +51,14 @@ class FieldSpec:
     true_values: tuple[str, ...] = ("true", "1")
     false_values: tuple[str, ...] = ("false", "0")
     # A published code list the values come from ("codeList": {"name", "pattern"}): what the
-    # pattern (a regular expression, matched whole) does not match is not a code.
+    # pattern (a regular expression, matched whole) does not match is not a code. With
+    # "normalise", a rule of datasets.codelists.RULES writes each code one way before it is
+    # checked and stored; with "values", a file of the list's codes (in their normal form
+    # here), a code not on it is loaded with a warning.
     code_list: str = ""
     code_pattern: str = ""
+    code_rule: str = ""
+    code_values: frozenset[str] = frozenset()
 
     @property
     def coded(self) -> bool:
@@ -75,6 +90,9 @@ class DatasetSchema:
     # The field that dates a record (None: it takes its linked record's date, else the period's).
     event_date: str | None
     event_time: str | None
+    # Its records describe something ongoing (a treatment episode, a site) whose date may be
+    # long before the period supplied, so only dates after the period are out of place.
+    ongoing: bool
     # (local fields, dataset slug) for each foreignKey: how a record links to another dataset.
     links: tuple[tuple[tuple[str, ...], str], ...]
     descriptor: dict
@@ -96,7 +114,41 @@ def _check(condition: bool, where: str, message: str) -> None:
         raise CatalogueError(f"{where}: {message}")
 
 
-def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
+CODE_LIST_KEYS = {"name", "pattern", "normalise", "values"}
+
+
+def _check_code_list(code_list: dict, where: str, code_lists: Path) -> frozenset[str]:
+    """Check a field's codeList; the codes of its values file, if it names one."""
+    _check(
+        isinstance(code_list, dict) and bool(code_list.get("name")), where,
+        "codeList needs the list's name and a pattern its codes match",
+    )  # fmt: skip
+    unknown = sorted(set(code_list) - CODE_LIST_KEYS)
+    _check(not unknown, where, f"codeList has unknown keys {unknown}: use {sorted(CODE_LIST_KEYS)}")
+    pattern = code_list.get("pattern", "")
+    _check(bool(pattern) and isinstance(pattern, str), where, "codeList needs a pattern")
+    try:
+        re.compile(pattern)
+        # Validation matches whole columns with Arrow's (RE2) engine, which must read it too.
+        pc.match_substring_regex(pa.array([""]), pattern)
+    except (re.error, pa.ArrowInvalid) as error:
+        _check(False, where, f"codeList's pattern is not a regular expression: {error}")
+    rule = code_list.get("normalise", "")
+    _check(
+        rule == "" or rule in RULES,
+        where,
+        f"codeList normalise {rule!r} is not a rule the hub knows: use one of {sorted(RULES)}",
+    )
+    if "values" not in code_list:
+        return frozenset()
+    try:
+        path = code_list_path(code_list["values"], code_lists)
+        return read_code_list(path, rule=rule, pattern=pattern)
+    except CodeListError as error:
+        raise CatalogueError(f"{where}: {error}") from error
+
+
+def _field_from_descriptor(descriptor: dict, where: str, code_lists: Path) -> FieldSpec:
     name = descriptor.get("name", "")
     where = f"{where}, field {name!r}"
     _check(bool(_SNAKE_CASE.match(name)), where, "field names are lower-case snake_case")
@@ -110,16 +162,9 @@ def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
     )
     constraints = descriptor.get("constraints", {})
     code_list = descriptor.get("codeList", {})
+    code_values: frozenset[str] = frozenset()
     if code_list:
-        _check(
-            isinstance(code_list, dict) and bool(code_list.get("name")), where,
-            "codeList needs the list's name and a pattern its codes match",
-        )  # fmt: skip
-        try:
-            re.compile(code_list.get("pattern", ""))
-        except re.error as error:
-            _check(False, where, f"codeList's pattern is not a regular expression: {error}")
-        _check(bool(code_list.get("pattern")), where, "codeList needs a pattern")
+        code_values = _check_code_list(code_list, where, code_lists)
     return FieldSpec(
         name=name,
         title=descriptor.get("title", name),
@@ -136,11 +181,16 @@ def _field_from_descriptor(descriptor: dict, where: str) -> FieldSpec:
         false_values=tuple(descriptor.get("falseValues", FieldSpec.false_values)),
         code_list=code_list.get("name", ""),
         code_pattern=code_list.get("pattern", ""),
+        code_rule=code_list.get("normalise", ""),
+        code_values=code_values,
     )
 
 
-def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSchema:
-    """Check a schema descriptor and return it as a DatasetSchema, or raise CatalogueError."""
+def schema_from_descriptor(
+    descriptor: dict, where: str = "schema", *, code_lists: Path = CODE_LIST_DIR
+) -> DatasetSchema:
+    """Check a schema descriptor and return it as a DatasetSchema, or raise CatalogueError;
+    a codeList's values file is read from ``code_lists``."""
     slug = descriptor.get("name", "")
     _check(bool(_SNAKE_CASE.match(slug)), where, "name must be a lower-case snake_case slug")
     _check(bool(descriptor.get("title")), where, "title is required")
@@ -160,7 +210,9 @@ def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSc
         not unknown_suppliers, where, f"unknown supplier agency types {sorted(unknown_suppliers)}"
     )
 
-    fields = tuple(_field_from_descriptor(field, where) for field in descriptor.get("fields", ()))
+    fields = tuple(
+        _field_from_descriptor(field, where, code_lists) for field in descriptor.get("fields", ())
+    )
     _check(bool(fields), where, "a dataset needs at least one field")
     names = [field.name for field in fields]
     _check(len(names) == len(set(names)), where, "field names must be unique")
@@ -203,6 +255,8 @@ def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSc
         where,
         "eventTime must name a time field",
     )
+    ongoing = descriptor.get("ongoing", False)
+    _check(isinstance(ongoing, bool), where, "ongoing must be true or false")
 
     return DatasetSchema(
         slug=slug,
@@ -217,20 +271,24 @@ def schema_from_descriptor(descriptor: dict, where: str = "schema") -> DatasetSc
         primary_key=primary_key,
         event_date=event_date,
         event_time=event_time,
+        ongoing=ongoing,
         links=tuple(links),
         descriptor=descriptor,
     )
 
 
 def read_catalogue(directory: Path = SCHEMA_DIR) -> list[DatasetSchema]:
-    """Every schema file in the folder, checked; raises CatalogueError naming the bad file."""
+    """Every schema file in the folder, checked, with the code lists of its ``codelists``
+    folder; raises CatalogueError naming the bad file."""
     schemas = []
     for path in sorted(directory.glob("*.json")):
         try:
             descriptor = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise CatalogueError(f"{path.name}: not valid JSON ({error})") from error
-        schema = schema_from_descriptor(descriptor, where=path.name)
+        schema = schema_from_descriptor(
+            descriptor, where=path.name, code_lists=directory / CODE_LIST_DIR.name
+        )
         _check(
             schema.slug == path.stem, path.name, f"name {schema.slug!r} must match the file name"
         )

@@ -48,6 +48,7 @@ class SupplyStatus(models.TextChoices):
     COMPLETED = "completed", "Completed"
     REJECTED = "rejected", "Rejected"
     FAILED = "failed", "Failed"
+    WITHDRAWN = "withdrawn", "Withdrawn"
 
 
 class FileFormat(models.TextChoices):
@@ -79,3 +80,12 @@ class QualityTrend(models.TextChoices):
     WORSE = "worse", "Worse"
     MIXED = "mixed", "Better in some ways, worse in others"
     SAME = "same", "About the same"
+
+
+class MonthCoverage(models.TextChoices):
+    """Whether current supplies cover a month of a period (datasets.coverage): a month with no
+    supply has nothing to count, which is not a count of 0."""
+
+    SUPPLIED = "supplied", "Supplied"
+    PARTIAL = "partial", "Partly supplied"
+    NONE = "none", "No supply"

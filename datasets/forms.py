@@ -15,7 +15,15 @@ class SupplyForm(forms.Form):
 
     agency = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Supplying for.")
     dataset = forms.ModelChoiceField(queryset=None, to_field_name="slug")
-    file = forms.FileField(help_text="CSV, Excel workbook (.xlsx) or a CSV inside a ZIP.")
+    file = forms.FileField(
+        required=False, help_text="CSV, Excel workbook (.xlsx) or a CSV inside a ZIP."
+    )
+    nil_return = forms.BooleanField(
+        label="Nothing to report for this period (a nil return)",
+        required=False,
+        help_text="Tick instead of choosing a file when the agency had no records for the "
+        "period: it counts as supplied on time, and a later file for the period replaces it.",
+    )
     period_start = forms.DateField(label="Period from", widget=DateInput)
     period_end = forms.DateField(label="Period to", widget=DateInput)
     declared_record_count = forms.IntegerField(
@@ -64,7 +72,25 @@ class SupplyForm(forms.Form):
             self.add_error("period_end", "The period must end on or after the day it starts.")
         if end and end > timezone.localdate():
             self.add_error("period_end", "The period has not ended yet.")
+        if cleaned.get("nil_return") and cleaned.get("file"):
+            self.add_error(
+                "file", "A nil return has no file: remove the file, or untick the nil return."
+            )
+        elif not (cleaned.get("nil_return") or cleaned.get("file") or "file" in self.errors):
+            self.add_error(
+                "file",
+                "Choose the file to supply, or tick the nil return if there is nothing to report.",
+            )
         return cleaned
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the supply withdrawn?",
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="E.g. October's file sent as September. The co-ordinator is told.",
+    )
 
 
 class ScheduleForm(forms.Form):

@@ -104,10 +104,12 @@ class Supply(models.Model):
     coding_systems = models.TextField(blank=True, help_text="E.g. the ethnicity codes used.")
     geocoding_method = models.TextField(blank=True, help_text="How coordinates were determined.")
     declared_record_count = models.PositiveIntegerField(null=True, blank=True)
+    # The agency had nothing to report for the period: a supply with no file and no records.
+    nil_return = models.BooleanField(default=False)
 
     # The raw file, encrypted; its data key is kept only wrapped by the master key.
     original_filename = models.CharField(max_length=255)
-    file_format = models.CharField(max_length=10, choices=FileFormat.choices)
+    file_format = models.CharField(max_length=10, choices=FileFormat.choices, blank=True)
     file_size = models.BigIntegerField()
     file_sha256 = models.CharField(max_length=64)
     raw_path = models.CharField(max_length=500, blank=True)
@@ -134,6 +136,16 @@ class Supply(models.Model):
     superseded_by = models.ForeignKey(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="supersedes"
     )
+    # Taken back by its agency: its records count nowhere and are deleted.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supplies_withdrawn",
+    )
+    withdrawal_reason = models.TextField(blank=True)
 
     objects = SupplyQuerySet.as_manager()
 
@@ -150,7 +162,12 @@ class Supply(models.Model):
         return self.status in FINISHED_STATUSES
 
 
-FINISHED_STATUSES = (SupplyStatus.COMPLETED, SupplyStatus.REJECTED, SupplyStatus.FAILED)
+FINISHED_STATUSES = (
+    SupplyStatus.COMPLETED,
+    SupplyStatus.REJECTED,
+    SupplyStatus.FAILED,
+    SupplyStatus.WITHDRAWN,
+)
 
 # The last day a supply may fall due: every month has it, so no period's due date is skipped.
 LAST_DUE_DAY = 28

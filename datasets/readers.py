@@ -17,7 +17,8 @@ import re
 import warnings
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from itertools import chain
 
 import pandas as pd
 
@@ -34,6 +35,11 @@ MAX_HEADER_LENGTH = 500
 _MAX_HEADER_CHARS = MAX_COLUMNS * (MAX_HEADER_LENGTH + 3)
 # A chunk holds at most this many cells, however wide its rows.
 _MAX_CHUNK_CELLS = 10_000_000
+# The header may follow a title or notes: it is looked for among the first rows.
+HEADER_SEARCH_ROWS = 20
+HEADER_ROW = "header_row"
+# Picks the header among the first rows (their cells as text): the index of the one chosen.
+HeaderFinder = Callable[[list[list[str]]], int]
 # A UTF-8 encoded character of two, three or four bytes.
 _UTF8_MULTIBYTE = re.compile(
     rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
@@ -108,25 +114,37 @@ def _check_header(names: list[str]) -> None:
         )
 
 
-def _csv_width(open_bytes, encoding: str) -> int:
-    """The header's number of columns, checked before any rows are parsed. The first row
-    alone, by the csv module: pandas takes seconds over a header a hundred thousand wide."""
+def _csv_header(open_bytes, encoding: str, find_header: HeaderFinder) -> tuple[int, int]:
+    """The header's line (0 for the first) and its number of columns, checked before any
+    rows are parsed. The first lines alone, by the csv module: pandas takes seconds over a
+    header a hundred thousand wide."""
     with open_bytes() as stream:
         start = io.TextIOWrapper(stream, encoding=encoding, newline="").read(_MAX_HEADER_CHARS)
     lines = io.StringIO(start)
+    truncated = len(start) == _MAX_HEADER_CHARS
+    rows: list[list[str]] = []
+    too_long = UnreadableFile(
+        f"The first row is over {_MAX_HEADER_CHARS:,} characters long, too long to be a "
+        "header. Put the column names (as in the dataset's CSV template) in the first row, "
+        "and check that every quote is closed."
+    )
     try:
-        header = next(csv.reader(lines), [])
-        unfinished = len(start) == _MAX_HEADER_CHARS and lines.tell() == len(start)
-    except csv.Error:  # a cell longer than the csv module takes
-        header, unfinished = [], True
-    if unfinished:
-        raise UnreadableFile(
-            f"The first row is over {_MAX_HEADER_CHARS:,} characters long, too long to be a "
-            "header. Put the column names (as in the dataset's CSV template) in the first row, "
-            "and check that every quote is closed."
-        )
+        for row in csv.reader(lines):
+            if truncated and lines.tell() == len(start):
+                # The row runs to the end of the text read, so it may be cut short.
+                if not rows:
+                    raise too_long
+                break
+            rows.append(row)
+            if len(rows) == HEADER_SEARCH_ROWS:
+                break
+    except csv.Error as error:  # a cell longer than the csv module takes
+        if not rows:
+            raise too_long from error
+    line = find_header(rows) if rows else 0
+    header = rows[line] if rows else []
     _check_header(header)
-    return max(len(header), 1)
+    return line, max(len(header), 1)
 
 
 def _next_chunk(reader, width: int) -> pd.DataFrame | None:
@@ -142,10 +160,10 @@ def _next_chunk(reader, width: int) -> pd.DataFrame | None:
             ) from warning
 
 
-def _csv_chunks(open_bytes, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _csv_chunks(open_bytes, chunk_rows: int, find_header: HeaderFinder) -> Iterator[pd.DataFrame]:
     with open_bytes() as stream:
         encoding = detect_encoding(_iter_bytes(stream))
-    width = _csv_width(open_bytes, encoding)
+    header_line, width = _csv_header(open_bytes, encoding, find_header)
     chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // width))
     with open_bytes() as stream:
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
@@ -159,9 +177,11 @@ def _csv_chunks(open_bytes, chunk_rows: int) -> Iterator[pd.DataFrame]:
                 skipinitialspace=False,
                 on_bad_lines="error",
                 index_col=False,  # surplus leading cells are never an index
+                skiprows=header_line,  # a title above the header
             )
             while (chunk := _next_chunk(reader, width)) is not None:
-                chunk.index = chunk.index + 2
+                chunk.index = chunk.index + header_line + 2
+                chunk.attrs[HEADER_ROW] = header_line + 1
                 yield chunk
         except pd.errors.EmptyDataError as error:
             raise UnreadableFile("The file is empty: it has no header row.") from error
@@ -186,12 +206,21 @@ def _cell_text(value) -> str:
     return str(value)
 
 
-def _first_filled_row(rows) -> tuple[int, list[str]]:
-    """The header: the first row with anything in it (worksheets often start with blanks)."""
+def _sheet_header(rows, find_header: HeaderFinder) -> tuple[int, list[str], list[tuple]]:
+    """The header's row number and names, and the rows read past it that are data. The
+    header is the row ``find_header`` picks among the first filled rows (worksheets often
+    start with blanks, a title or notes)."""
+    filled: list[tuple[int, tuple]] = []
     for number, values in enumerate(rows, start=1):
         if any(value not in (None, "") for value in values):
-            return number, [_cell_text(value).strip() for value in values]
-    raise UnreadableFile("The first worksheet is empty: it has no header row.")
+            filled.append((number, values))
+            if len(filled) == HEADER_SEARCH_ROWS:
+                break
+    if not filled:
+        raise UnreadableFile("The first worksheet is empty: it has no header row.")
+    texts = [[_cell_text(value).strip() for value in values] for _number, values in filled]
+    chosen = find_header(texts)
+    return filled[chosen][0], texts[chosen], filled[chosen + 1 :]
 
 
 # What openpyxl and zipfile raise on a damaged or malformed workbook (XML errors are
@@ -202,7 +231,9 @@ _XLSX_ERRORS = (
 )  # fmt: skip
 
 
-def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFrame]:
+def _xlsx_chunks(
+    supplied: SuppliedFile, chunk_rows: int, find_header: HeaderFinder
+) -> Iterator[pd.DataFrame]:
     import openpyxl
 
     with open_encrypted(supplied.path, supplied.data_key) as stream:
@@ -221,14 +252,21 @@ def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFra
         # The rows actually there, not the sheet's declared size (which can claim millions).
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
-        header_row_number, header = _first_filled_row(rows)
+        header_row_number, header, read_past = _sheet_header(rows, find_header)
         while header and header[-1] == "":
             header.pop()
         _check_header(header)
         width = len(header)
         chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // max(width, 1)))
+
+        def chunk(batch, numbers) -> pd.DataFrame:
+            frame = pd.DataFrame(batch, columns=header, index=numbers)
+            frame.attrs[HEADER_ROW] = header_row_number
+            return frame
+
         batch, numbers = [], []
-        for row_number, values in enumerate(rows, start=header_row_number + 1):
+        following = read_past[-1][0] + 1 if read_past else header_row_number + 1
+        for row_number, values in chain(read_past, enumerate(rows, start=following)):
             cells = [_cell_text(value) for value in values[:width]]
             if not any(cells):
                 continue  # blank rows are skipped, as in a CSV
@@ -236,10 +274,10 @@ def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFra
             batch.append(cells)
             numbers.append(row_number)
             if len(batch) == chunk_rows:
-                yield pd.DataFrame(batch, columns=header, index=numbers)
+                yield chunk(batch, numbers)
                 batch, numbers = [], []
         if batch:
-            yield pd.DataFrame(batch, columns=header, index=numbers)
+            yield chunk(batch, numbers)
     except UnreadableFile:
         raise
     except _XLSX_ERRORS as error:
@@ -248,12 +286,24 @@ def _xlsx_chunks(supplied: SuppliedFile, chunk_rows: int) -> Iterator[pd.DataFra
         workbook.close()
 
 
-def read_chunks(supplied: SuppliedFile, *, chunk_rows: int) -> Iterator[pd.DataFrame]:
-    """The file's rows as text, ``chunk_rows`` at a time, indexed by spreadsheet row number."""
+def _first_row(rows: list[list[str]]) -> int:
+    return 0
+
+
+def read_chunks(
+    supplied: SuppliedFile, *, chunk_rows: int, find_header: HeaderFinder = _first_row
+) -> Iterator[pd.DataFrame]:
+    """The file's rows as text, ``chunk_rows`` at a time, indexed by spreadsheet row number.
+
+    The header is the row ``find_header`` picks (by its index) among the first
+    HEADER_SEARCH_ROWS rows; rows above it are skipped, and each chunk's
+    ``attrs[HEADER_ROW]`` says which row it was."""
     if supplied.file_format == FileFormat.XLSX:
-        yield from _xlsx_chunks(supplied, chunk_rows)
+        yield from _xlsx_chunks(supplied, chunk_rows, find_header)
     elif supplied.file_format == FileFormat.ZIP:
         with zip_member(supplied) as open_member:
-            yield from _csv_chunks(open_member, chunk_rows)
+            yield from _csv_chunks(open_member, chunk_rows, find_header)
     else:
-        yield from _csv_chunks(lambda: open_encrypted(supplied.path, supplied.data_key), chunk_rows)
+        yield from _csv_chunks(
+            lambda: open_encrypted(supplied.path, supplied.data_key), chunk_rows, find_header
+        )

@@ -6,6 +6,7 @@ from datasets.services.retention import (
     orphan_uploads_purge,
     raw_files_purge,
     records_purge,
+    withdrawn_records_purge,
 )
 from datasets.services.schedule import supply_reminders_send
 from datasets.services.supplies import supplies_reap, supply_enqueue
@@ -39,6 +40,13 @@ def remind_late_supplies() -> None:
 @shared_task(name="datasets.purge_expired_records")
 def purge_expired_records() -> None:
     records_purge()
+    # Any withdrawn supply whose deletion task was lost.
+    withdrawn_records_purge()
+
+
+@shared_task(name="datasets.delete_withdrawn_records", acks_late=True, ignore_result=True)
+def delete_withdrawn_records() -> None:
+    withdrawn_records_purge()
 
 
 @shared_task(name="datasets.purge_expired_identifying")

@@ -10,6 +10,7 @@ urlpatterns = [
     path("supplies/new/", views.supply_new, name="supply-new"),
     path("supplies/<str:supply_id>/", views.supply_detail, name="supply-detail"),
     path("supplies/<str:supply_id>/retry/", views.supply_retry, name="supply-retry"),
+    path("supplies/<str:supply_id>/withdraw/", views.supply_withdraw, name="supply-withdraw"),
     path(
         "supplies/<str:supply_id>/rejected.csv",
         views.supply_rejected_rows,

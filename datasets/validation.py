@@ -2,8 +2,11 @@
 
 What rejects the whole supply: an unreadable file, a header that lacks a required column, or
 two columns that mean the same field. What rejects a row: a value of the wrong type, out of
-range, not in the allowed list, a missing required value, a date in the future, or a repeat
-of an earlier row's key. Everything else loads, with warnings. All checks are vectorised.
+range, not in the allowed list, not a code of its field's code list, a missing required value,
+a date in the future, or a repeat of an earlier row's key. Everything else loads, with
+warnings (a code written right but not on the published list is one). Codes are stored in
+their list's normal form (datasets.codelists): "008/N" is stored as 8N. All checks are
+vectorised.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import pyarrow.compute as pc
 
 from datasets.catalogue import DatasetSchema, FieldSpec
 from datasets.choices import FieldClass, FieldType
+from datasets.codelists import rule_for
 
 LATITUDE_HEADERS = {"latitude", "lat"}
 LONGITUDE_HEADERS = {"longitude", "long", "lon", "lng"}
@@ -65,13 +69,32 @@ class HeaderMapping:
         return problems
 
 
-def map_header(columns: Iterable[str], schema: DatasetSchema) -> HeaderMapping:
-    """Match the file's columns to the schema's fields by name or alias; list the rest."""
+def _spellings(schema: DatasetSchema) -> dict[str, str]:
+    """Each normalised name or alias of a field, and the field it names."""
     spellings: dict[str, str] = {}
     for spec in schema.fields:
         spellings[normalise_header(spec.name)] = spec.name
         for alias in spec.aliases:
             spellings.setdefault(normalise_header(alias), spec.name)
+    return spellings
+
+
+def header_finder(schema: DatasetSchema) -> Callable[[list[list[str]]], int]:
+    """Picks the header among a file's first rows: the one naming the most of the dataset's
+    fields, so that a title or notes above it are skipped; the first row if none names any."""
+    spellings = _spellings(schema)
+
+    def find(rows: list[list[str]]) -> int:
+        named = [sum(normalise_header(cell) in spellings for cell in row) for row in rows]
+        most = max(named, default=0)
+        return named.index(most) if most else 0
+
+    return find
+
+
+def map_header(columns: Iterable[str], schema: DatasetSchema) -> HeaderMapping:
+    """Match the file's columns to the schema's fields by name or alias; list the rest."""
+    spellings = _spellings(schema)
     mapping = HeaderMapping()
     claimed: dict[str, str] = {}
     for column in columns:
@@ -211,6 +234,23 @@ def _check_field(
             bad = _flag(present & values.isna())
             allowed = ", ".join(spec.enum)
             errors.append(_errors(bad, spec, "not_allowed", shown(f" is not one of: {allowed}.")))
+        elif spec.code_pattern:
+            # Each code in its normal form (NA where the list's rule cannot read it), which is
+            # what the pattern checks and what is stored.
+            values = rule_for(spec.code_rule).normalise(text)
+            bad = _flag(present & ~_flag(values.str.fullmatch(spec.code_pattern)))
+            errors.append(
+                _errors(
+                    bad,
+                    spec,
+                    "not_a_code",
+                    shown(
+                        f" is not a {spec.code_list} code: give the code itself, as the "
+                        "published list writes it, not a description."
+                    ),
+                )
+            )
+            values = values.mask(bad)
         too_long = _flag(present & (text.str.len() > MAX_TEXT_LENGTH))
         errors.append(
             _errors(
@@ -306,7 +346,16 @@ def validate_chunk(
         else pd.DataFrame(columns=ERROR_COLUMNS)
     )
     bad_rows = values.index.isin(errors["row"])
-    warnings = _period_warnings(values[~bad_rows], schema, period)
+    warning_frames = [
+        _period_warnings(values[~bad_rows], schema, period),
+        _code_list_warnings(values[~bad_rows], text, schema),
+    ]
+    warning_frames = [frame for frame in warning_frames if not frame.empty]
+    warnings = (
+        pd.concat(warning_frames, ignore_index=True)
+        if warning_frames
+        else pd.DataFrame(columns=ERROR_COLUMNS)
+    )
     known = [name for name in schema.field_names if name in chunk]
     return ChunkResult(
         accepted=values[~bad_rows],
@@ -315,6 +364,33 @@ def validate_chunk(
         warnings=warnings,
         filled=text.reindex(columns=schema.field_names).notna().sum(),
     )
+
+
+def _quoting(values: pd.Series, spec: FieldSpec, suffix: str) -> Callable[[pd.Series], pd.Series]:
+    """Messages quoting the flagged rows' values as the supplier may see them."""
+    return lambda mask: _shown(values[mask].fillna(""), spec) + suffix
+
+
+def _code_list_warnings(
+    values: pd.DataFrame, text: pd.DataFrame, schema: DatasetSchema
+) -> pd.DataFrame:
+    """A warning for each accepted code that is not on its field's published list, quoting
+    the value as supplied: it loads (the list may be older than the code), but is checked."""
+    frames = []
+    for spec in schema.fields:
+        if not spec.code_values or spec.name not in text or values.empty:
+            continue
+        codes = values[spec.name]
+        listed = rule_for(spec.code_rule).listed(codes, spec.code_values)
+        unlisted = _flag(codes.notna() & ~listed)
+        advice = (
+            f" in {spec.name} is not on the published {spec.code_list} list. The record is "
+            "loaded; check the code against the list and, if it is wrong, correct it in your "
+            "file and supply the period again."
+        )
+        supplied = text.loc[values.index, spec.name]
+        frames.append(_errors(unlisted, spec, "not_in_code_list", _quoting(supplied, spec, advice)))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
 
 
 def _period_warnings(

@@ -10,7 +10,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from datasets import access, selectors
 from datasets.api.views import template_response
 from datasets.choices import ScheduleStatus, SupplyFrequency
-from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm
+from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm, WithdrawForm
 from datasets.rejected_rows import rejected_rows_path, rejected_rows_stream
 from datasets.services import schedule as schedule_services
 from datasets.services import supplies as supply_services
@@ -64,17 +64,30 @@ def supply_new(request):
         form.add_error("file", refused)
     if request.method == "POST" and not refused and form.is_valid():
         data = dict(form.cleaned_data)
+        upload, nil_return = data.pop("file"), data.pop("nil_return")
         try:
-            supply = supply_services.supply_create(
-                acting_user=request.user,
-                upload=data.pop("file"),
-                ip_address=request.META.get("REMOTE_ADDR"),
-                **data,
-            )
+            if nil_return:
+                supply = supply_services.supply_nil_return(
+                    acting_user=request.user,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    **{name: data[name] for name in supply_services.NIL_RETURN_FIELDS},
+                )
+            else:
+                supply = supply_services.supply_create(
+                    acting_user=request.user,
+                    upload=upload,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    **data,
+                )
         except access.SupplyRefused as refusal:
             form.add_error(None, str(refusal))
         else:
-            messages.success(request, "Your file is uploaded and being processed.")
+            messages.success(
+                request,
+                "Your nil return is recorded."
+                if nil_return
+                else "Your file is uploaded and being processed.",
+            )
             return redirect("supply-detail", supply_id=supply.pk)
     elif request.method == "POST" and "file" in request.FILES:
         request.FILES["file"].discard()
@@ -88,6 +101,10 @@ def supply_detail(request, supply_id):
         user=request.user, supply_id=supply_id, route="supply page",
         ip_address=request.META.get("REMOTE_ADDR"),
     )  # fmt: skip
+    return _supply_page(request, supply, withdraw_form=WithdrawForm())
+
+
+def _supply_page(request, supply, *, withdraw_form):
     report = supply.report
     completeness = sorted(report.get("completeness", {}).items(), key=lambda item: item[1])
     return render(
@@ -99,8 +116,39 @@ def supply_detail(request, supply_id):
             "completeness": completeness,
             "os_attribution": OS_ATTRIBUTION,
             "neutralised_note": NEUTRALISED_NOTE,
+            "withdraw_form": withdraw_form,
+            "may_withdraw": access.supply_withdrawable_by(user=request.user, supply=supply),
         },
+        status=400 if withdraw_form.errors else 200,
     )
+
+
+@require_POST
+@login_required
+def supply_withdraw(request, supply_id):
+    supply = access.supply_get(
+        user=request.user, supply_id=supply_id, route="supply withdraw",
+        ip_address=request.META.get("REMOTE_ADDR"),
+    )  # fmt: skip
+    form = WithdrawForm(request.POST)
+    if form.is_valid():
+        try:
+            supply_services.supply_withdraw(
+                supply=supply,
+                acting_user=request.user,
+                reason=form.cleaned_data["reason"],
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except access.SupplyRefused as refusal:
+            form.add_error(None, str(refusal))
+        else:
+            messages.success(
+                request,
+                "The supply is withdrawn: its records no longer count anywhere, and the "
+                "co-ordinator has been told.",
+            )
+            return redirect("supply-detail", supply_id=supply.pk)
+    return _supply_page(request, supply, withdraw_form=form)
 
 
 @require_POST

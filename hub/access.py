@@ -167,6 +167,12 @@ def holds_role(*, user: User, agency: Agency, role: str) -> bool:
     return agencies_with_role(user=user, role=role).filter(pk=agency.pk).exists()
 
 
+def governance_reader(*, user: User | None) -> bool:
+    """Whether the user opens Governance and the FOI consultations: the co-ordinator, and DLOs
+    for the parts that concern their agency. The navigation asks this too."""
+    return coordinated_partnership(user=user) is not None or dlo_agencies(user=user).exists()
+
+
 def require_audit_reader(
     *, user: User, page: str, ip_address: str | None = None
 ) -> Partnership | None:
@@ -331,6 +337,15 @@ def role_holders(*, agency: Agency, role: str) -> QuerySet[User]:
     """The active users holding ``role`` at the agency: whom to tell, or who may decide."""
     return User.objects.filter(
         is_active=True, memberships__agency=agency, memberships__roles__contains=[role]
+    ).distinct()
+
+
+def partnership_coordinators(*, partnership: Partnership) -> QuerySet[User]:
+    """The active users who co-ordinate the partnership: whom to tell of what changes in it."""
+    return User.objects.filter(
+        is_active=True,
+        memberships__agency__partnership=partnership,
+        memberships__roles__contains=[Role.COORDINATOR],
     ).distinct()
 
 

@@ -34,7 +34,13 @@ class DatasetOutputSerializer(serializers.ModelSerializer):
 
 
 class SupplyCreateInputSerializer(serializers.Serializer):
-    file = serializers.FileField()
+    file = serializers.FileField(required=False, help_text="The file; none for a nil return.")
+    nil_return = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text="True, with no file, when the agency had nothing to report for the period: "
+        "it counts as supplied, and a later file for the period replaces it.",
+    )
     dataset = serializers.SlugField()
     period_start = serializers.DateField()
     period_end = serializers.DateField()
@@ -49,6 +55,21 @@ class SupplyCreateInputSerializer(serializers.Serializer):
         required=False, help_text="Only for a user who supplies for several agencies."
     )
 
+    def validate(self, data):
+        if data.get("nil_return") and data.get("file"):
+            raise serializers.ValidationError({"file": ["A nil return has no file."]})
+        if not data.get("nil_return") and not data.get("file"):
+            raise serializers.ValidationError(
+                {"file": ["Send the file, or nil_return=true if there is nothing to report."]}
+            )
+        return data
+
+
+class SupplyWithdrawInputSerializer(serializers.Serializer):
+    reason = serializers.CharField(
+        max_length=1000, help_text="Why the supply is withdrawn; the co-ordinator is told."
+    )
+
 
 class SupplyCreatedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -58,7 +79,7 @@ class SupplyCreatedSerializer(serializers.Serializer):
 CONTRACT_STATUSES = [
     SupplyStatus.QUEUED, SupplyStatus.VALIDATING, SupplyStatus.GEOCODING,
     SupplyStatus.SANITISING, SupplyStatus.LOADING, SupplyStatus.COMPLETED,
-    SupplyStatus.REJECTED, SupplyStatus.FAILED,
+    SupplyStatus.REJECTED, SupplyStatus.FAILED, SupplyStatus.WITHDRAWN,
 ]  # fmt: skip
 
 
@@ -86,6 +107,7 @@ class SupplyOutputSerializer(serializers.ModelSerializer):
             "record_count",
             "accepted_count",
             "rejected_count",
+            "nil_return",
         ]
 
 

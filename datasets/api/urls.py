@@ -12,6 +12,11 @@ urlpatterns = [
     path("supplies/", views.SupplyListCreateApi.as_view(), name="api-supply-list"),
     path("supplies/<str:supply_id>/", views.SupplyDetailApi.as_view(), name="api-supply-detail"),
     path(
+        "supplies/<str:supply_id>/withdraw/",
+        views.SupplyWithdrawApi.as_view(),
+        name="api-supply-withdraw",
+    ),
+    path(
         "supplies/<str:supply_id>/report/",
         views.SupplyReportApi.as_view(),
         name="api-supply-report",

@@ -20,8 +20,14 @@ from datasets.api.serializers import (
     SupplyCreateInputSerializer,
     SupplyOutputSerializer,
     SupplyReportSerializer,
+    SupplyWithdrawInputSerializer,
 )
-from datasets.services.supplies import supply_create
+from datasets.services.supplies import (
+    NIL_RETURN_FIELDS,
+    supply_create,
+    supply_nil_return,
+    supply_withdraw,
+)
 from hub.choices import AuditAction
 from hub.models import Agency
 from hub.services import audit_record
@@ -86,7 +92,7 @@ class SupplyListCreateApi(APIView):
                 upload.discard()
             serializer.is_valid(raise_exception=True)
         data = dict(serializer.validated_data)
-        upload = data.pop("file")
+        upload, nil_return = data.pop("file", None), data.pop("nil_return")
         agency_id = data.pop("agency", None)
         try:
             agency = None
@@ -98,19 +104,26 @@ class SupplyListCreateApi(APIView):
                 ).first()
                 if agency is None:
                     raise ValidationError({"agency": ["No such agency."]})
-            dataset = selectors.dataset_get(slug=data.pop("dataset"))
-            supply = supply_create(
-                acting_user=request.user,
-                agency=agency,
-                dataset=dataset,
-                upload=upload,
-                ip_address=request.META.get("REMOTE_ADDR"),
-                **data,
-            )
+            data["agency"] = agency
+            data["dataset"] = selectors.dataset_get(slug=data["dataset"])
+            if nil_return:
+                supply = supply_nil_return(
+                    acting_user=request.user,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    **{name: data[name] for name in NIL_RETURN_FIELDS},
+                )
+            else:
+                supply = supply_create(
+                    acting_user=request.user,
+                    upload=upload,
+                    ip_address=request.META.get("REMOTE_ADDR"),
+                    **data,
+                )
         except access.SupplyRefused as refusal:
             raise PermissionDenied(str(refusal)) from refusal
         except Exception:
-            upload.discard()
+            if upload is not None:
+                upload.discard()
             raise
         return Response({"id": supply.pk, "status": supply.status}, status=status.HTTP_201_CREATED)
 
@@ -122,6 +135,37 @@ class SupplyDetailApi(APIView):
             user=request.user, supply_id=supply_id, route="supply API",
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
+        return Response(SupplyOutputSerializer(supply).data)
+
+
+class SupplyWithdrawApi(APIView):
+    @extend_schema(
+        request=SupplyWithdrawInputSerializer,
+        responses={
+            200: SupplyOutputSerializer,
+            403: OpenApiResponse(description="Not a supplier or the DLO of its agency, or a "
+                                 "supply whose records do not count; `detail` says which."),
+        },
+    )  # fmt: skip
+    def post(self, request, supply_id):
+        """Withdraw a completed supply: its records leave every count, map and later
+        extract, the supply it replaced (if any) counts again, and the co-ordinator is told.
+        For a supplier or the DLO of the supply's agency."""
+        supply = access.supply_get(
+            user=request.user, supply_id=supply_id, route="supply withdraw API",
+            ip_address=request.META.get("REMOTE_ADDR"),
+        )  # fmt: skip
+        serializer = SupplyWithdrawInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            supply = supply_withdraw(
+                supply=supply,
+                acting_user=request.user,
+                reason=serializer.validated_data["reason"],
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        except access.SupplyRefused as refusal:
+            raise PermissionDenied(str(refusal)) from refusal
         return Response(SupplyOutputSerializer(supply).data)
 
 

@@ -161,7 +161,7 @@ def load(claim: Claim) -> None:
                     loaded += rows
             if personal:
                 _load_identifying(claim, cursor, record_table, identifying_table)
-            date_linked_records(cursor, claim)
+            date_linked_records(cursor, supply)
             counts_load(supply=supply)
         superseded = list(
             Supply.objects.current()
@@ -213,10 +213,11 @@ def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table
     )
 
 
-def date_linked_records(cursor, claim: Claim) -> None:
+def date_linked_records(cursor, supply: Supply) -> None:
     """Records dated by a link (offender, victim) take their offence's date, both when they
-    arrive after the offence and when the offence arrives after them."""
-    slug = claim.supply.dataset.slug
+    arrive after the offence and when the offence arrives after them (or comes back when a
+    later supply of the offences is withdrawn)."""
+    slug = supply.dataset.slug
     ids = dict(Dataset.objects.filter(is_active=True).values_list("slug", "pk"))
     for dataset in Dataset.objects.filter(is_active=True):
         if dataset.schema.event_date is not None:
@@ -227,8 +228,8 @@ def date_linked_records(cursor, claim: Claim) -> None:
             params = {
                 "linked": dataset.pk,
                 "target": ids[target],
-                "partnership": claim.supply.agency.partnership_id,
-                "supply": str(claim.supply.pk),
+                "partnership": supply.agency.partnership_id,
+                "supply": str(supply.pk),
                 "key": fields[0],
                 "loaded": list(LOADED_STATUSES),
             }
@@ -239,7 +240,7 @@ def date_linked_records(cursor, claim: Claim) -> None:
             # victims), there is nothing to date: skip a statement that reads every record of
             # this supply.
             other_side = Record.objects.filter(
-                partnership_id=claim.supply.agency.partnership_id,
+                partnership_id=supply.agency.partnership_id,
                 dataset_id=ids[target] if own == "r" else dataset.pk,
             )
             if not other_side.exists():

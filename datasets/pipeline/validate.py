@@ -20,21 +20,49 @@ from datasets.pipeline.stages import (
     SupplyRejected,
     advance,
 )
-from datasets.readers import read_chunks
+from datasets.readers import HEADER_ROW, HEADER_SEARCH_ROWS, read_chunks
 from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
 from datasets.staging import StageWriter, read_ahead
 from datasets.supplied import SuppliedFile, UnreadableFile
-from datasets.validation import ERROR_COLUMNS, DuplicateTracker, map_header, validate_chunk
+from datasets.supply_period import PeriodTally
+from datasets.validation import (
+    ERROR_COLUMNS,
+    DuplicateTracker,
+    header_finder,
+    map_header,
+    validate_chunk,
+)
 
 
-def _counted(frames: list[pd.DataFrame]) -> tuple[list[dict], dict[str, int]]:
-    """The first REPORT_LIST_LIMIT entries and the count of each code, over all frames."""
+def _counted(
+    frames: list[pd.DataFrame], headers: dict[str, str]
+) -> tuple[list[dict], dict[str, int]]:
+    """The first REPORT_LIST_LIMIT entries in row order, each with the supplier's name for
+    its column, and the count of each code, over all frames."""
     combined = (
         pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=ERROR_COLUMNS)
     )
     counts = Counter(combined["code"]) if not combined.empty else Counter()
-    listed = combined.head(REPORT_LIST_LIMIT).astype({"row": "int64"}).to_dict("records")
+    first = combined.sort_values(["row", "field"], kind="stable").head(REPORT_LIST_LIMIT)
+    listed = first.astype({"row": "int64"}).to_dict("records")
+    for entry in listed:
+        fields = entry["field"].split(" and ") if entry["field"] else []
+        entry["column"] = " and ".join(headers.get(name, name) for name in fields)
     return listed, dict(counts)
+
+
+def _headers(rename: dict[str, str]) -> dict[str, str]:
+    """Each field read, and the supplier's own header for it."""
+    return {name: column for column, name in rename.items()}
+
+
+def _nothing_named(header: list[str], header_row: int) -> str:
+    shown = ", ".join(f"“{cell}”" for cell in header[:8] if cell) or "nothing"
+    return (
+        f"No row among the first {HEADER_SEARCH_ROWS} names any of the dataset's columns; the "
+        f"row read as the header, row {header_row}, has {shown}. Put the column names, as in "
+        "the dataset's CSV template, in the row above the data and supply the file again."
+    )
 
 
 def validate(claim: Claim) -> None:
@@ -46,19 +74,26 @@ def validate(claim: Claim) -> None:
         max_bytes=settings.HUB_MAX_UPLOAD_BYTES,
     )
     # The next chunk is read and parsed while this one is validated.
-    chunks = read_ahead(read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS))
+    chunks = read_ahead(
+        read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS, find_header=header_finder(schema))
+    )
     try:
         first = next(chunks)
     except UnreadableFile as error:
         raise SupplyRejected([str(error)]) from error
+    header_row = first.attrs.get(HEADER_ROW, 1)
     mapping = map_header(first.columns, schema)
+    if not mapping.rename:
+        raise SupplyRejected([_nothing_named(list(first.columns), header_row)])
     if mapping.problems:
         raise SupplyRejected(mapping.problems, dropped_columns=mapping.dropped)
+    headers = _headers(mapping.rename)
 
     missing_values = schema.descriptor.get("missingValues", [""])
     period = (supply.period_start, supply.period_end)
     today = timezone.localdate()
     duplicates = DuplicateTracker(schema.primary_key)
+    tally = PeriodTally(period, ongoing=schema.ongoing)
     writer = StageWriter(supply.pk, "validated", claim.data_key)
     received = 0
     filled = pd.Series(0, index=schema.field_names)
@@ -87,6 +122,8 @@ def validate(claim: Claim) -> None:
                 # expect rows.
                 if not accepted.empty:
                     writer.write(accepted)
+                    if schema.event_date:
+                        tally.add(accepted[schema.event_date])
                 rejected_rows.write(chunk, errors)
                 received += len(chunk)
                 filled = filled.add(result.filled, fill_value=0)
@@ -106,8 +143,21 @@ def validate(claim: Claim) -> None:
             dropped_columns=mapping.dropped,
         )  # fmt: skip
 
-    errors_listed, error_counts = _counted(error_frames)
-    warnings_listed, warning_counts = _counted(warning_frames)
+    errors_listed, error_counts = _counted(error_frames, headers)
+    warnings_listed, warning_counts = _counted(warning_frames, headers)
+    if header_row > 1:
+        warning_counts["header_not_first"] = 1
+        warnings_listed.insert(
+            0,
+            {
+                "row": header_row,
+                "field": "",
+                "column": "",
+                "code": "header_not_first",
+                "message": f"The column names were found on row {header_row}; the rows above "
+                "it were read as a title and skipped.",
+            },
+        )
     rejected_count = sum(frame["row"].nunique() for frame in error_frames if not frame.empty)
     if supply.declared_record_count is not None and supply.declared_record_count != received:
         warning_counts["declared_count_differs"] = 1
@@ -116,6 +166,7 @@ def validate(claim: Claim) -> None:
             {
                 "row": None,
                 "field": "",
+                "column": "",
                 "code": "declared_count_differs",
                 "message": f"The form declared {supply.declared_record_count} records; "
                 f"the file has {received}.",
@@ -149,5 +200,9 @@ def validate(claim: Claim) -> None:
             counts=counts,
             **report,
         )  # fmt: skip
+    out_of_period = tally.problem(column=headers.get(schema.event_date, ""))
+    if out_of_period:
+        writer.discard()
+        raise SupplyRejected([out_of_period], counts=counts, **report)
     writer.commit()
     advance(claim, report=report, **counts, accepted_count=received - rejected_count)

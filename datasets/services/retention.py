@@ -13,7 +13,8 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.choices import SupplyStatus
+from datasets.models import Dataset, IdentifyingRecord, Record, RecordMonthlyCount, Supply
 from datasets.summary import counts_forget
 from hub.models import Agency
 from hub.services import audit_record
@@ -170,6 +171,37 @@ def identifying_purge(
         if counts:
             purged[dataset.slug] = counts.total()
     return purged
+
+
+def withdrawn_records_purge(*, batch_rows: int = RETENTION_BATCH_ROWS) -> int:
+    """Delete the records of withdrawn supplies, with their identifying fields and monthly
+    counts, in batches (they count nowhere from the moment of withdrawal; this frees what
+    they hold); one audit entry per supply. Returns the records deleted."""
+    deleted = 0
+    withdrawn = Supply.objects.filter(
+        status=SupplyStatus.WITHDRAWN, records__isnull=False
+    ).distinct()
+    for supply in withdrawn.select_related("agency", "dataset"):
+        records = Record.objects.filter(supply=supply)
+        count = 0
+        with transaction.atomic():
+            RecordMonthlyCount.objects.filter(supply=supply).delete()
+        while batch := list(records.values_list("pk", flat=True)[:batch_rows]):
+            with transaction.atomic():
+                IdentifyingRecord.objects.filter(record_id__in=batch).delete()
+                Record.objects.filter(pk__in=batch).only("pk").delete()
+            count += len(batch)
+        audit_record(
+            actor=None,
+            action="withdrawn_records_deleted",
+            agency=supply.agency,
+            dataset_slug=supply.dataset.slug,
+            target=supply,
+            detail={"records": count},
+            system="retention",
+        )
+        deleted += count
+    return deleted
 
 
 def _retention_audit(

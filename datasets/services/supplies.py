@@ -9,15 +9,23 @@ from functools import partial
 from pathlib import Path
 
 from django.conf import settings
-from django.db import transaction
+from django.core.mail import send_mail
+from django.db import connection, transaction
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 
-from datasets.access import SupplyRefused, supply_agency, supply_check, supply_standing_check
+from datasets.access import (
+    SupplyRefused,
+    supply_agency,
+    supply_check,
+    supply_owner_check,
+    supply_standing_check,
+)
 from datasets.choices import SupplyStatus
-from datasets.models import Dataset, Supply
+from datasets.models import FINISHED_STATUSES, Dataset, Supply
 from datasets.supplied import UnreadableFile, format_from_name
-from hub.access import supply_handler_check
+from hub.access import partnership_coordinators, supply_handler_check
 from hub.crypto import master_key_id
 from hub.models import Agency, User
 from hub.services import audit_record
@@ -67,10 +75,7 @@ def supply_create(
         agency = supply_agency(user=acting_user, agency=agency)
         file_format = format_from_name(upload.name)
         supply_check(user=acting_user, agency=agency, dataset=dataset)
-        if period_end < period_start:
-            raise SupplyRefused("The period ends before it starts.")
-        if period_end > timezone.localdate():
-            raise SupplyRefused("The period ends in the future; supply a period that has ended.")
+        _period_check(period_start, period_end)
     except (SupplyRefused, UnreadableFile) as refusal:
         upload.discard()
         # Outside any transaction of the request, so that the refusal stays on record.
@@ -123,6 +128,234 @@ def supply_create(
             lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
         )
     return supply
+
+
+def _period_check(start: datetime.date, end: datetime.date) -> None:
+    if end < start:
+        raise SupplyRefused("The period ends before it starts.")
+    if end > timezone.localdate():
+        raise SupplyRefused("The period ends in the future; supply a period that has ended.")
+
+
+# What a nil return keeps of a supply's metadata: the period and who says so.
+NIL_RETURN_FIELDS = (
+    "agency", "dataset", "period_start", "period_end", "supplier_name", "supplier_contact",
+    "caveats",
+)  # fmt: skip
+
+
+def supply_nil_return(
+    *,
+    acting_user: User,
+    agency: Agency | None,
+    dataset: Dataset,
+    period_start: datetime.date,
+    period_end: datetime.date,
+    supplier_name: str,
+    supplier_contact: str,
+    caveats: str = "",
+    ip_address: str | None = None,
+) -> Supply:
+    """Record that the agency had nothing to report for the period: a completed supply with
+    no file and no records, which counts as supplied in the schedule and as a month of none
+    in counts. A later supply of records for the period replaces it; it never replaces
+    records. Refused (SupplyRefused, audited) as a supply is, and when records for the period
+    are in the hub or on their way."""
+    try:
+        agency = supply_agency(user=acting_user, agency=agency)
+        supply_check(user=acting_user, agency=agency, dataset=dataset)
+        _period_check(period_start, period_end)
+        _nil_return_check(
+            agency=agency, dataset=dataset, period_start=period_start, period_end=period_end
+        )
+    except SupplyRefused as refusal:
+        audit_record(
+            actor=acting_user,
+            action="supply_refused",
+            agency=agency,
+            dataset_slug=dataset.slug,
+            detail={"reason": str(refusal), "nil_return": True},
+            ip_address=ip_address,
+        )
+        raise
+    now = timezone.now()
+    with transaction.atomic():
+        supply = Supply.objects.create(
+            dataset=dataset,
+            agency=agency,
+            uploaded_by=acting_user,
+            period_start=period_start,
+            period_end=period_end,
+            supplier_name=supplier_name,
+            supplier_contact=supplier_contact,
+            caveats=caveats,
+            declared_record_count=0,
+            nil_return=True,
+            file_size=0,
+            data_key_wrapped=b"",
+            status=SupplyStatus.COMPLETED,
+            progress=100,
+            record_count=0,
+            accepted_count=0,
+            rejected_count=0,
+            finished_at=now,
+            report={"received": 0, "accepted": 0, "rejected": 0},
+        )
+        audit_record(
+            actor=acting_user,
+            action="supply_nil_return",
+            agency=agency,
+            dataset_slug=dataset.slug,
+            target=supply,
+            detail={"period": [period_start.isoformat(), period_end.isoformat()]},
+            ip_address=ip_address,
+        )
+    return supply
+
+
+def _nil_return_check(
+    *, agency: Agency, dataset: Dataset, period_start: datetime.date, period_end: datetime.date
+) -> None:
+    overlapping = Supply.objects.filter(
+        agency=agency, dataset=dataset, period_start__lte=period_end, period_end__gte=period_start
+    )
+    if overlapping.current().filter(nil_return=True).exists():
+        raise SupplyRefused(f"A nil return from {agency} for this period is already recorded.")
+    held = overlapping.current().filter(nil_return=False).first()
+    if held is not None:
+        raise SupplyRefused(
+            f"{agency} has already supplied {held.accepted_count or 0:,} records of "
+            f"{dataset.name} for {held.period_start:%d/%m/%Y} to {held.period_end:%d/%m/%Y}, "
+            "so a nil return cannot stand for this period. If that supply was wrong, withdraw "
+            "it on its page first."
+        )
+    processing = overlapping.exclude(status__in=FINISHED_STATUSES).first()
+    if processing is not None:
+        raise SupplyRefused(
+            f"A supply of {dataset.name} for {processing.period_start:%d/%m/%Y} to "
+            f"{processing.period_end:%d/%m/%Y} is being processed; wait for it, and withdraw it "
+            "if it should not stand."
+        )
+
+
+def supply_withdraw(
+    *, supply: Supply, acting_user: User, reason: str, ip_address: str | None = None
+) -> Supply:
+    """Take back a supply whose records count: they leave every count, map and later extract
+    at once, and the worker deletes them; the supply it superseded, if any, counts again.
+    Audited, and the partnership's co-ordinators are told by e-mail.
+
+    For a supplier or the DLO of the supply's agency (SupplyRefused, audited, for anyone
+    else); SupplyRefused too with no reason given, or for a supply whose records do not count.
+    """
+    supply_owner_check(
+        user=acting_user, supply=supply, act="withdraw its supplies", route="supply_withdraw"
+    )
+    reason = reason.strip()
+    if not reason:
+        raise SupplyRefused(
+            "Say why the supply is withdrawn: the reason is kept with it and sent to the "
+            "co-ordinator."
+        )
+    now = timezone.now()
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            # The load's lock: no load supersedes or dates records while this one restores.
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
+        locked = Supply.objects.select_for_update(of=("self",)).get(pk=supply.pk)
+        if locked.status != SupplyStatus.COMPLETED or locked.superseded_by_id:
+            raise SupplyRefused(_not_withdrawable(locked))
+        restored = list(
+            Supply.objects.filter(superseded_by=locked).select_related("agency", "dataset")
+        )
+        Supply.objects.filter(superseded_by=locked).update(superseded_by=None)
+        Supply.objects.filter(pk=locked.pk).update(
+            status=SupplyStatus.WITHDRAWN,
+            withdrawn_at=now,
+            withdrawn_by=acting_user,
+            withdrawal_reason=reason,
+        )
+        for earlier in restored:
+            _records_restore(earlier)
+        audit_record(
+            actor=acting_user,
+            action="supply_withdrawn",
+            agency=supply.agency,
+            dataset_slug=supply.dataset.slug,
+            target=supply,
+            detail={
+                "reason": reason,
+                "records": locked.accepted_count or 0,
+                "restored": [str(earlier.pk) for earlier in restored],
+            },
+            ip_address=ip_address,
+        )
+        transaction.on_commit(partial(_withdrawn_follow_up, supply_id=supply.pk))
+    supply.refresh_from_db()
+    return supply
+
+
+def _not_withdrawable(supply: Supply) -> str:
+    if supply.superseded_by_id:
+        return (
+            "A later supply for the same period replaced this one, so its records already "
+            "count nowhere; withdraw the later supply to take the period's records back."
+        )
+    if supply.status == SupplyStatus.WITHDRAWN:
+        return "This supply has already been withdrawn."
+    if supply.status in (SupplyStatus.REJECTED, SupplyStatus.FAILED):
+        return "Nothing of this supply was loaded, so there is nothing to withdraw."
+    return "The supply is still being processed; withdraw it once it has completed."
+
+
+def _records_restore(supply: Supply) -> None:
+    """The records of a supply that counts again take their linked dates and counts anew."""
+    from datasets.pipeline.load import date_linked_records
+    from datasets.summary import counts_load
+
+    with connection.cursor() as cursor:
+        date_linked_records(cursor, supply)
+    counts_load(supply=supply)
+
+
+def _withdrawn_follow_up(*, supply_id) -> None:
+    """After a withdrawal commits: the worker deletes the records, the co-ordinators hear."""
+    from kombu.exceptions import OperationalError
+
+    from datasets.tasks import delete_withdrawn_records
+
+    try:
+        delete_withdrawn_records.apply_async(retry=False)
+    except OperationalError:
+        # The records count nowhere already; the hourly retention run deletes them.
+        logger.warning("Broker unavailable; withdrawn supply %s waits for retention", supply_id)
+    supply = Supply.objects.select_related("agency__partnership", "dataset", "withdrawn_by").get(
+        pk=supply_id
+    )
+    recipients = list(
+        partnership_coordinators(partnership=supply.agency.partnership)
+        .exclude(email="")
+        .values_list("email", flat=True)
+    )
+    if not recipients:
+        return
+    url = settings.HUB_SITE_URL + reverse("supply-detail", args=[supply.pk])
+    send_mail(
+        subject=f"{supply.agency} withdrew a supply of {supply.dataset.name}",
+        message=(
+            f"{supply.withdrawn_by.get_full_name() or supply.withdrawn_by.get_username()} of "
+            f"{supply.agency} withdrew its supply of {supply.dataset.name} for "
+            f"{supply.period_start:%d/%m/%Y} to {supply.period_end:%d/%m/%Y} "
+            f"({supply.accepted_count or 0:,} records).\n\n"
+            f"Reason given: {supply.withdrawal_reason}\n\n"
+            "Its records no longer count in any count, map or new extract; extracts made "
+            "before the withdrawal may still hold them.\n\n"
+            f"The supply: {url}"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+        fail_silently=True,
+    )
 
 
 def supply_retry(*, supply: Supply, acting_user: User) -> Supply:

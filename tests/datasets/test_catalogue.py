@@ -145,3 +145,82 @@ def test_a_file_whose_name_and_slug_differ_is_refused(schema_dir):
     shutil.copy(schema_dir / "police_incident.json", schema_dir / "incidents.json")
     with pytest.raises(CatalogueError, match="must match the file name"):
         read_catalogue(schema_dir)
+
+
+def ho_code_list(schema_dir) -> tuple:
+    """The police offence schema file, its descriptor and its Home Office codeList."""
+    path = schema_dir / "police_crime_offence.json"
+    descriptor = json.loads(path.read_text())
+    field = next(f for f in descriptor["fields"] if f["name"] == "ho_offence_code")
+    return path, descriptor, field["codeList"]
+
+
+def test_the_police_home_office_codes_are_normalised_and_checked_against_the_published_list():
+    for schema in read_catalogue():
+        for spec in schema.fields:
+            if spec.name == "ho_offence_code":
+                assert spec.code_rule == "home_office_offence", schema.slug
+                # The list's codes in their normal form: ONS's "4.10" is 4/10.
+                assert {"8N", "105A", "28E", "58J", "4/10", "37/1", "802"} <= spec.code_values
+                assert len(spec.code_values) == 139 and "4.10" not in spec.code_values
+
+
+def test_another_dataset_reuses_a_code_list_from_its_schema_file_alone(schema_dir):
+    _, _, code_list = ho_code_list(schema_dir)
+    path = schema_dir / "police_incident.json"
+    descriptor = json.loads(path.read_text())
+    descriptor["fields"].append({
+        "name": "offence_code", "title": "Offence code", "description": "HO code.",
+        "type": "string", "class": "attribute", "codeList": code_list,
+    })  # fmt: skip
+    path.write_text(json.dumps(descriptor))
+
+    schemas = {schema.slug: schema for schema in read_catalogue(schema_dir)}
+
+    (spec,) = [f for f in schemas["police_incident"].fields if f.name == "offence_code"]
+    (offence,) = [f for f in schemas["police_crime_offence"].fields if f.name == "ho_offence_code"]
+    assert (spec.code_rule, spec.code_values) == (offence.code_rule, offence.code_values)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda c: c.update({"normalise": "home_office"}), "normalise 'home_office' is not a rule"),
+        (lambda c: c.update({"value": "ho_offence_codes.csv"}), "unknown keys \\['value'\\]"),
+        (lambda c: c.update({"values": "../police_incident.json"}), "must be the name of a .csv"),
+        (lambda c: c.update({"values": "Codes.CSV"}), "must be the name of a .csv"),
+        (lambda c: c.update({"values": "nowhere.csv"}), "'nowhere.csv' is not in codelists/"),
+        (lambda c: c.update({"pattern": "^(?<=x)[0-9]+$"}), "pattern is not a regular expression"),
+    ],
+)
+def test_a_bad_code_list_descriptor_is_refused_naming_the_file(schema_dir, change, message):
+    path, descriptor, code_list = ho_code_list(schema_dir)
+    change(code_list)
+    path.write_text(json.dumps(descriptor))
+
+    with pytest.raises(CatalogueError, match=message) as error:
+        read_catalogue(schema_dir)
+
+    assert "police_crime_offence.json, field 'ho_offence_code'" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("# A list\ncode,name\n8N,Assault with injury\nBurglary,Burglary\n", "'Burglary'"),
+        ("code,name\n8N,Assault with injury\n008/N,Assault with injury\n", "more than once: 8N"),
+        ("code\n8N\n", "code and name columns"),
+        ("# Nothing yet\ncode,name\n", "no codes"),
+    ],
+)
+def test_a_values_file_that_is_not_a_code_list_is_refused(schema_dir, content, message):
+    path, descriptor, code_list = ho_code_list(schema_dir)
+    (schema_dir / "codelists" / "local_codes.csv").write_text(content)
+    code_list["values"] = "local_codes.csv"
+    path.write_text(json.dumps(descriptor))
+
+    with pytest.raises(CatalogueError, match=message) as error:
+        read_catalogue(schema_dir)
+
+    assert "police_crime_offence.json" in str(error.value)
+    assert "local_codes.csv" in str(error.value)

@@ -58,7 +58,7 @@ def test_a_hand_over_is_audited(personas):
 
 def dating_statements(claim: stages.Claim) -> list[str]:
     with CaptureQueriesContext(connection) as captured, connection.cursor() as cursor:
-        date_linked_records(cursor, claim)
+        date_linked_records(cursor, claim.supply)
     return [query["sql"] for query in captured if query["sql"].startswith("UPDATE")]
 
 

@@ -127,3 +127,60 @@ def test_a_ragged_csv_is_refused_when_a_later_row_is_too_long(tmp_path):
     content = HEADER + "CR1,x,028/01\r\nCR2,x,028/01,extra\r\n"
     with pytest.raises(UnreadableFile, match="line 3"):
         rows(supplied(tmp_path, content.encode()))
+
+
+def offences_header_finder():
+    from datasets.catalogue import read_catalogue
+    from datasets.validation import header_finder
+
+    [schema] = [schema for schema in read_catalogue() if schema.slug == "police_crime_offence"]
+    return header_finder(schema)
+
+
+def test_a_csv_with_a_title_above_its_header_finds_the_header_itself(tmp_path):
+    content = (
+        "Wigan and Leigh recorded crime,,\r\nExtracted 03/11/2026,,\r\n,,\r\n"
+        "Crime Number,HO Offence Code,Date Committed From\r\nCR1,8N,01/10/2026\r\n"
+        "CR2,105A,02/10/2026\r\n"
+    )
+    chunks = list(
+        read_chunks(
+            supplied(tmp_path, content.encode()),
+            chunk_rows=1000,
+            find_header=offences_header_finder(),
+        )
+    )
+    [chunk] = chunks
+    assert list(chunk.columns) == ["Crime Number", "HO Offence Code", "Date Committed From"]
+    # Rows keep the numbers the supplier sees in their spreadsheet.
+    assert list(chunk.index) == [5, 6] and chunk.loc[5, "Crime Number"] == "CR1"
+    assert chunk.attrs["header_row"] == 4
+
+
+def test_an_xlsx_with_a_title_row_finds_the_header_and_keeps_its_rows(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["Greater Manchester Police: crimes, October 2026"])
+    sheet.append([])
+    sheet.append(["Crime Number", "HO Offence Code", "Date Committed From"])
+    sheet.append(["CR1", "8N", "01/10/2026"])
+    sheet.append(["CR2", "105A", "02/10/2026"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    [chunk] = list(
+        read_chunks(
+            supplied(tmp_path, buffer.getvalue(), FileFormat.XLSX),
+            chunk_rows=1000,
+            find_header=offences_header_finder(),
+        )
+    )
+
+    assert list(chunk.columns) == ["Crime Number", "HO Offence Code", "Date Committed From"]
+    assert list(chunk.index) == [4, 5] and chunk.attrs["header_row"] == 3
+
+
+def test_without_a_header_finder_the_first_row_is_the_header(tmp_path):
+    content = "Title\r\ncrime_ref\r\nCR1\r\n"
+    [chunk] = rows(supplied(tmp_path, content.encode()))
+    assert list(chunk.columns) == ["Title"] and chunk.attrs["header_row"] == 1

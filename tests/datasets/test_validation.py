@@ -178,3 +178,55 @@ def test_a_date_beyond_any_real_one_rejects_its_row_not_the_supply(value):
     )  # fmt: skip
     assert errors_of(result) == [(2, "committed_from_date", "not_a_date")]
     assert list(result.accepted.index) == [3]
+
+
+def offences(codes: list[str]) -> dict:
+    return {
+        "crime_ref": [f"CR{n}" for n in range(1, len(codes) + 1)],
+        "ho_offence_code": codes,
+        "committed_from_date": ["02/10/2026"] * len(codes),
+    }
+
+
+# Each police dataset with a Home Office code, and what else a row of it needs.
+WITH_HO_CODES = {
+    "police_crime_offence": {"committed_from_date": "02/10/2026"},
+    "police_detection": {"detection_status": "charged"},
+    "police_drug_test": {"test_result": "positive"},
+}
+
+
+@pytest.mark.parametrize("slug", sorted(WITH_HO_CODES))
+def test_one_home_office_code_however_written_is_stored_as_one_code(slug):
+    codes = ["8N", "008N", "008/N", " 8n ", "028/01", "28.1", "045/00"]
+    rows = {"crime_ref": [f"CR{n}" for n in range(len(codes))], "ho_offence_code": codes}
+    rows.update({name: [value] * len(codes) for name, value in WITH_HO_CODES[slug].items()})
+    result = check(slug, rows)
+
+    assert result.errors.empty
+    assert list(result.accepted["ho_offence_code"]) == ["8N"] * 4 + ["28/1"] * 2 + ["45"]
+    assert result.warnings.empty
+
+
+def test_a_code_not_on_the_published_list_loads_with_a_warning_quoting_it_as_supplied():
+    result = check("police_crime_offence", offences(["105A", "008z", "801"]))
+
+    assert result.errors.empty
+    assert list(result.accepted["ho_offence_code"]) == ["105A", "8Z", "801"]
+    assert list(zip(result.warnings["row"], result.warnings["field"], result.warnings["code"],
+                    strict=True)) == [(3, "ho_offence_code", "not_in_code_list"),
+                                      (4, "ho_offence_code", "not_in_code_list")]  # fmt: skip
+    message = result.warnings["message"].iloc[0]
+    assert message.startswith("'008z' in ho_offence_code is not on the published Home Office")
+    assert "check the code against the list" in message
+
+
+def test_what_is_not_a_home_office_code_rejects_its_row():
+    result = check("police_crime_offence", offences(["Burglary", "02801", "8N"]))
+
+    assert errors_of(result) == [(2, "ho_offence_code", "not_a_code"),
+                                 (3, "ho_offence_code", "not_a_code")]  # fmt: skip
+    message = result.errors["message"].iloc[0]
+    assert message.startswith("'Burglary' is not a Home Office offence classification code")
+    assert list(result.accepted["ho_offence_code"]) == ["8N"]
+    assert result.warnings.empty

@@ -6,7 +6,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from datasets.catalogue import DatasetSchema, LocationGroup
 from sanitise.demo import DemoReference, demo_reference
 from sanitise.reference import Gazetteer
 
@@ -35,46 +34,4 @@ def tiny_gazetteer(centroids: list[tuple[str, float, float, int | None]], **fram
         centroids=frame[["postcode", "easting", "northing"]],
         households=frame[frame["households"].notna()][["postcode", "households"]],
         **frames,
-    )
-
-
-def schema_with(
-    *, kind: str = "depersonalised", fields: list[tuple[str, str]], locations: list[dict]
-) -> DatasetSchema:
-    """A minimal schema: fields as (name, class), location groups as dicts of members."""
-    from datasets.catalogue import FieldSpec
-
-    return DatasetSchema(
-        slug="test_dataset",
-        name="Test dataset",
-        section="",
-        tier="core",
-        kind=kind,
-        suppliers=(),
-        description="",
-        fields=tuple(
-            FieldSpec(
-                name=name,
-                title=name,
-                description="",
-                type="string",
-                required=False,
-                field_class=field_class,
-                enum=(),
-                aliases=(),
-            )
-            for name, field_class in fields
-        ),
-        locations=tuple(
-            LocationGroup(
-                role=group["role"],
-                address=group.get("address"),
-                postcode=group.get("postcode"),
-                easting=group.get("easting"),
-                northing=group.get("northing"),
-            )
-            for group in locations
-        ),
-        primary_key=(),
-        descriptor={},
     )
