@@ -223,7 +223,7 @@ def _check_field(
 
     if spec.required:
         errors.append(
-            _errors(~present, spec, "required", f"{spec.name} is required: give a value.")
+            _errors(~present, spec, "required", "A value is required here: give one.")
         )
     if spec.type == FieldType.STRING:
         values = text
@@ -257,7 +257,7 @@ def _check_field(
                 too_long,
                 spec,
                 "too_long",
-                f"{spec.name} is longer than {MAX_TEXT_LENGTH} characters.",
+                f"Longer than {MAX_TEXT_LENGTH} characters: shorten it.",
             )
         )
         values = values.mask(too_long)
@@ -384,7 +384,7 @@ def _code_list_warnings(
         listed = rule_for(spec.code_rule).listed(codes, spec.code_values)
         unlisted = _flag(codes.notna() & ~listed)
         advice = (
-            f" in {spec.name} is not on the published {spec.code_list} list. The record is "
+            f" is not on the published {spec.code_list} list. The record is "
             "loaded; check the code against the list and, if it is wrong, correct it in your "
             "file and supply the period again."
         )
@@ -421,8 +421,10 @@ def _period_warnings(
 class DuplicateTracker:
     """Rows that repeat an earlier row's key, across all the chunks of one supply."""
 
-    def __init__(self, key: tuple[str, ...]):
+    def __init__(self, key: tuple[str, ...], *, shown_as: dict[str, str] | None = None):
         self.key = list(key)
+        # What the supplier calls the key's columns, for the messages.
+        self.shown_as = shown_as or {}
         # Each key's hash and the first row that had it, over the chunks so far.
         self._hashes = np.empty(0, dtype=np.uint64)
         self._first_rows = np.empty(0, dtype=np.int64)
@@ -441,7 +443,7 @@ class DuplicateTracker:
         self._hashes = np.concatenate([self._hashes, new_hashes])
         self._first_rows = np.concatenate([self._first_rows, first[~seen][where]])
         repeat = first != rows
-        key_text = " and ".join(self.key)
+        key_text = " and ".join(self.shown_as.get(name, name) for name in self.key)
         message = (
             f"Repeats the {key_text} of row "
             + pd.Series(first[repeat]).astype(str)

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from sharing.api import workspace_counts as workspace_counts_api
 from sharing.api import workspace_map as workspace_map_api
 from sharing.views import console, counts, extracts, governance, library, workspace
 from sharing.views import map as map_page
@@ -62,4 +63,14 @@ urlpatterns = [
         name="api-workspace-map",
     ),
     path("workspace/map/", map_page.workspace_map_page, name="workspace-map"),
+    path(
+        "api/v1/workspace/counts/",
+        workspace_counts_api.WorkspaceCountsApi.as_view(),
+        name="api-workspace-counts",
+    ),
+    path(
+        "api/v1/workspace/compare/",
+        workspace_counts_api.WorkspaceCompareApi.as_view(),
+        name="api-workspace-compare",
+    ),
 ]

@@ -92,7 +92,7 @@ def validate(claim: Claim) -> None:
     missing_values = schema.descriptor.get("missingValues", [""])
     period = (supply.period_start, supply.period_end)
     today = timezone.localdate()
-    duplicates = DuplicateTracker(schema.primary_key)
+    duplicates = DuplicateTracker(schema.primary_key, shown_as=headers)
     tally = PeriodTally(period, ongoing=schema.ongoing)
     writer = StageWriter(supply.pk, "validated", claim.data_key)
     received = 0

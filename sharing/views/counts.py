@@ -62,9 +62,10 @@ class FilterForm(forms.Form):
             )
 
 
-def _countable(request, view: str) -> list[Dataset]:
+def countable_datasets(request, view: str) -> list[Dataset]:
     """The datasets the user may at least count; none (not an analyst, or no signed ISP) is a
-    404 on every page here, as for anything else the user may not see, audited."""
+    404 on every page here (and on the API's counts and comparison), as for anything else the
+    user may not see, audited."""
     datasets = list(dataset_selectors.dataset_list().order_by("name"))
     reason = "The catalogue holds no dataset."
     try:
@@ -94,7 +95,8 @@ def _acting_partnership(request) -> Partnership | None:
     return acting_partnership(user=request.user, partnership=chosen)
 
 
-def _audit(request, view: str, *, dataset_slug: str = "", error: str = "") -> None:
+def workspace_viewed(request, view: str, *, dataset_slug: str = "", error: str = "") -> None:
+    """The audit entry of a counting page or API answer, with the filters it was asked."""
     try:
         partnership = partnership_chosen(request.GET)
     except FilterInvalid:
@@ -133,9 +135,20 @@ def _legend_note(series: compare.ComparisonSeries) -> str:
     return " (no supplies)" if series.no_supplies else ""
 
 
-def _counts(request, view: str):
-    """The counts of the request's dataset and breakdown, or the message of a bad filter."""
-    countable = _countable(request, view)
+def _compare_rows(comparison: compare.Comparison) -> list[tuple[str, list[tuple]]]:
+    """The comparison's table: each month with, for each series, (value, the month's supply or
+    None where the series is not shown)."""
+    return [
+        (month, [(one.values[index], one.coverage[index] if one.coverage else None)
+                 for one in comparison.series])
+        for index, month in enumerate(comparison.months)
+    ]  # fmt: skip
+
+
+def counts_asked(request, view: str) -> dict:
+    """The counts of the request's dataset and breakdown, or the message of a bad filter, as
+    a page's context (dataset, countable, result, error, workspace); audited."""
+    countable = countable_datasets(request, view)
     slug = request.GET.get("dataset") or countable[0].slug
     dataset = next((d for d in countable if d.slug == slug), None)
     if dataset is None:
@@ -156,14 +169,14 @@ def _counts(request, view: str):
         context["result"] = counts.workspace_counts(workspace=workspace, breakdown=breakdown)
     except FilterInvalid as error:
         context["error"] = str(error)
-    _audit(request, view, dataset_slug=dataset.slug, error=context["error"])
+    workspace_viewed(request, view, dataset_slug=dataset.slug, error=context["error"])
     return context
 
 
 @require_safe
 @login_required
 def workspace_counts(request):
-    context = _counts(request, "counts")
+    context = counts_asked(request, "counts")
     dataset, result = context["dataset"], context["result"]
     fields = _breakdowns(dataset, context.get("workspace"))
     context["form"] = FilterForm(
@@ -172,12 +185,13 @@ def workspace_counts(request):
     if result is not None:
         context["note"] = counts_note(result.release)
         months = [month for month, _ in result.monthly]
+        values = [value for _, value in result.monthly]
         context["chart"] = _svg(
             bar_chart(
                 chart_id="counts-chart",
                 title=_chart_title(dataset, request.GET),
                 labels=months,
-                series=[Series(dataset.name, [value for _, value in result.monthly])],
+                series=[Series(dataset.name, values, tuple(result.coverage))],
             )
         )
         context["csv_query"] = request.GET.urlencode()
@@ -189,7 +203,7 @@ def workspace_counts(request):
 @require_safe
 @login_required
 def workspace_counts_csv(request):
-    context = _counts(request, "counts.csv")
+    context = counts_asked(request, "counts.csv")
     if context["error"]:
         return HttpResponse(context["error"], status=400, content_type="text/plain")
     body = counts.counts_csv(result=context["result"])
@@ -202,7 +216,7 @@ def workspace_counts_csv(request):
 @require_safe
 @login_required
 def workspace_linked(request):
-    _countable(request, "linked")
+    countable_datasets(request, "linked")
     offences = dataset_selectors.dataset_get(slug=counts.OFFENCES)
     context = {"view": None, "error": ""}
     try:
@@ -213,7 +227,7 @@ def workspace_linked(request):
         context["error"] = str(error)
     workspace = context["view"].workspace if context["view"] else None
     context["form"] = FilterForm(request.GET, categories=_breakdowns(offences, workspace))
-    _audit(request, "linked", dataset_slug=offences.slug, error=context["error"])
+    workspace_viewed(request, "linked", dataset_slug=offences.slug, error=context["error"])
     status = 400 if context["error"] else 200
     response = render(request, "sharing/workspace_linked.html", context, status=status)
     shown = context["view"].release if context["view"] else None
@@ -223,7 +237,7 @@ def workspace_linked(request):
 @require_safe
 @login_required
 def workspace_compare(request):
-    _countable(request, "compare")
+    countable_datasets(request, "compare")
     context = {"comparison": None, "error": ""}
     try:
         comparison = compare.cross_agency_comparison(
@@ -233,22 +247,20 @@ def workspace_compare(request):
         context["error"] = str(error)
     else:
         context["comparison"] = comparison
-        context["rows"] = [
-            (month, [one.values[index] for one in comparison.series])
-            for index, month in enumerate(comparison.months)
-        ]
+        context["rows"] = _compare_rows(comparison)
         context["chart"] = _svg(
             bar_chart(
                 chart_id="compare-chart",
                 title="Violence by month: police, A&E and ambulance",
                 labels=comparison.months,
                 series=[
-                    Series(one.name + _legend_note(one), one.values) for one in comparison.series
+                    Series(one.name + _legend_note(one), one.values, tuple(one.coverage))
+                    for one in comparison.series
                 ],
             )
         )
     context["form"] = FilterForm(request.GET)
-    _audit(request, "compare", error=context["error"])
+    workspace_viewed(request, "compare", error=context["error"])
     status = 400 if context["error"] else 200
     response = render(request, "sharing/workspace_compare.html", context, status=status)
     shown = context["comparison"].release if context["comparison"] else None

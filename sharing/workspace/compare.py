@@ -1,5 +1,9 @@
 """The cross-agency comparison of guidance §4.3.1: monthly counts of several agencies'
-datasets side by side, each series as sharing.disclosure releases its dataset's counts."""
+datasets side by side, each series as sharing.disclosure releases its dataset's counts.
+
+A month no current supply of a series' dataset covers (datasets.coverage) is "no supply" in
+that series, None and not 0: A&E's missing months beside the police's 734 are not a quiet
+month at A&E. A supplied month with nothing that matches is 0."""
 
 from __future__ import annotations
 
@@ -10,6 +14,8 @@ from django.http import QueryDict
 from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
+from datasets.choices import MonthCoverage
+from datasets.coverage import MonthSupply
 from datasets.models import Record
 from hub.access import refuse
 from hub.models import User
@@ -25,6 +31,7 @@ from sharing.workspace.counts import (
     months_of,
     offence_group_sql,
     plain,
+    query_coverage,
 )
 from sharing.workspace.filters import (
     FilterBeyondRelease,
@@ -45,7 +52,24 @@ class ComparisonSeries:
     refusal: str = ""
     no_supplies: str = ""
     note: str = ""  # how the counts shown were released (sharing.disclosure)
-    values: list[int | None] = field(default_factory=list)
+    values: list[int | None] = field(default_factory=list)  # None: not shown, or no supply
+    # Each month's supply, for a series the user may count; empty for one refused.
+    coverage: list[MonthSupply] = field(default_factory=list)
+
+    @property
+    def supplied(self) -> list[bool | None]:
+        """Beside ``values``: whether a current supply covers each month; None if refused."""
+        if not self.coverage:
+            return [None] * len(self.values)
+        return [month.supplied for month in self.coverage]
+
+    @property
+    def months_without_supply(self) -> list[str]:
+        return [month.month for month in self.coverage if not month.supplied]
+
+    @property
+    def partial(self) -> list[MonthSupply]:
+        return [month for month in self.coverage if month.state == MonthCoverage.PARTIAL]
 
 
 @dataclass
@@ -53,6 +77,14 @@ class Comparison:
     months: list[str]
     series: list[ComparisonSeries]
     release: Release | None = None  # the least of the shown series' releases
+
+    @property
+    def any_without_supply(self) -> bool:
+        return any(one.months_without_supply for one in self.series)
+
+    @property
+    def any_partial(self) -> bool:
+        return any(one.partial for one in self.series)
 
 
 # The three measures of guidance §4.3.1, as (series name, dataset); _measure_sql says which of
@@ -96,8 +128,9 @@ def cross_agency_comparison(
     """Police violence, A&E assault attendances and ambulance assault call-outs by month for
     the area and period (guidance §4.3.1: a police rise the health series do not share may be
     a reporting change). A series the user may not count says why; one with no current
-    supplies says so rather than showing zeros. Each series is released as its dataset's
-    counts are for the user (sharing.disclosure)."""
+    supplies says so rather than showing zeros, and a month no current supply covers is None
+    in its series ("no supply"), where a supplied month with nothing to count is 0. Each
+    series is released as its dataset's counts are for the user (sharing.disclosure)."""
     # Filters that mean one thing in every dataset; a category belongs to one dataset only.
     common = params.copy()
     for name in ("dataset", "category", "values"):
@@ -136,7 +169,8 @@ def cross_agency_comparison(
             continue
         query = workspace.query
         months = months or months_of(query.period)
-        if not query.supplies():
+        one.coverage = query_coverage(query)
+        if not any(month.supplied for month in one.coverage):
             one.no_supplies = f"No current supplies of {dataset.name} cover the period."
             continue
         measure, extra = _measure_sql(slug)
@@ -146,7 +180,10 @@ def cross_agency_comparison(
         one.note = counts_note(release)
         shown_release = release if shown_release is None else shown_release.joined(release)
         shown = released(cells["count"], cells["key_sum"], exact=release.exact)
-        one.values = [plain(v) for v in shown]
+        one.values = [
+            plain(value) if month.supplied else None
+            for value, month in zip(shown, one.coverage, strict=True)
+        ]
     months = months or []
     for one in series:
         one.values = one.values or [None] * len(months)

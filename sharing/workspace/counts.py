@@ -7,18 +7,24 @@ workspace query's WHERE, so current supplies of the analyst's partnership only);
 shapes the aggregated rows. Counts by month and district over whole months come from the
 records' monthly counts (datasets.summary) when no other filter applies: the same numbers
 from thousands of rows instead of millions.
+
+A month no current supply covers (datasets.coverage) has nothing to count: it is shown as
+"no supply" (None in a table or series), never as 0, which is what a supplied month with no
+matching records shows.
 """
 
 from __future__ import annotations
 
 import datetime
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 from django.db import connection
 from psycopg2 import sql
 
+from datasets.choices import MonthCoverage
+from datasets.coverage import MonthSupply, supply_coverage
 from datasets.models import RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from sharing.disclosure import (
@@ -39,19 +45,20 @@ OFFENCES, VICTIMS = "police_crime_offence", "police_crime_victim"
 
 OFFENDERS = "police_crime_offender"
 
-# Offence groups by Home Office class, the code's first three characters ("105A" is class 105,
-# "028/01" class 028), following the Home Office Counting Rules' crime types. A class not
-# listed is "Other offences".
+# Offence groups by Home Office class, the code's leading number without its zeros ("105A" is
+# class 105; "8N", and "008N" or "028/01" as stored before codes were normalised, classes 8
+# and 28), following the Home Office Counting Rules' crime types. A class not listed is
+# "Other offences".
 OFFENCE_GROUPS: dict[str, tuple[str, ...]] = {
-    "Violence against the person": ("001", "002", "003", "004", "005", "008", "011", "037",
-                                    "104", "105", "106"),
-    "Sexual offences": ("017", "019", "020", "021", "022", "023", "070", "071", "088"),
-    "Robbery": ("034",),
-    "Burglary": ("028", "029", "030", "031"),
-    "Vehicle offences": ("045", "048", "126"),
-    "Theft": ("039", "040", "041", "042", "043", "044", "046", "047", "049"),
-    "Criminal damage and arson": ("056", "058", "059"),
-    "Drug offences": ("092",),
+    "Violence against the person": ("1", "2", "3", "4", "5", "8", "11", "37", "104", "105",
+                                    "106"),
+    "Sexual offences": ("17", "19", "20", "21", "22", "23", "70", "71", "88"),
+    "Robbery": ("34",),
+    "Burglary": ("28", "29", "30", "31"),
+    "Vehicle offences": ("45", "48", "126"),
+    "Theft": ("39", "40", "41", "42", "43", "44", "46", "47", "49"),
+    "Criminal damage and arson": ("56", "58", "59"),
+    "Drug offences": ("92",),
 }  # fmt: skip
 
 OTHER_OFFENCES = "Other offences"
@@ -68,15 +75,18 @@ AGE_NOT_GIVEN = "Age not given"
 
 @dataclass
 class Table:
-    """A shown table: a label (or labels) and a count per column, for each row."""
+    """A shown table: a label (or labels) and a count per column, for each row; None where
+    there is nothing to count (a month with no supply)."""
 
     columns: list[str]
-    rows: list[tuple[tuple[str, ...], list[int]]]
+    rows: list[tuple[tuple[str, ...], list[int | None]]]
 
     def frame(self, label_names: list[str]) -> pd.DataFrame:
+        # Objects, so that a None stays empty rather than turning the column's counts to floats.
         return pd.DataFrame(
             [[*labels, *values] for labels, values in self.rows],
             columns=[*label_names, *self.columns],
+            dtype=object,
         )
 
 
@@ -86,6 +96,17 @@ class Table:
 def months_of(period: tuple[datetime.date, datetime.date]) -> list[str]:
     """Every month ("YYYY-MM") the period touches, so that an empty month shows as 0."""
     return list(pd.period_range(period[0], period[1], freq="M").strftime("%Y-%m"))
+
+
+def query_coverage(query: ExtractQuery) -> list[MonthSupply]:
+    """Each month of the query's period (as months_of) and whether current supplies of its
+    dataset, by the supplying agencies in its scope, cover it."""
+    return supply_coverage(
+        partnership_id=query.partnership_id,
+        datasets=[query.dataset],
+        period=query.period,
+        agency_ids=query.supplying_agency_ids,
+    )
 
 
 def plain(value) -> int:
@@ -115,15 +136,15 @@ def fetch(query: sql.Composable, params: dict, columns: list[str]) -> pd.DataFra
 
 
 def offence_group_sql(column: sql.Composable) -> sql.Composable:
-    """The HO class of an offence code column, in SQL."""
-    return sql.SQL("left(upper(trim({})), 3)").format(column)
+    """The HO class of an offence code column (as OFFENCE_GROUPS writes it), in SQL."""
+    return sql.SQL("ltrim(substring(trim({}) from '^[0-9]+'), '0')").format(column)
 
 
 def offence_groups(codes: pd.Series) -> pd.Series:
     """Each HO offence code's group (OFFENCE_GROUPS)."""
     by_class = {cls: group for group, classes in OFFENCE_GROUPS.items() for cls in classes}
-    classes = codes.fillna("").astype(str).str.strip().str.upper().str[:3]
-    return classes.map(by_class).fillna(OTHER_OFFENCES)
+    leading = codes.fillna("").astype(str).str.strip().str.extract(r"^([0-9]+)", expand=False)
+    return leading.str.lstrip("0").map(by_class).fillna(OTHER_OFFENCES)
 
 
 def age_bands(ages: pd.Series) -> pd.Series:
@@ -223,13 +244,48 @@ def counts_frame(query: ExtractQuery, breakdown: str | None) -> pd.DataFrame:
 class CountsResult:
     breakdown: str | None
     table: Table  # rows (month, district), columns the breakdown's values and Total
-    monthly: list[tuple[str, int]]  # each month's total, as the table shows it
+    monthly: list[tuple[str, int | None]]  # each month's total as shown; None: no supply
     release: Release
+    coverage: list[MonthSupply] = field(default_factory=list)  # each month's supply
+
+    @property
+    def unsupplied(self) -> list[str]:
+        """The months no current supply covers."""
+        return [month.month for month in self.coverage if not month.supplied]
+
+    @property
+    def partial(self) -> list[MonthSupply]:
+        """The months only some of the scheduled agencies supplied."""
+        return [month for month in self.coverage if month.state == MonthCoverage.PARTIAL]
+
+
+def _month_rows(
+    wide: pd.DataFrame, coverage: list[MonthSupply], *, exact: bool
+) -> list[tuple[tuple[str, str], list[int | None]]]:
+    """The table's rows: districts in order within each month, its total last. A month with
+    nothing shown gets a total row of its own: empty where no supply covers it (nothing to
+    count), 0s where one does and counts are exact. Perturbed counts show no 0
+    (sharing.disclosure), so there a supplied month with nothing shown is left out, as a
+    cell of 0 is."""
+    shown = {month for month, _ in wide.index}
+    blank = {
+        (month.month, TOTAL): 0 if month.supplied else None
+        for month in coverage
+        if month.month not in shown and (exact or not month.supplied)
+    }
+    keys = sorted([*wide.index, *blank], key=lambda key: (key[0], key[1] == TOTAL, key[1]))
+    return [
+        (key, [blank[key]] * len(wide.columns))
+        if key in blank
+        else (key, [plain(v) for v in wide.loc[key]])
+        for key in keys
+    ]
 
 
 def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> CountsResult:
     """Records by month × postcode district (× the breakdown field's values), as the
-    disclosure rule releases them, with each month's total as the table shows it."""
+    disclosure rule releases them, with each month's total as the table shows it: None for a
+    month no current supply covers ("no supply"), 0 for a supplied month with nothing shown."""
     release = release_for(workspace.scope)
     schema = workspace.dataset.schema
     if breakdown and breakdown not in breakdown_fields(schema, release):
@@ -238,28 +294,39 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
     shown = month_area_counts(
         counts_frame(workspace.query, breakdown), breakdown=specs.get(breakdown), release=release
     )
-    months = months_of(workspace.query.period)
+    coverage = query_coverage(workspace.query)
     if shown.empty:
-        return CountsResult(
-            breakdown, Table([TOTAL], []), [(month, 0) for month in months], release
-        )
-    wide = shown.pivot(index=["month", "area"], columns="category", values="count").fillna(0)
+        index = pd.MultiIndex.from_tuples([], names=["month", "area"])
+        wide = pd.DataFrame(columns=[TOTAL], index=index)
+    else:
+        wide = shown.pivot(index=["month", "area"], columns="category", values="count").fillna(0)
     columns = [c for c in wide.columns if c != TOTAL] + [TOTAL]
-    # Districts in order within each month, its total last.
-    keys = sorted(wide.index, key=lambda key: (key[0], key[1] == TOTAL, key[1]))
-    wide = wide.reindex(index=keys, columns=columns)
+    wide = wide[columns]
     table = Table(
         columns=[str(c) for c in columns],
-        rows=[(key, [plain(v) for v in wide.loc[key]]) for key in keys],
+        rows=_month_rows(wide, coverage, exact=release.exact),
     )
     totals = shown[(shown["area"] == TOTAL) & (shown["category"] == TOTAL)]
     by_month = dict(zip(totals["month"], totals["count"], strict=True))
-    return CountsResult(breakdown, table, [(m, plain(by_month.get(m, 0))) for m in months], release)
+    monthly = [
+        (month.month, plain(by_month.get(month.month, 0)) if month.supplied else None)
+        for month in coverage
+    ]
+    return CountsResult(breakdown, table, monthly, release, coverage)
+
+
+# The CSV's column saying whether a row's month was supplied: its counts are empty where none
+# was, which a spreadsheet leaves out of sums, averages and charts, as it should.
+SUPPLY_COLUMN = "supply"
 
 
 def counts_csv(*, result: CountsResult) -> str:
     """The shown table as CSV, cells a spreadsheet would run as formulas neutralised, the
-    header's too (its columns are the breakdown's supplied values)."""
+    header's too (its columns are the breakdown's supplied values). After the labels, a
+    ``supply`` column: "supplied", "partial: no supply from …", or "no supply", whose counts
+    are empty cells (not 0: there was nothing to count)."""
     frame = result.table.frame(["month", "postcode_district"])
+    notes = {month.month: month.note or "supplied" for month in result.coverage}
+    frame.insert(2, SUPPLY_COLUMN, frame["month"].map(notes).fillna("supplied"))
     frame.columns = [neutralise_cell(column) for column in frame.columns]
-    return neutralise_formulas(frame.astype(object)).to_csv(index=False, lineterminator="\r\n")
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")

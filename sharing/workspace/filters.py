@@ -10,6 +10,7 @@ from django.http import Http404, QueryDict
 from django.utils import timezone
 
 from datasets import selectors as dataset_selectors
+from datasets.codelists import codes_as_stored
 from datasets.models import Dataset
 from hub.models import Partnership, User
 from sharing.access import (
@@ -63,8 +64,12 @@ def _date(params: QueryDict, name: str, default: datetime.date) -> datetime.date
         raise FilterInvalid(f"{name} must be a date, yyyy-mm-dd.") from error
 
 
-def _list(params: QueryDict, name: str) -> list[str]:
-    return [part.strip() for part in params.get(name, "").split(",") if part.strip()]
+def listed(params: QueryDict, name: str) -> list[str]:
+    """A filter's values, sent comma-separated ("5,6") or one per parameter, as checkboxes
+    send them (weekdays=5&weekdays=6), or both."""
+    return [
+        part.strip() for value in params.getlist(name) for part in value.split(",") if part.strip()
+    ]
 
 
 def partnership_chosen(params: QueryDict) -> Partnership | None:
@@ -127,7 +132,7 @@ def workspace_query(
     if problem:
         raise FilterBeyondRelease(problem)
     try:
-        weekdays = [int(day) for day in _list(params, "weekdays")]
+        weekdays = [int(day) for day in listed(params, "weekdays")]
         hours = None
         if params.get("hour_from") or params.get("hour_to"):
             hours = (int(params.get("hour_from", 0)), int(params.get("hour_to", 24)))
@@ -141,16 +146,16 @@ def workspace_query(
     if params.get("category"):
         if params["category"] not in breakdown_fields(dataset.schema, release):
             raise FilterInvalid(f"{dataset.name} cannot be filtered by {params['category']!r}.")
-        category = (params["category"], _list(params, "values"))
+        spec = next(s for s in dataset.schema.fields if s.name == params["category"])
+        category = (spec.name, codes_as_stored(spec, listed(params, "values")))
         if not category[1]:
             raise FilterInvalid("Give the values of the category to keep.")
-        spec = next(s for s in dataset.schema.fields if s.name == category[0])
         problem = category_values_invalid(spec, category[1], release)
         if problem:
             raise FilterBeyondRelease(problem)
     query = scope.query(
         period=(start, end),
-        area={"districts": _list(params, "districts")} if params.get("districts") else {},
+        area={"districts": listed(params, "districts")} if params.get("districts") else {},
         weekdays=weekdays,
         hours=hours,
         category=category,

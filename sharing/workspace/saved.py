@@ -19,7 +19,7 @@ from sharing.access import (
 from sharing.choices import WorkspaceView
 from sharing.disclosure import COUNTS_ONLY, breakdown_fields, category_values_invalid
 from sharing.models import SavedQuery
-from sharing.workspace.filters import FilterInvalid, partnership_chosen
+from sharing.workspace.filters import FilterInvalid, listed, partnership_chosen
 
 # -- saved queries ----------------------------------------------------------------------------
 
@@ -30,10 +30,11 @@ VIEW_URLS = {
     WorkspaceView.COMPARE: "workspace-compare",
 }
 
-# Filters a saved query keeps; anything else in the query string is ignored.
-SAVED_PARAMS = {"dataset", "partnership", "period_start", "period_end", "districts",
-                "weekdays", "hour_from", "hour_to", "category", "values", "hex",
-                "breakdown"}  # fmt: skip
+# Filters a saved query keeps; anything else in the query string is ignored. The listed
+# ones may have several values (the map's days of the week are one checkbox each).
+SAVED_PARAMS = {"dataset", "partnership", "period_start", "period_end", "hour_from",
+                "hour_to", "category", "hex", "breakdown"}  # fmt: skip
+SAVED_LISTS = {"districts", "weekdays", "values"}
 
 
 def saved_query_create(
@@ -45,6 +46,7 @@ def saved_query_create(
     if view not in VIEW_URLS:
         raise FilterInvalid(f"{view!r} is not a workspace view.")
     kept = {key: params[key] for key in SAVED_PARAMS if params.get(key)}
+    kept.update({key: listed(params, key) for key in SAVED_LISTS if listed(params, key)})
     if shared and kept.get("category"):
         _shared_filter_check(kept)
     if months is not None:
@@ -65,7 +67,7 @@ def _shared_filter_check(kept: dict) -> None:
     dataset = Dataset.objects.filter(slug=kept.get("dataset", "")).first()
     specs = {spec.name: spec for spec in dataset.schema.fields} if dataset else {}
     spec = specs.get(kept["category"])
-    values = [part.strip() for part in kept.get("values", "").split(",") if part.strip()]
+    values = kept.get("values", [])
     if spec is None or spec.name not in breakdown_fields(dataset.schema, COUNTS_ONLY):
         raise FilterInvalid(
             "A query shared with your agency may filter by coded fields only; save it for "
@@ -94,4 +96,4 @@ def saved_query_url(*, saved: SavedQuery, today: datetime.date | None = None) ->
         for _ in range(saved.months - 1):
             start = (start - datetime.timedelta(days=1)).replace(day=1)
         params.update(period_start=start.isoformat(), period_end=end.isoformat())
-    return reverse(VIEW_URLS[saved.view]) + "?" + urlencode(params)
+    return reverse(VIEW_URLS[saved.view]) + "?" + urlencode(params, doseq=True)

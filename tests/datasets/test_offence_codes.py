@@ -127,7 +127,7 @@ def test_codes_written_three_ways_are_stored_counted_and_grouped_as_one(api_clie
     assert [(e["row"], e["code"]) for e in report["errors"]] == [(7, "not_a_code")]
     (warning,) = [w for w in report["warnings"] if w["code"] == "not_in_code_list"]
     assert (warning["row"], warning["field"]) == (6, "ho_offence_code")
-    assert warning["message"].startswith("'8z' in ho_offence_code is not on the published")
+    assert warning["message"].startswith("'8z' is not on the published")
     assert report["warning_counts"]["not_in_code_list"] == 1
 
     params = QueryDict(mutable=True)

@@ -42,6 +42,9 @@ def test_errors_name_the_suppliers_columns_quote_the_value_and_run_in_row_order(
     ]  # fmt: skip
     assert report["errors"][0]["field"] == "flag_domestic"  # the API still names the field
     assert report["errors"][0]["message"].startswith("'Maybe'")
+    assert report["errors"][1]["message"] == (
+        "Repeats the Crime Number of row 2; each must appear once."
+    )
     assert report["errors"][2]["message"].startswith("'31/09/2026'")
 
 

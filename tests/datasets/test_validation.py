@@ -217,7 +217,7 @@ def test_a_code_not_on_the_published_list_loads_with_a_warning_quoting_it_as_sup
                     strict=True)) == [(3, "ho_offence_code", "not_in_code_list"),
                                       (4, "ho_offence_code", "not_in_code_list")]  # fmt: skip
     message = result.warnings["message"].iloc[0]
-    assert message.startswith("'008z' in ho_offence_code is not on the published Home Office")
+    assert message.startswith("'008z' is not on the published Home Office")
     assert "check the code against the list" in message
 
 

@@ -16,7 +16,9 @@ def count(user, **params) -> int:
     start, end = last_month()
     query = QueryDict(mutable=True)
     query.update({"dataset": "police_crime_offence", "period_start": str(start),
-                  "period_end": str(end), **params})  # fmt: skip
+                  "period_end": str(end)})  # fmt: skip
+    for name, value in params.items():
+        query.setlist(name, value if isinstance(value, list) else [value])
     where, values = workspace_query(user=user, params=query, route="test").query._where()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -39,6 +41,9 @@ def test_night_weekends_districts_and_categories_select_what_they_say(supplied):
     assert count(analyst, districts="wn1") == len(wn1) > 0
     violence = [r for r in records if r.data["ho_offence_code"] in ("105A", "105B")]
     assert count(analyst, category="ho_offence_code", values="105A,105B") == len(violence) > 0
+    # Codes as a force writes them find the records stored in the normal form.
+    assert count(analyst, category="ho_offence_code", values="105/A,0105b") == len(violence)
+    assert count(analyst, weekdays=["6", "7"]) == len(weekend)
 
 
 def test_bad_filters_are_named_and_unseen_datasets_do_not_exist(supplied):

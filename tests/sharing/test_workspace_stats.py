@@ -23,11 +23,12 @@ pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
 PAGES = ["/workspace/counts/", "/workspace/counts.csv", "/workspace/linked/",
          "/workspace/compare/"]  # fmt: skip
-# The demo's offence codes by group, written out here so the test does not reuse the code's map.
+# The demo's offence codes by group, as stored (in their normal form: the demo supplies
+# "008N", "028/01", "045/00"), written out here so the test does not reuse the code's map.
 VIOLENCE = "Violence against the person"
-GROUPS = {"105A": VIOLENCE, "105B": VIOLENCE, "008N": VIOLENCE, "028/01": "Burglary",
-          "030/01": "Burglary", "045/00": "Vehicle offences", "058C": "Criminal damage and arson",
-          "049/00": "Theft"}  # fmt: skip
+GROUPS = {"105A": VIOLENCE, "105B": VIOLENCE, "8N": VIOLENCE, "28/1": "Burglary",
+          "30/1": "Burglary", "45": "Vehicle offences", "58C": "Criminal damage and arson",
+          "49": "Theft"}  # fmt: skip
 
 
 def period() -> dict:
@@ -104,8 +105,9 @@ def test_counts_equal_the_records_for_the_analyst_who_may_see_them(supplied):
     download = client.get("/workspace/counts.csv", query)
     assert download["Content-Type"].startswith("text/csv")
     cells = list(csv.reader(io.StringIO(download.content.decode())))
-    assert cells[0] == ["month", "postcode_district", *codes, "Total"]
-    assert cells[1:] == body
+    # After the labels, whether the month was supplied (its counts are empty where not).
+    assert cells[0] == ["month", "postcode_district", "supply", *codes, "Total"]
+    assert cells[1:] == [[label, area, "supplied", *values] for label, area, *values in body]
 
     views = AuditEntry.objects.filter(actor=analyst, action="workspace_viewed")
     assert {entry.detail["view"] for entry in views} == {"counts", "counts.csv"}
@@ -259,7 +261,7 @@ def test_the_associate_analyst_is_told_why_victims_are_not_shown(supplied):
 def test_the_comparison_shows_each_series_it_may_as_the_user_may_see_it(supplied):
     month = last_month()[0].strftime("%Y-%m")
     violence = Record.objects.filter(
-        dataset__slug="police_crime_offence", data__ho_offence_code__in=["105A", "105B", "008N"]
+        dataset__slug="police_crime_offence", data__ho_offence_code__in=["105A", "105B", "8N"]
     ).count()
     attendances = Record.objects.filter(
         dataset__slug="ae_assault", data__incident_type="assault"
@@ -270,7 +272,8 @@ def test_the_comparison_shows_each_series_it_may_as_the_user_may_see_it(supplied
     rows = table_rows(page, 'id="compare-table"')
     assert rows[0][1:] == ["Police recorded violence", "A&E assault attendances",
                            "Ambulance assault call-outs"]  # fmt: skip
-    assert rows[1] == [month, str(violence), str(attendances), "–"]
+    # The ambulance service supplied nothing: "no supply", which is not a count of 0.
+    assert rows[1] == [month, str(violence), str(attendances), "no supply"]
     assert "no supplies" in re.search(r'id="series-ambulance_callout".*?</li>', page).group(0)
     texts = [element.text for element in svg_of(page).iter() if element.text]
     assert str(attendances) in texts and str(violence) in texts
