@@ -40,6 +40,11 @@ def supplier_agencies(*, user: User) -> QuerySet[Agency]:
     return agencies_with_role(user=user, role=Role.SUPPLIER).select_related("partnership")
 
 
+def own_agencies(*, user: User) -> QuerySet[Agency]:
+    """The agencies whose supplies the user follows as their supplier or DLO."""
+    return (supplier_agencies(user=user) | agencies_with_role(user=user, role=Role.DLO)).distinct()
+
+
 def supplier_datasets(*, user: User) -> QuerySet[Dataset]:
     """The datasets the user's agencies supply (by agency type)."""
     types = supplier_agencies(user=user).values_list("agency_type", flat=True)

@@ -166,6 +166,17 @@ def schedule_status_for_user(*, user: User, today: datetime.date) -> list[Schedu
     ]
 
 
+def agencies_standing(*, agencies: QuerySet[Agency], today: datetime.date):
+    """For a supplier or DLO: their agencies' schedule rows (as schedule_status gives them) and
+    the quality of their supplies (as quality_rows does), whatever their partnerships."""
+    schedule, quality = [], []
+    for partnership in Partnership.objects.filter(agencies__in=agencies).distinct():
+        schedule += schedule_status(partnership=partnership, today=today, agencies=agencies)
+        for agency in agencies.filter(partnership=partnership):
+            quality += quality_rows(partnership=partnership, agency=agency)
+    return schedule, quality
+
+
 # -- data quality -----------------------------------------------------------------------------
 
 # For each measure of a supply's quality (guidance §4.2.3): whether a higher value is better,

@@ -44,8 +44,28 @@ def dataset_template(request, slug):
 def supply_list(request):
     supplies = access.supply_restrict(user=request.user)[:200]
     can_supply = access.supplier_agencies(user=request.user).exists()
+    follows_supplies = access.own_agencies(user=request.user).exists()
     return render(
-        request, "datasets/supply_list.html", {"supplies": supplies, "can_supply": can_supply}
+        request,
+        "datasets/supply_list.html",
+        {"supplies": supplies, "can_supply": can_supply, "follows_supplies": follows_supplies},
+    )
+
+
+@require_safe
+@login_required
+def supply_standing(request):
+    """A supplier's or DLO's own agencies: their supply schedule and the quality of what they
+    supplied, as the co-ordinator sees them for the whole partnership."""
+    agencies = access.own_agencies(user=request.user)
+    if not agencies.exists():
+        raise Http404("You do not supply data for any agency.")
+    today = timezone.localdate()
+    schedule, quality = selectors.agencies_standing(agencies=agencies, today=today)
+    return render(
+        request,
+        "datasets/supply_standing.html",
+        {"rows": schedule, "quality": quality, "today": today, "agencies": agencies},
     )
 
 

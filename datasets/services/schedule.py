@@ -16,7 +16,12 @@ from django.utils import timezone
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.models import LAST_DUE_DAY, Dataset, SupplySchedule
 from datasets.selectors import ScheduleRow, schedule_status
-from hub.access import agency_standing, coordinator_check, role_holders
+from hub.access import (
+    agency_standing,
+    coordinator_check,
+    partnership_coordinators,
+    role_holders,
+)
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
@@ -91,9 +96,9 @@ def supply_reminders_send(*, today: datetime.date | None = None) -> int:
     """E-mail an agency's suppliers, once per period, about each scheduled supply now missing
     (past its due date); returns how many reminders went. Safe to run twice.
 
-    Agencies outside the ISP are not reminded (they cannot supply until they sign), nor are
-    those with no active supplier with an e-mail address; the schedule page still shows them
-    missing.
+    Agencies outside the ISP are not reminded (they cannot supply until they sign). An agency
+    with no supplier to remind has its DLO and the partnership's co-ordinators reminded
+    instead, so that someone arranges the supply.
     """
     today = today or timezone.localdate()
     sent = 0
@@ -125,8 +130,23 @@ def _supply_reminder_send(*, row: ScheduleRow) -> int:
         .exclude(email="")
         .order_by("username")
     )
-    if not suppliers:
-        logger.warning("No supplier with an e-mail address to remind at %s", schedule.agency)
+    # With no supplier to tell, those who can arrange one: the agency's DLO, the co-ordinators.
+    arrangers = (
+        []
+        if suppliers
+        else list(
+            (
+                role_holders(agency=schedule.agency, role=Role.DLO)
+                | partnership_coordinators(partnership=schedule.agency.partnership)
+            )
+            .exclude(email="")
+            .distinct()
+            .order_by("username")
+        )
+    )
+    recipients = suppliers or arrangers
+    if not recipients:
+        logger.warning("Nobody with an e-mail address to remind of %s's supply", schedule.agency)
         return 0
     claimed = (
         SupplySchedule.objects.filter(pk=schedule.pk)
@@ -144,23 +164,30 @@ def _supply_reminder_send(*, row: ScheduleRow) -> int:
         detail={
             "period": [row.period_start.isoformat(), row.period_end.isoformat()],
             "due": row.due_date.isoformat(),
-            "to": [user.get_username() for user in suppliers],
+            "to": [user.get_username() for user in recipients],
+            "no_supplier": not suppliers,
         },
         system="schedule",
     )
     url = settings.HUB_SITE_URL + reverse("supply-new")
     # Sent inside the claim's transaction: if sending fails, the claim is undone and the next
     # run tries again.
+    overdue = (
+        f"{schedule.agency}'s supply of {schedule.dataset.name} for "
+        f"{row.period_start:%d/%m/%Y} to {row.period_end:%d/%m/%Y} was due on "
+        f"{row.due_date:%d/%m/%Y} and has not arrived.\n\n"
+    )
+    action = (
+        f"Please supply it at {url}\n\nIf it cannot be supplied, tell the partnership's "
+        "co-ordinator why."
+        if suppliers
+        else f"{schedule.agency} has no supplier in the hub to send it. Please arrange for "
+        "someone at the agency to be given the supplier role, or for the file to be sent."
+    )
     send_mail(
         subject=f"Reminder: {schedule.dataset.name} for {row.period_start:%B %Y} is overdue",
-        message=(
-            f"{schedule.agency}'s supply of {schedule.dataset.name} for "
-            f"{row.period_start:%d/%m/%Y} to {row.period_end:%d/%m/%Y} was due on "
-            f"{row.due_date:%d/%m/%Y} and has not arrived.\n\n"
-            f"Please supply it at {url}\n\n"
-            "If it cannot be supplied, tell the partnership's co-ordinator why."
-        ),
+        message=overdue + action,
         from_email=None,
-        recipient_list=[user.email for user in suppliers],
+        recipient_list=[user.email for user in recipients],
     )
     return 1

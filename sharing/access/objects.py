@@ -1,5 +1,5 @@
-"""Extracts, personal-data requests and saved queries as objects: whose they are, who may see
-and decide them. A lookup of one the user may not see answers as for one that does not exist,
+"""Extracts, personal-data requests, saved queries and access profiles as objects: whose they
+are, who may see and decide them. A lookup of one the user may not see answers as for one that does not exist,
 and is audited."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ from django.db.models import Q, QuerySet
 
 from hub.access import (
     agencies_with_role,
+    coordinated_partnership,
     holds_role,
     uuid_or_none,
     visible_get,
@@ -15,6 +16,7 @@ from hub.access import (
 from hub.choices import Role
 from hub.models import User
 from sharing.models import (
+    AccessProfile,
     Extract,
     PersonalDataRequest,
     SavedQuery,
@@ -42,15 +44,19 @@ def extract_get(
 
 
 def request_restrict(*, user: User) -> QuerySet[PersonalDataRequest]:
-    """Requests a user may see: their own, and those their agency (as DLO or Caldicott
-    Guardian) decides."""
+    """Requests a user may see: their own, those their agency (as DLO or Caldicott Guardian)
+    decides, and for the co-ordinator every request made in their partnership (they oversee
+    the sharing; the supplying agency decides)."""
     if not user.is_authenticated:
         return PersonalDataRequest.objects.none()
     deciding = agencies_with_role(user=user, role=Role.DLO) | agencies_with_role(
         user=user, role=Role.CALDICOTT
     )
+    coordinated = agencies_with_role(user=user, role=Role.COORDINATOR).values("partnership")
     return PersonalDataRequest.objects.filter(
-        Q(requester=user) | Q(supplying_agency__in=deciding.values("pk"))
+        Q(requester=user)
+        | Q(supplying_agency__in=deciding.values("pk"))
+        | Q(supplying_agency__partnership__in=coordinated)
     ).select_related("dataset", "supplying_agency", "requester", "requester_agency")
 
 
@@ -100,4 +106,24 @@ def saved_query_get(
     return visible_get(
         visible=saved_query_restrict(user=user), key=saved_id, user=user, route=route,
         reason="Another user's saved query.", ip_address=ip_address,
+    )  # fmt: skip
+
+
+def access_profile_restrict(*, user: User) -> QuerySet[AccessProfile]:
+    """The access profiles of the partnership the user co-ordinates; nobody else's."""
+    partnership = coordinated_partnership(user=user)
+    if partnership is None:
+        return AccessProfile.objects.none()
+    return AccessProfile.objects.filter(partnership=partnership)
+
+
+def access_profile_get(
+    *, user: User, profile_id, route: str = "access profile", ip_address: str | None = None
+) -> AccessProfile:
+    """The profile, or 404 alike for one that does not exist and one of another partnership;
+    the second is audited as a refusal."""
+    return visible_get(
+        visible=access_profile_restrict(user=user), user=user, route=route,
+        key=int(profile_id) if str(profile_id).isdigit() else None,
+        reason="Another partnership's access profile.", ip_address=ip_address,
     )  # fmt: skip

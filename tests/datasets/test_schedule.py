@@ -252,6 +252,7 @@ def supply_all_but_police_offences() -> None:
         (POLICE, "police_crime_victim"),
         ("Wigan Council", "council_asb"),
         ("Wrightington, Wigan and Leigh NHS Foundation Trust", "ae_assault"),
+        ("Greater Manchester Fire and Rescue Service", "fire_incident"),
     ]:
         make_supply(agency=agency, dataset=dataset, created=at(datetime.date(2026, 11, 5)))
 
@@ -314,6 +315,7 @@ def test_the_next_period_missing_is_reminded_again(personas, locmem_mail):
         (POLICE, "police_crime_victim"),
         ("Wigan Council", "council_asb"),
         ("Wrightington, Wigan and Leigh NHS Foundation Trust", "ae_assault"),
+        ("Greater Manchester Fire and Rescue Service", "fire_incident"),
     ]:
         make_supply(
             agency=agency,
@@ -338,17 +340,31 @@ def test_nothing_is_sent_before_the_due_date_has_passed_or_once_the_supply_is_in
     assert locmem_mail == []
 
 
-def test_an_agency_without_suppliers_or_outside_the_isp_is_not_reminded(personas, locmem_mail):
+def test_an_agency_outside_the_isp_is_not_reminded(personas, locmem_mail):
     supply_all_but_police_offences()
     Signature.objects.filter(agency__name=POLICE).update(withdrawn_on=datetime.date(2026, 11, 1))
 
-    # The police have withdrawn and the fire service (missing too) has no supplier to tell.
     assert supply_reminders_send(today=AFTER_DUE) == 0
 
     assert locmem_mail == []
-    fire = status_of("fire_incident", AFTER_DUE, "Greater Manchester Fire and Rescue Service")
-    assert fire.status == ScheduleStatus.MISSING
     assert not SupplySchedule.objects.filter(last_reminded_period__isnull=False).exists()
+
+
+def test_an_agency_with_no_supplier_has_its_dlo_and_the_coordinator_reminded(personas, locmem_mail):
+    supply_all_but_police_offences()
+    make_supply(created=at(datetime.date(2026, 11, 5)))  # the police are on time
+    fire = Agency.objects.get(name="Greater Manchester Fire and Rescue Service")
+    Supply.objects.filter(agency=fire).delete()  # the fire service is not
+    fire_dlo = User.objects.create(username="fire_dlo", email="dlo@fire.example")
+    membership_grant(user=fire_dlo, agency=fire, roles=[Role.DLO], acting_user=None)
+
+    assert supply_reminders_send(today=AFTER_DUE) == 1
+
+    (message,) = locmem_mail
+    assert sorted(message.to) == ["coordinator@demo.invalid", "dlo@fire.example"]
+    assert "has no supplier in the hub to send it" in message.body
+    entry = AuditEntry.objects.get(action="supply_reminder_sent")
+    assert entry.detail["no_supplier"] is True and entry.detail["to"] == ["coordinator", "fire_dlo"]
 
 
 def test_the_reminder_task_runs_daily_on_beat():
@@ -484,3 +500,28 @@ def test_the_api_reads_a_fixed_number_of_queries(api_client, personas, django_as
     # The co-ordinator's partnership, the schedules, the supplies.
     with django_assert_num_queries(3):
         assert len(api_client.get("/api/v1/schedule/").json()) == 5
+
+
+# -- the supplier's own page -------------------------------------------------------------------
+
+
+def test_a_supplier_sees_their_own_agencys_schedule_and_quality_and_no_one_elses(client, personas):
+    make_supply(created=at(datetime.date(2026, 11, 5)))
+    make_supply(
+        agency="Wigan Council", dataset="council_asb", created=at(datetime.date(2026, 11, 5))
+    )
+    Supply.objects.update(status="completed", record_count=10, rejected_count=1)
+    sign_in(client, personas["police_supplier"])
+
+    page = client.get("/supplies/standing/").content.decode()
+
+    assert "Police recorded crime: the offence" in page and "10.0% (1)" in page
+    assert "Wigan Council" not in page and "Council-recorded ASB" not in page
+    sign_in(client, personas["dlo_police"])
+    assert (
+        "Police recorded crime: the offence" in client.get("/supplies/standing/").content.decode()
+    )
+    assert "Your schedule and data quality" in client.get("/supplies/").content.decode()
+    sign_in(client, personas["analyst"])
+    assert client.get("/supplies/standing/").status_code == 404
+    assert "Your schedule and data quality" not in client.get("/supplies/").content.decode()
