@@ -263,6 +263,52 @@ def _compared(row: QualityRow, previous: QualityRow) -> QualityRow:
     return replace(row, trend=trend, changes=changes)
 
 
+@dataclass
+class QualitySeries:
+    """One agency's supplies of one dataset, its quality measures period by period, oldest
+    first: what the dashboard draws as a trend."""
+
+    agency_name: str
+    dataset_name: str
+    periods: list[str]
+    rejected_rate: list[float | None]
+    completeness: list[float | None]
+    geocoding_rate: list[float | None]
+
+
+def period_words(start: datetime.date, end: datetime.date) -> str:
+    """A period as people say it: "August 2026", "July to September 2026", or its days."""
+    last_day = (end + datetime.timedelta(days=1)).day == 1
+    if start.day != 1 or not last_day:
+        return f"{start:%d/%m/%Y} to {end:%d/%m/%Y}"
+    if (start.year, start.month) == (end.year, end.month):
+        return f"{start:%B %Y}"
+    if start.year == end.year:
+        return f"{start:%B} to {end:%B %Y}"
+    return f"{start:%B %Y} to {end:%B %Y}"
+
+
+def quality_series(rows: list[QualityRow]) -> list[QualitySeries]:
+    """The rows (as quality_rows gives them) as one series per agency and dataset."""
+    grouped: dict[tuple[int, str], list[QualityRow]] = defaultdict(list)
+    for row in rows:
+        grouped[row.agency_id, row.dataset_slug].append(row)
+    series = []
+    for periods in grouped.values():
+        periods = sorted(periods, key=lambda row: row.period_start)
+        series.append(
+            QualitySeries(
+                agency_name=periods[0].agency_name,
+                dataset_name=periods[0].dataset_name,
+                periods=[period_words(row.period_start, row.period_end) for row in periods],
+                rejected_rate=[row.rejected_rate for row in periods],
+                completeness=[row.completeness for row in periods],
+                geocoding_rate=[row.geocoding_rate for row in periods],
+            )
+        )
+    return series
+
+
 def quality_rows(
     *,
     partnership: Partnership,

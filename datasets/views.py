@@ -5,9 +5,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from datasets import access, selectors
+from datasets import access, charts, selectors
 from datasets.api.views import template_response
 from datasets.choices import ScheduleStatus, SupplyFrequency
 from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm, WithdrawForm
@@ -261,4 +262,26 @@ def governance_quality(request):
         rows = selectors.quality_rows(
             partnership=partnership, agency=filters.get("agency"), dataset=filters.get("dataset")
         )
-    return render(request, "datasets/governance_quality.html", {"rows": rows, "form": form})
+    trends = [
+        mark_safe(  # noqa: S308 - charts.line_chart escapes every label it draws
+            charts.line_chart(
+                chart_id=f"quality-{number}",
+                title=f"{one.agency_name}: {one.dataset_name}",
+                labels=one.periods,
+                series=[
+                    charts.Series("Rows rejected", one.rejected_rate),
+                    charts.Series("Required fields complete", one.completeness),
+                    charts.Series("Records located", one.geocoding_rate),
+                ],
+                x_title="Period supplied",
+                y_title="Per cent",
+                unit="%",
+                top=100,
+            )
+        )
+        for number, one in enumerate(selectors.quality_series(rows), 1)
+        if len(one.periods) > 1
+    ]
+    return render(
+        request, "datasets/governance_quality.html", {"rows": rows, "form": form, "trends": trends}
+    )

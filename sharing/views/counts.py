@@ -20,7 +20,7 @@ from hub.models import Partnership
 from hub.services import audit_record
 from sharing.access import access_decisions, acting_partnership, analyst_standing
 from sharing.disclosure import COUNTS_ONLY, breakdown_fields, counts_note, release_labelled
-from sharing.svg import Series, bar_chart
+from datasets.charts import Series, bar_chart
 from sharing.workspace import compare, counts, linked
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
 
@@ -117,7 +117,7 @@ def _breakdowns(dataset: Dataset, workspace) -> list[str]:
 
 
 def _svg(markup: str):
-    # sharing.svg builds the chart from escaped labels and numbers only, so it is safe markup.
+    # datasets.charts builds the chart from escaped labels and numbers only, so it is safe markup.
     return mark_safe(markup)  # noqa: S308
 
 

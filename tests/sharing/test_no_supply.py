@@ -23,7 +23,7 @@ from datasets.coverage import MonthSupply, supply_coverage
 from datasets.models import Dataset, Record, Supply, SupplySchedule
 from datasets.summary import counts_recount
 from hub.models import Agency, User
-from sharing.svg import Series, bar_chart
+from datasets.charts import Series, bar_chart
 from tests.conftest import supply_row
 from tests.sharing.test_workspace_stats import client_for, svg_of, table_rows
 
@@ -159,9 +159,9 @@ def test_the_comparison_shows_no_supply_for_unsupplied_months_and_0_for_supplied
 
     # The chart: gaps drawn hatched, with a legend entry, and no bar of 0 for them.
     titles = [element.text for element in svg_of(page).iter(SVG + "title")]
-    assert "A&E assault attendances, 2025-03: no supply" in titles
-    assert "A&E assault attendances, 2025-02: 0" in titles
-    assert not any(t.startswith("A&E assault attendances, 2025-03: 0") for t in titles)
+    assert "A&E assault attendances, March 2025: no supply" in titles
+    assert "A&E assault attendances, February 2025: 0" in titles
+    assert not any(t.startswith("A&E assault attendances, March 2025: 0") for t in titles)
     hatched = [e for e in svg_of(page).iter(SVG + "rect") if e.get("class") == "no-supply"]
     assert len(hatched) == 2 + 4  # A&E's March and April, all four of the ambulance's months
     assert "No supply for the month (not a count of 0)" in "".join(svg_of(page).itertext())
@@ -267,17 +267,17 @@ def test_the_chart_hatches_a_month_with_no_supply_and_says_so_in_its_legend():
     rects = list(svg.iter(SVG + "rect"))
     hatched = [r for r in rects if r.get("class") == "no-supply"]
     assert len(hatched) == 1 and hatched[0].get("fill") == "url(#c-no-supply)"
-    assert hatched[0].find(SVG + "title").text == "A&E, 2025-03: no supply"
+    assert hatched[0].find(SVG + "title").text == "A&E, March 2025: no supply"
     assert svg.find(f".//{SVG}pattern").get("id") == "c-no-supply"
     partial = [r for r in rects if r.get("class") == "partial"]
     assert [r.find(SVG + "title").text for r in partial] == [
-        "A&E, 2025-02: 0 (partial: no supply from North West Ambulance Service)"
+        "A&E, February 2025: 0 (partial: no supply from North West Ambulance Service)"
     ]
     texts = "".join(svg.itertext())
     assert "No supply for the month (not a count of 0)" in texts
     assert "Dashed outline: partly supplied" in texts
     # Police's March is a bar like any other; a series with no coverage known has no hatching.
-    assert "Police, 2025-03: 9" in [t.text for t in svg.iter(SVG + "title")]
+    assert "Police, March 2025: 9" in [t.text for t in svg.iter(SVG + "title")]
 
 
 def test_a_chart_where_every_month_was_supplied_has_no_hatching_or_legend_for_it():
