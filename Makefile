@@ -23,14 +23,14 @@ services: install
 stop: install
 	$(BIN)/python -m hub.embedded stop
 
+# make demo PORT=8010 serves on another port. Ctrl-C stops the web server, the worker and the
+# embedded PostgreSQL and Redis (hub/embedded.py, "serve").
+PORT ?= 8000
 demo: services
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	@echo "The hub is starting at http://127.0.0.1:8000/ (Ctrl-C stops it)."
-	$(BIN)/celery -A hub worker --beat --loglevel=INFO & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/gunicorn hub.wsgi --bind 127.0.0.1:8000 --workers 2 --access-logfile -
+	$(BIN)/python -m hub.embedded serve --port $(PORT)
 
 # The benchmark (manage.py bench; ROWS=… for another size): on the embedded services, or on
 # those DATABASE_URL and REDIS_URL name. Prints its figures as JSON.

@@ -1,7 +1,9 @@
 """The minimum-dataset catalogue: declarative schema files, read and checked.
 
 Each file in ``datasets/schemas/`` is a Frictionless Table Schema with the hub's own keys:
-``tier``, ``kind``, ``suppliers`` (agency types), ``section``, ``locations`` (location groups)
+``tier``, ``kind``, ``suppliers`` (agency types), ``section``, ``locations`` (location groups),
+``dateTimes`` (a column holding a date and a time, split into a date field and a time field),
+``xmlSubmission`` (the header elements of the dataset's XML submission format, if it has one)
 and, on fields, ``class`` and ``aliases``. Adding a dataset is adding a file.
 """
 
@@ -10,6 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -67,6 +70,28 @@ class FieldSpec:
 
 
 @dataclass(frozen=True)
+class DateTimeColumn:
+    """A column that gives a date and a time in one value ("ASSAULT DATE AND TIME"), read into
+    a date field and a time field; ``aliases`` are its names."""
+
+    date: str
+    time: str
+    aliases: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class XmlSubmission:
+    """A dataset's XML submission format: its name, and the names its submission header gives
+    the reporting period's first and last days and the site (each a tuple of spellings). Its
+    records' elements are the fields' aliases."""
+
+    name: str
+    period_start: tuple[str, ...]
+    period_end: tuple[str, ...]
+    site_code: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class LocationGroup:
     role: str
     address: str | None
@@ -96,10 +121,23 @@ class DatasetSchema:
     # (local fields, dataset slug) for each foreignKey: how a record links to another dataset.
     links: tuple[tuple[tuple[str, ...], str], ...]
     descriptor: dict
+    date_times: tuple[DateTimeColumn, ...] = ()
+    xml_submission: XmlSubmission | None = None
 
     @property
     def field_names(self) -> list[str]:
         return [field.name for field in self.fields]
+
+    @cached_property
+    def by_name(self) -> dict[str, FieldSpec]:
+        """Each field, by its name."""
+        return {spec.name: spec for spec in self.fields}
+
+    def title_of(self, name: str) -> str:
+        """A field's title, as people read it ("Drugs involved", not flag_drugs); a name that
+        is not a field (a column the hub adds) as it is."""
+        spec = self.by_name.get(name)
+        return spec.title if spec else name
 
 
 def primary_group(schema: DatasetSchema) -> LocationGroup | None:
@@ -216,7 +254,10 @@ def schema_from_descriptor(
     _check(bool(fields), where, "a dataset needs at least one field")
     names = [field.name for field in fields]
     _check(len(names) == len(set(names)), where, "field names must be unique")
+    types = {field.name: field.type for field in fields}
+    date_times = _date_times(descriptor.get("dateTimes", ()), types, where)
     spellings = [alias.casefold() for field in fields for alias in field.aliases]
+    spellings += [alias.casefold() for column in date_times for alias in column.aliases]
     _check(len(spellings) == len(set(spellings)), where, "a header alias may name only one field")
 
     locations = []
@@ -242,7 +283,6 @@ def schema_from_descriptor(
     for foreign_key in descriptor.get("foreignKeys", ()):
         _check(set(foreign_key["fields"]) <= set(names), where, "foreignKeys name a missing field")
         links.append((tuple(foreign_key["fields"]), foreign_key["reference"]["resource"]))
-    types = {field.name: field.type for field in fields}
     event_date = descriptor.get("eventDate")
     event_time = descriptor.get("eventTime")
     _check(
@@ -274,6 +314,53 @@ def schema_from_descriptor(
         ongoing=ongoing,
         links=tuple(links),
         descriptor=descriptor,
+        date_times=date_times,
+        xml_submission=_xml_submission(descriptor.get("xmlSubmission"), where),
+    )
+
+
+def _names(value, where: str, what: str) -> tuple[str, ...]:
+    _check(
+        isinstance(value, list) and bool(value) and all(isinstance(n, str) and n for n in value),
+        where,
+        f"{what} must be a list of names",
+    )
+    return tuple(value)
+
+
+def _date_times(entries, types: dict[str, str], where: str) -> tuple[DateTimeColumn, ...]:
+    _check(isinstance(entries, list | tuple), where, "dateTimes must be a list")
+    columns = []
+    for entry in entries:
+        _check(isinstance(entry, dict), where, "each dateTimes entry is an object")
+        _check(
+            types.get(entry.get("date")) == FieldType.DATE
+            and types.get(entry.get("time")) == FieldType.TIME,
+            where,
+            "a dateTimes entry names a date field (date) and a time field (time)",
+        )
+        aliases = _names(entry.get("aliases"), where, "a dateTimes entry's aliases")
+        columns.append(DateTimeColumn(date=entry["date"], time=entry["time"], aliases=aliases))
+    return tuple(columns)
+
+
+XML_SUBMISSION_KEYS = {"name", "periodStart", "periodEnd", "siteCode"}
+
+
+def _xml_submission(entry, where: str) -> XmlSubmission | None:
+    if entry is None:
+        return None
+    _check(isinstance(entry, dict), where, "xmlSubmission is an object")
+    unknown = sorted(set(entry) - XML_SUBMISSION_KEYS)
+    _check(not unknown, where, f"xmlSubmission has unknown keys {unknown}")
+    _check(bool(entry.get("name")), where, "xmlSubmission needs the format's name")
+    return XmlSubmission(
+        name=entry["name"],
+        period_start=_names(entry.get("periodStart"), where, "xmlSubmission periodStart"),
+        period_end=_names(entry.get("periodEnd"), where, "xmlSubmission periodEnd"),
+        site_code=_names(entry["siteCode"], where, "xmlSubmission siteCode")
+        if "siteCode" in entry
+        else (),
     )
 
 

@@ -12,21 +12,19 @@ partly supplied has its bar outlined in dashes.
 
 from __future__ import annotations
 
-import datetime
 import math
-import re
 from dataclasses import dataclass
 from xml.sax.saxutils import escape, quoteattr
 
 from datasets.choices import MonthCoverage
 from datasets.coverage import MonthSupply
+from hub.words import month_words
 
 # Colour-blind-safe (Okabe–Ito) colours for up to three series.
 COLOURS = ("#0072b2", "#d55e00", "#009e73")
 WIDTH, HEIGHT = 720, 320
 LEFT, RIGHT, TOP, BOTTOM = 64, 12, 36, 92
 AXIS, GRID = "#0b0c0c", "#dcdcdc"
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 HATCH = "#6f777b"
 NO_SUPPLY_LEGEND = "No supply for the month (not a count of 0)"
 PARTIAL_LEGEND = "Dashed outline: partly supplied"
@@ -47,14 +45,6 @@ class Series:
 
 def _number(value: float) -> str:
     return f"{value:.1f}"
-
-
-def month_label(label: str) -> str:
-    """ "2026-08" as "August 2026"; any other label as it is."""
-    found = _MONTH.match(label)
-    if not found:
-        return label
-    return f"{datetime.date(int(found[1]), int(found[2]), 1):%B %Y}"
 
 
 def nice_ticks(top: float, most: int = 6) -> list[float]:
@@ -101,7 +91,7 @@ def _axes(
     for position, label in enumerate(labels):
         x = LEFT + (position + 0.5) * slot
         y = TOP + plot_h + 14
-        words = escape(month_label(label))
+        words = escape(month_words(label))
         if turned:
             parts.append(
                 f'<text class="label" x="{_number(x)}" y="{y}" text-anchor="end" font-size="11" '
@@ -194,7 +184,7 @@ def bar_chart(
                     f'<rect class="no-supply" x="{_number(x)}" y="{TOP}" '
                     f'width="{_number(bar_w * 0.9)}" height="{plot_h}" '
                     f"fill={quoteattr(f'url(#{hatch_id})')}>"
-                    f"<title>{escape(f'{one.name}, {month_label(label)}: no supply')}</title>"
+                    f"<title>{escape(f'{one.name}, {month_words(label)}: no supply')}</title>"
                     "</rect>"
                 )
                 continue
@@ -204,7 +194,7 @@ def bar_chart(
             y = TOP + plot_h - height
             fill = COLOURS[index % len(COLOURS)]
             dashed = month is not None and month.state == MonthCoverage.PARTIAL
-            caption = f"{one.name}, {month_label(label)}: {value}" + (
+            caption = f"{one.name}, {month_words(label)}: {value}" + (
                 f" ({month.note})" if dashed else ""
             )
             parts.append(
@@ -268,7 +258,7 @@ def line_chart(
                     f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>'
                 )
         for x, y, value, label in points:
-            caption = f"{one.name}, {month_label(label)}: {_tick_text(value)}{unit}"
+            caption = f"{one.name}, {month_words(label)}: {_tick_text(value)}{unit}"
             parts.append(
                 f'<circle cx="{_number(x)}" cy="{_number(y)}" r="3.5" fill="{colour}">'
                 f"<title>{escape(caption)}</title></circle>"

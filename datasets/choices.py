@@ -55,6 +55,7 @@ class FileFormat(models.TextChoices):
     CSV = "csv", "CSV"
     XLSX = "xlsx", "Excel workbook (XLSX)"
     ZIP = "zip", "CSV inside a ZIP"
+    XML = "xml", "ISTV XML submission"
 
 
 class SupplyFrequency(models.TextChoices):

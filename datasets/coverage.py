@@ -45,6 +45,10 @@ class MonthSupply:
         """The month's coverage in words, "" for a month wholly supplied."""
         if self.state == MonthCoverage.NONE:
             return "no supply"
+        if self.state == MonthCoverage.PARTIAL and not self.missing:
+            return (
+                "partial: no supply covers the month; its records come from other periods' supplies"
+            )
         if self.state == MonthCoverage.PARTIAL:
             return f"partial: no supply from {', '.join(self.missing)}"
         return ""
@@ -117,3 +121,15 @@ def supply_coverage(
         else:
             months.append(MonthSupply(month, MonthCoverage.SUPPLIED))
     return months
+
+
+def with_records(coverage: list[MonthSupply], counted: Collection[str]) -> list[MonthSupply]:
+    """The coverage, where a month no supply covers has records all the same (a crime recorded
+    in a later period's supply, dated by when it happened): partial, not "no supply", so that
+    its count is shown. ``counted``: the months whose count, as shown, is more than 0."""
+    return [
+        MonthSupply(month.month, MonthCoverage.PARTIAL)
+        if month.state == MonthCoverage.NONE and month.month in counted
+        else month
+        for month in coverage
+    ]

@@ -4,6 +4,7 @@ from django.utils import timezone
 from datasets import access, selectors
 from datasets.choices import SupplyFrequency
 from datasets.models import LAST_DUE_DAY
+from datasets.validation import normalise_header
 
 
 class DateInput(forms.DateInput):
@@ -16,7 +17,9 @@ class SupplyForm(forms.Form):
     agency = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Supplying for.")
     dataset = forms.ModelChoiceField(queryset=None, to_field_name="slug")
     file = forms.FileField(
-        required=False, help_text="CSV, Excel workbook (.xlsx) or a CSV inside a ZIP."
+        required=False,
+        help_text="CSV, Excel workbook (.xlsx) or a CSV inside a ZIP; for A&E assaults, the "
+        "ISTV XML submission too, whose header fills in the period.",
     )
     nil_return = forms.BooleanField(
         label="Nothing to report for this period (a nil return)",
@@ -64,6 +67,25 @@ class SupplyForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["agency"].queryset = access.supplier_agencies(user=user)
         self.fields["dataset"].queryset = access.supplier_datasets(user=user)
+        self._xml_period_names()
+
+    def _xml_period_names(self) -> None:
+        """The names an XML submission's header may give its period's first and last days,
+        normalised, for the page's script to fill the period in from a chosen file
+        (static/hub/supply-period.js); the worker checks the period against the header."""
+        starts, ends = set(), set()
+        for dataset in self.fields["dataset"].queryset:
+            submission = dataset.schema.xml_submission
+            if submission is not None:
+                starts.update(map(normalise_header, submission.period_start))
+                ends.update(map(normalise_header, submission.period_end))
+        if starts and ends:
+            self.fields["file"].widget.attrs.update(
+                {
+                    "data-xml-period-start": " ".join(sorted(starts)),
+                    "data-xml-period-end": " ".join(sorted(ends)),
+                }
+            )
 
     def clean(self):
         cleaned = super().clean()

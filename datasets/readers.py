@@ -1,7 +1,8 @@
 """Reading a supplied file, decrypted as it streams, into chunks of text cells.
 
 CSV (UTF-8, UTF-8 with a byte-order mark, or Windows-1252 as Excel saves it), XLSX (read-only
-mode, row by row) and a CSV inside a ZIP (the ZIP checked by ``datasets.archives``). Every
+mode, row by row), a CSV inside a ZIP (the ZIP checked by ``datasets.archives``) and an XML
+submission (``datasets.xml_reader``, whose rows are numbered by record instead). Every
 chunk is a DataFrame of strings whose index is the row number a supplier sees in a spreadsheet
 (the header is row 1). A file that cannot be read raises UnreadableFile with a message the
 supplier can act on.
@@ -25,6 +26,7 @@ import pandas as pd
 from datasets.archives import check_expansion, zip_member
 from datasets.choices import FileFormat
 from datasets.supplied import SuppliedFile, UnreadableFile
+from datasets.xml_reader import XmlLayout, xml_chunks
 from hub.crypto import open_encrypted
 
 # Bytes that Windows-1252 leaves undefined: a file that has them is Latin-1 (ISO 8859-1).
@@ -291,14 +293,26 @@ def _first_row(rows: list[list[str]]) -> int:
 
 
 def read_chunks(
-    supplied: SuppliedFile, *, chunk_rows: int, find_header: HeaderFinder = _first_row
+    supplied: SuppliedFile,
+    *,
+    chunk_rows: int,
+    find_header: HeaderFinder = _first_row,
+    xml_layout: XmlLayout | None = None,
 ) -> Iterator[pd.DataFrame]:
     """The file's rows as text, ``chunk_rows`` at a time, indexed by spreadsheet row number.
 
     The header is the row ``find_header`` picks (by its index) among the first
     HEADER_SEARCH_ROWS rows; rows above it are skipped, and each chunk's
-    ``attrs[HEADER_ROW]`` says which row it was."""
-    if supplied.file_format == FileFormat.XLSX:
+    ``attrs[HEADER_ROW]`` says which row it was. An XML submission's records are read as
+    ``xml_layout`` says (by default, every group of values is a record)."""
+    if supplied.file_format == FileFormat.XML:
+        yield from xml_chunks(
+            lambda: open_encrypted(supplied.path, supplied.data_key),
+            max_bytes=supplied.max_bytes,
+            chunk_rows=chunk_rows,
+            layout=xml_layout or XmlLayout(),
+        )
+    elif supplied.file_format == FileFormat.XLSX:
         yield from _xlsx_chunks(supplied, chunk_rows, find_header)
     elif supplied.file_format == FileFormat.ZIP:
         with zip_member(supplied) as open_member:

@@ -41,7 +41,10 @@ class RejectedRowsWriter:
     def __init__(self, path: Path, data_key: bytes, *, headers: dict[str, str]):
         path.unlink(missing_ok=True)
         self._headers = dict(headers)
-        self._supplier_names = {field: column for column, field in headers.items()}
+        # A column of dates with times is read as two fields ("incident_date and incident_time").
+        self._supplier_names = {
+            field: column for column, fields in headers.items() for field in fields.split(" and ")
+        }
         self._encrypted = EncryptingWriter(path, data_key)
         self._text = io.TextIOWrapper(
             self._encrypted, encoding="utf-8", newline="", write_through=True

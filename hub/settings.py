@@ -138,6 +138,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "hub.context_processors.hub",
+                "sharing.context_processors.navigation",
             ],
         },
     },
@@ -216,6 +217,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_DEFAULT_QUEUE = env_str("HUB_CELERY_QUEUE", "hub")
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Beat's record of when each task last ran: under the data folder, not wherever it started.
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     # Hands stages whose worker died, or whose task was lost, to a live worker.
     "reap-supplies": {"task": "datasets.reap_supplies", "schedule": 60.0},
@@ -226,6 +229,8 @@ CELERY_BEAT_SCHEDULE = {
     # Reminds suppliers of missing supplies; once a period each, so running daily is enough.
     "remind-late-supplies": {"task": "datasets.remind_late_supplies", "schedule": 86400.0},
     "end-expired-requests": {"task": "sharing.end_expired_requests", "schedule": 600.0},
+    # Reminds co-ordinators of FOI deadlines, 5 working days ahead and on the day; each once.
+    "remind-foi-deadlines": {"task": "sharing.remind_foi_deadlines", "schedule": 86400.0},
     # Records and identifying fields past their dataset's retention (retention is in days
     # and months, so hourly is prompt enough and each run finds little).
     "purge-expired-records": {"task": "datasets.purge_expired_records", "schedule": 3600.0},

@@ -31,5 +31,35 @@ class LocationMethod(models.TextChoices):
     UNLOCATED = "unlocated", "Not located"
 
 
+# How close each method's location is to where the record happened: one figure per method,
+# never per record, since a record's own offset from its centroid, or how far it was moved,
+# would point back at the address, or at the small postcode it was moved from. None: the
+# method has no figure to give (the move is to the nearest postcode of four or more
+# households however far that is; a place's size is not recorded).
+LOCATION_PRECISION_M: dict[str, int | None] = {
+    # A unit postcode's centroid stands for its addresses (about 15 on average): typically
+    # within about 100 m of them in towns, further in the countryside.
+    LocationMethod.CENTROID: 100,
+    LocationMethod.MOVED: None,
+    LocationMethod.PLACE: None,
+    # The site's own coordinates (supplied, or its address matched), at worst its postcode's
+    # centroid.
+    LocationMethod.SITE: 100,
+    LocationMethod.UNLOCATED: None,
+}
+LOCATION_PRECISION_TEXT: dict[str, str] = {
+    LocationMethod.CENTROID: "Within about 100 m in towns (the postcode's addresses lie around "
+    "its centroid); further in the countryside.",
+    LocationMethod.MOVED: "No fixed figure: the centroid of the nearest postcode with four or "
+    "more households, usually a neighbouring one, further in the countryside. How far each "
+    "record was moved is not kept, so that its own postcode cannot be worked out.",
+    LocationMethod.PLACE: "The centre of the named place (a park, a car park): as close as the "
+    "place is small; its size is not recorded.",
+    LocationMethod.SITE: "Within about 100 m: the site's own coordinates, or at worst its "
+    "postcode's centroid.",
+    LocationMethod.UNLOCATED: "None: the record has no location.",
+}
+
+
 class SanitiseAuditAction(models.TextChoices):
     GAZETTEER_IMPORTED = "gazetteer_imported", "Reference data imported"

@@ -5,8 +5,11 @@ a formula are neutralised before they reach a writer.
 
 from __future__ import annotations
 
+import datetime
 import io
+import itertools
 import json
+import re
 import zipfile
 from collections.abc import Callable, Iterator
 
@@ -15,6 +18,7 @@ import pandas as pd
 from django.db import connection
 from psycopg2 import sql
 
+from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from sharing.records import CHUNK_ROWS, ExtractQuery, ExtractRefused
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
@@ -112,33 +116,126 @@ def write_csv_copy(
     return rows
 
 
-def write_xlsx(out, frames: Iterator[pd.DataFrame], columns: list[str], metadata: dict) -> int:
-    """A workbook with the data and a metadata sheet; the marking in every page header."""
+# Excel's most rows in a sheet, less the header.
+XLSX_MAX_ROWS = 1_048_575
+# Column widths, in characters: fitted to the header and the first chunk's values, within these.
+XLSX_MIN_WIDTH, XLSX_MAX_WIDTH = 8, 50
+XLSX_FORMATS = {"date": "dd/mm/yyyy", "time": "hh:mm"}
+_XLSX_FIXED_WIDTHS = {"date": 10, "time": 5, "boolean": 5}
+# Control characters XML cannot carry; openpyxl refuses a cell that holds one.
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
+# The apostrophe neutralise_formulas puts before a value that starts like a formula.
+_NEUTRALISED = r"^'(?=[=+\-@\t\r])"
+
+
+def write_xlsx(
+    out,
+    frames: Iterator[pd.DataFrame],
+    columns: list[str],
+    metadata: dict,
+    types: dict[str, str] | None = None,
+) -> int:
+    """A workbook with the data and a metadata sheet; the marking in every page header.
+
+    ``types`` gives columns their catalogue type (date, time, boolean, integer, number): they
+    become Excel dates (dd/mm/yyyy), times (hh:mm), TRUE/FALSE and numbers; a value that does
+    not read as its type (an age band after k-anonymity) stays text, as does every other
+    column, with formulas neutralised. The header is frozen, with filters; columns are fitted
+    to the header and the first chunk of rows.
+
+    Built in memory, so that no temporary file of the rows lies on disk in plain text.
+    """
     import xlsxwriter
 
+    types = types or {}
+    frames = iter(frames)
+    first = next(frames, None)
     buffer = io.BytesIO()
-    # In memory: no temporary file of the rows on disk. Text stays text (no formulas).
     options = {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False}
     workbook = xlsxwriter.Workbook(buffer, options)
+    formats = {
+        kind: workbook.add_format({"num_format": shown}) for kind, shown in XLSX_FORMATS.items()
+    }
     data = workbook.add_worksheet("Data")
     data.set_header(f"&C{metadata['marking']}")
-    data.write_row(0, 0, columns)
+    data.write_row(0, 0, columns, workbook.add_format({"bold": True}))
+    data.freeze_panes(1, 0)
+    for number, width in enumerate(_widths(first, columns, types)):
+        data.set_column(number, number, width)
     rows = 0
-    for frame in frames:
-        if rows + len(frame) > 1_048_575:
+    for frame in itertools.chain([first] if first is not None else [], frames):
+        if rows + len(frame) > XLSX_MAX_ROWS:
             raise ExtractRefused(
                 "Excel holds at most 1,048,575 rows: choose CSV, or a shorter period."
             )
-        for offset, values in enumerate(frame.itertuples(index=False), start=rows + 1):
-            data.write_row(offset, 0, ["" if pd.isna(v) else v for v in values])
+        kinds = [types.get(name, "string") for name in columns]
+        cells = [_typed(frame[name], kind) for name, kind in zip(columns, kinds, strict=True)]
+        for offset, row in enumerate(zip(*cells, strict=True), start=rows + 1):
+            for column, (value, kind) in enumerate(zip(row, kinds, strict=True)):
+                if value is None:
+                    continue
+                timely = isinstance(value, datetime.date | datetime.time)
+                data.write(offset, column, value, formats.get(kind) if timely else None)
         rows += len(frame)
+    data.autofilter(0, 0, rows, max(len(columns) - 1, 0))
     sheet = workbook.add_worksheet("Metadata")
     sheet.set_header(f"&C{metadata['marking']}")
+    sheet.set_column(0, 0, 100)
     for number, line in enumerate(metadata_text(metadata).splitlines()):
-        sheet.write_string(number, 0, line)
+        sheet.write_string(number, 0, neutralise_cell(re.sub(_XML_ILLEGAL, "", line)))
     workbook.close()
     out.write(buffer.getvalue())
     return rows
+
+
+def _typed(values: pd.Series, kind: str) -> list:
+    """The column's values for the workbook: of its type where they read as one, else text
+    (formulas neutralised, characters XML cannot hold removed); None where empty."""
+    text = values.astype("string")
+    missing = (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
+    text = text.str.replace(_NEUTRALISED, "", regex=True)
+    if kind in ("integer", "number"):
+        numbers = pd.to_numeric(text, errors="coerce")
+        parsed = numbers.astype(object).where(numbers.notna(), None)
+        whole = numbers.notna() & (numbers == numbers.round()) & (numbers.abs() < 2**53)
+        whole = whole.to_numpy(dtype=bool)
+        parsed[whole] = [int(number) for number in numbers[whole]]
+    elif kind == "date":
+        dates = pd.to_datetime(text, format="%Y-%m-%d", errors="coerce")
+        parsed = pd.Series(dates.dt.date, index=values.index).where(dates.notna(), None)
+    elif kind == "time":
+        times = pd.to_datetime(text, format="%H:%M:%S", errors="coerce")
+        times = times.fillna(pd.to_datetime(text, format="%H:%M", errors="coerce"))
+        parsed = pd.Series(times.dt.time, index=values.index).where(times.notna(), None)
+    elif kind == "boolean":
+        parsed = text.str.lower().map({"true": True, "false": False}).astype(object)
+        parsed = parsed.where(parsed.notna(), None)
+    else:
+        parsed = pd.Series(None, index=values.index, dtype=object)
+    cells = parsed.to_numpy(dtype=object, copy=True)
+    unread = ~missing & pd.isna(cells)
+    if unread.any():
+        # Neutralised again (it changes nothing twice), so that no text cell starting with
+        # "=" can be read as a formula by a spreadsheet.
+        shown = neutralise_formulas(values[unread].astype(str).to_frame("v"))["v"]
+        cells[unread] = shown.str.replace(_XML_ILLEGAL, "", regex=True).to_numpy(dtype=object)
+    cells[missing] = None
+    return cells.tolist()
+
+
+def _widths(sample: pd.DataFrame | None, columns: list[str], types: dict[str, str]) -> list[float]:
+    """Each column's width: its header's or its widest value's in the sample, within limits."""
+    widths = []
+    for name in columns:
+        kind = types.get(name, "string")
+        widest = len(str(name))
+        if kind in _XLSX_FIXED_WIDTHS:
+            widest = max(widest, _XLSX_FIXED_WIDTHS[kind])
+        elif sample is not None and name in sample:
+            lengths = sample[name].dropna().astype(str).str.len()
+            widest = max(widest, int(lengths.max()) if len(lengths) else 0)
+        widths.append(float(min(XLSX_MAX_WIDTH, max(XLSX_MIN_WIDTH, widest + 2))))
+    return widths
 
 
 def write_geojson(out, frames: Iterator[pd.DataFrame], metadata: dict) -> int:

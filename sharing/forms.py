@@ -64,13 +64,14 @@ class ExtractForm(forms.Form):
         # The most detailed level short of personal data, which must be chosen on purpose.
         self.fields["level"].initial = ([lv for lv in levels if lv != AccessLevel.PERSONAL]
                                         or levels)[-1]  # fmt: skip
-        self.fields["fields"].choices = [(name, name) for name in names]
+        self.fields["fields"].choices = [(name, dataset.schema.title_of(name)) for name in names]
         self.fields["linked_dataset"].choices = [("", "Nothing")] + [
             (linked.slug, f"{linked.name} (by its link to this dataset)")
             for linked in linkable(dataset)
         ]
         self.fields["category"].choices = [("", "Nothing: month and area only")] + [
-            (name, name) for name in breakdown_fields(dataset.schema, counts_release(decision))
+            (name, dataset.schema.title_of(name))
+            for name in breakdown_fields(dataset.schema, counts_release(decision))
         ]
 
     def clean_districts(self):

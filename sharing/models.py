@@ -1,13 +1,16 @@
+import datetime
 import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
+from django.utils import timezone
 
 from datasets.models import Dataset
 from hub.choices import SignatureTier
 from hub.models import Agency, Partnership
+from hub.workdays import working_day_after, working_days_between
 from sharing.choices import (
     AccessLevel,
     DocumentKind,
@@ -255,6 +258,11 @@ class DocumentVersion(models.Model):
         return f"{self.document} v{self.number}"
 
 
+# FOIA s.10(1): a response "not later than the twentieth working day following the date of
+# receipt".
+FOI_WORKING_DAYS = 20
+
+
 class FoiRequest(models.Model):
     """A Freedom of Information request that touches information another partner originated:
     the originating agency is consulted before anything is released (guidance §2.2, §2.4.2.4)."""
@@ -314,6 +322,41 @@ class FoiRequest(models.Model):
 
     def __str__(self):
         return f"FOI {self.reference}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (FoiStatus.CONSULTING, FoiStatus.ANSWERED)
+
+    @property
+    def deadline(self) -> datetime.date:
+        """The statutory deadline: the twentieth working day after receipt (FOIA s.10(1))."""
+        return working_day_after(self.received_on, FOI_WORKING_DAYS)
+
+    def working_days_left(self, today: datetime.date | None = None) -> int:
+        """Working days from ``today`` to the deadline; 0 on the day, negative once past."""
+        today = today or timezone.localdate()
+        if today <= self.deadline:
+            return working_days_between(today, self.deadline)
+        return -working_days_between(self.deadline, today)
+
+    def deadline_note(self, today: datetime.date | None = None) -> str:
+        """How the request stands against its deadline, in words."""
+        if self.status == FoiStatus.RELEASED and self.released_on:
+            late = working_days_between(self.deadline, self.released_on)
+            return f"released {_working_days(late)} late" if late else "released in time"
+        if not self.is_open:
+            return ""
+        today = today or timezone.localdate()
+        left = self.working_days_left(today)
+        if left > 0:
+            return f"{_working_days(left)} left"
+        if today == self.deadline:
+            return "due today"
+        return f"overdue by {_working_days(-left)}" if left else "overdue"
+
+
+def _working_days(count: int) -> str:
+    return f"{count} working day{'' if count == 1 else 's'}"
 
 
 class SavedQuery(models.Model):

@@ -23,9 +23,12 @@ from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.spreadsheets import neutralise_sql
 from hub.crypto import decrypt_bytes, unwrap_key
+from sanitise.choices import LOCATION_PRECISION_M
 
 CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
-LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
+# The records' own location columns, then the precision their method gives them.
+STORED_LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
+LOCATION_COLUMNS = [*STORED_LOCATION_COLUMNS, "location_precision_m"]
 # Rows per chunk: a frame in memory, or a COPY of its own, after which progress is recorded.
 CHUNK_ROWS = 50_000
 
@@ -225,7 +228,8 @@ class ExtractQuery:
         for name in self.fields:
             columns.append(sql.SQL("r.data ->> {}").format(sql.Literal(name)))
             names.append(name)
-        columns += [sql.SQL("r.{}").format(sql.Identifier(c)) for c in LOCATION_COLUMNS]
+        columns += [sql.SQL("r.{}").format(sql.Identifier(c)) for c in STORED_LOCATION_COLUMNS]
+        columns.append(_precision_sql())
         names += LOCATION_COLUMNS
         joins = sql.SQL("")
         where, params = self._where()
@@ -375,6 +379,19 @@ class ExtractQuery:
             }
             for supply in current
         ]
+
+
+def _precision_sql() -> sql.Composable:
+    """Each record's location precision in metres: its method's figure (NULL where the
+    method has none)."""
+    known = [(method, metres) for method, metres in LOCATION_PRECISION_M.items() if metres]
+    if not known:
+        return sql.SQL("NULL::integer")
+    cases = sql.SQL(" ").join(
+        sql.SQL("WHEN {} THEN {}").format(sql.Literal(str(method)), sql.Literal(metres))
+        for method, metres in known
+    )
+    return sql.SQL("CASE r.location_method {} END").format(cases)
 
 
 def stream_rows(query: sql.Composable, params: dict, names: list[str]) -> Iterator[pd.DataFrame]:

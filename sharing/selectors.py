@@ -7,6 +7,7 @@ import uuid
 from django.db.models import Max, Q, QuerySet
 from django.http import Http404
 
+from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Supply
 from hub.access import (
     agencies_with_role,
@@ -18,7 +19,19 @@ from hub.access import (
 )
 from hub.choices import RESPONSIBLE_AUTHORITY_TYPES, IspTier, Role
 from hub.models import Agency, AuditEntry, Partnership, User
+from sharing.access import AccessDecision, datasets_allowed
 from sharing.models import Document, DocumentVersion, FoiRequest
+
+
+def workspace_datasets(
+    *, user: User, partnership: Partnership | None = None
+) -> list[tuple[Dataset, AccessDecision]]:
+    """The datasets the workspace shows the user, with the access decided for each. The
+    navigation offers the workspace only to those who have one, so its link never leads to a
+    refusal."""
+    return datasets_allowed(
+        user=user, datasets=dataset_selectors.dataset_list(), partnership=partnership
+    )
 
 
 def responsible_authorities(*, partnership: Partnership) -> QuerySet[Agency]:

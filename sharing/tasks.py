@@ -32,3 +32,10 @@ def end_expired_requests() -> None:
     from sharing.services.requests import requests_expire
 
     requests_expire()
+
+
+@shared_task(name="sharing.remind_foi_deadlines", acks_late=True)
+def remind_foi_deadlines() -> None:
+    from sharing.services.foi import foi_deadline_reminders_send
+
+    foi_deadline_reminders_send()

@@ -4,7 +4,7 @@ from django.urls import path
 
 from sharing.api import workspace_counts as workspace_counts_api
 from sharing.api import workspace_map as workspace_map_api
-from sharing.views import console, counts, extracts, governance, library, workspace
+from sharing.views import console, counts, extracts, governance, library, profiles, workspace
 from sharing.views import map as map_page
 
 urlpatterns = [
@@ -19,6 +19,9 @@ urlpatterns = [
     path("governance/agencies/new/", governance.agency_new, name="governance-agency-new"),
     path("governance/users/", console.users, name="console-users"),
     path("governance/users/<int:user_id>/", console.user_detail, name="console-user"),
+    path("governance/profiles/", profiles.profile_list, name="console-profiles"),
+    path("governance/profiles/new/", profiles.profile_new, name="console-profile-new"),
+    path("governance/profiles/<int:profile_id>/", profiles.profile_detail, name="console-profile"),
     path("governance/audit/", console.audit, name="console-audit"),
     path("governance/audit/export.csv", console.audit_export, name="console-audit-export"),
     path("requests/", governance.request_list, name="request-list"),

@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Q
 from psycopg2 import sql
 
 from datasets import copytext
@@ -25,6 +26,7 @@ from datasets.pipeline.stages import (
     EVENT_TIME,
     LOADED_STATUSES,
     Claim,
+    SupplyRejected,
     advance,
     chunks_with_progress,
 )
@@ -148,6 +150,9 @@ def load(claim: Claim) -> None:
             # Foreign keys checked as each row arrives, not queued (a million queued checks
             # hold memory) and run at commit, after the stage has recorded its end.
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        overlap = _overlapping_supply(supply)
+        if overlap is not None:
+            raise SupplyRejected([_overlap_problem(supply, overlap)])
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
@@ -163,20 +168,62 @@ def load(claim: Claim) -> None:
                 _load_identifying(claim, cursor, record_table, identifying_table)
             date_linked_records(cursor, supply)
             counts_load(supply=supply)
+        # The same period supplied again, and nil returns within it: records replace them.
         superseded = list(
-            Supply.objects.current()
+            _overlapping(supply)
             .filter(
-                agency=supply.agency,
-                dataset=supply.dataset,
-                period_start=supply.period_start,
-                period_end=supply.period_end,
+                Q(period_start=supply.period_start, period_end=supply.period_end)
+                | Q(nil_return=True, period_start__gte=supply.period_start,
+                    period_end__lte=supply.period_end)
             )
-            .exclude(pk=supply.pk)
             .values_list("pk", flat=True)
-        )
+        )  # fmt: skip
         Supply.objects.filter(pk__in=superseded).update(superseded_by=supply)
         report = {**supply.report, "superseded": [str(pk) for pk in superseded]}
         advance(claim, report=report, accepted_count=loaded)
+
+
+def _overlapping(supply: Supply):
+    """The agency's other current supplies of the dataset whose periods overlap this one's."""
+    return (
+        Supply.objects.current()
+        .filter(
+            agency=supply.agency,
+            dataset=supply.dataset,
+            period_start__lte=supply.period_end,
+            period_end__gte=supply.period_start,
+        )
+        .exclude(pk=supply.pk)
+    )
+
+
+def _overlapping_supply(supply: Supply) -> Supply | None:
+    """A current supply this one would count twice with: records of a period that overlaps
+    this one's without being the same (the same period is replaced; so is a nil return within
+    it)."""
+    return (
+        _overlapping(supply)
+        .exclude(period_start=supply.period_start, period_end=supply.period_end)
+        .exclude(
+            nil_return=True,
+            period_start__gte=supply.period_start,
+            period_end__lte=supply.period_end,
+        )
+        .order_by("period_start")
+        .first()
+    )
+
+
+def _overlap_problem(supply: Supply, overlap: Supply) -> str:
+    return (
+        f"The period {supply.period_start:%d/%m/%Y} to {supply.period_end:%d/%m/%Y} overlaps "
+        f"{supply.agency}'s supply of {overlap.period_start:%d/%m/%Y} to "
+        f"{overlap.period_end:%d/%m/%Y}"
+        + ("" if overlap.nil_return else f" ({overlap.accepted_count or 0:,} records)")
+        + ", so records would be counted twice; nothing was loaded. To replace a supply, "
+        "supply the same period again; to supply a different period, withdraw the supply it "
+        "overlaps first."
+    )
 
 
 def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table: str) -> None:

@@ -12,6 +12,7 @@ import pandas as pd
 from django.conf import settings
 from django.utils import timezone
 
+from datasets.choices import FileFormat
 from datasets.pipeline.stages import (
     LATITUDE,
     LONGITUDE,
@@ -28,9 +29,17 @@ from datasets.supply_period import PeriodTally
 from datasets.validation import (
     ERROR_COLUMNS,
     DuplicateTracker,
+    fields_of,
     header_finder,
     map_header,
     validate_chunk,
+)
+from datasets.xml_reader import (
+    PERIOD_END,
+    PERIOD_START,
+    SUBMISSION_HEADER,
+    header_date,
+    xml_layout,
 )
 
 
@@ -51,11 +60,6 @@ def _counted(
     return listed, dict(counts)
 
 
-def _headers(rename: dict[str, str]) -> dict[str, str]:
-    """Each field read, and the supplier's own header for it."""
-    return {name: column for column, name in rename.items()}
-
-
 def _nothing_named(header: list[str], header_row: int) -> str:
     shown = ", ".join(f"“{cell}”" for cell in header[:8] if cell) or "nothing"
     return (
@@ -63,6 +67,26 @@ def _nothing_named(header: list[str], header_row: int) -> str:
         f"row read as the header, row {header_row}, has {shown}. Put the column names, as in "
         "the dataset's CSV template, in the row above the data and supply the file again."
     )
+
+
+def _submission_period_problem(header: dict[str, str], supply) -> str | None:
+    """Why an XML submission's header does not fit the supply, if it does not: the header
+    must give the reporting period, and it must be the period the supply was made for."""
+    start, end = header_date(header.get(PERIOD_START)), header_date(header.get(PERIOD_END))
+    if start is None or end is None:
+        return (
+            "The XML submission's header does not give its reporting period: it needs its "
+            "REPORTING PERIOD START DATE and REPORTING PERIOD END DATE, as yyyy-mm-dd. Export "
+            "the submission again from your system."
+        )
+    if (start, end) != (supply.period_start, supply.period_end):
+        return (
+            f"The submission header's reporting period is {start:%d/%m/%Y} to {end:%d/%m/%Y}, "
+            f"but the supply was made for {supply.period_start:%d/%m/%Y} to "
+            f"{supply.period_end:%d/%m/%Y}. Supply the file again for the period its header "
+            "gives, or correct the header."
+        )
+    return None
 
 
 def validate(claim: Claim) -> None:
@@ -75,19 +99,29 @@ def validate(claim: Claim) -> None:
     )
     # The next chunk is read and parsed while this one is validated.
     chunks = read_ahead(
-        read_chunks(supplied, chunk_rows=settings.HUB_CHUNK_ROWS, find_header=header_finder(schema))
+        read_chunks(
+            supplied,
+            chunk_rows=settings.HUB_CHUNK_ROWS,
+            find_header=header_finder(schema),
+            xml_layout=xml_layout(schema),
+        )
     )
     try:
         first = next(chunks)
     except UnreadableFile as error:
         raise SupplyRejected([str(error)]) from error
+    submission = first.attrs.get(SUBMISSION_HEADER)
+    if supply.file_format == FileFormat.XML and schema.xml_submission is not None:
+        problem = _submission_period_problem(submission or {}, supply)
+        if problem:
+            raise SupplyRejected([problem])
     header_row = first.attrs.get(HEADER_ROW, 1)
     mapping = map_header(first.columns, schema)
-    if not mapping.rename:
+    if not mapping.read:
         raise SupplyRejected([_nothing_named(list(first.columns), header_row)])
     if mapping.problems:
         raise SupplyRejected(mapping.problems, dropped_columns=mapping.dropped)
-    headers = _headers(mapping.rename)
+    headers = mapping.field_columns
 
     missing_values = schema.descriptor.get("missingValues", [""])
     period = (supply.period_start, supply.period_end)
@@ -101,13 +135,13 @@ def validate(claim: Claim) -> None:
     warning_frames: list[pd.DataFrame] = []
     expected = supply.declared_record_count or 0
     rejected_rows = RejectedRowsWriter(
-        rejected_rows_path(supply), claim.data_key, headers=mapping.rename
+        rejected_rows_path(supply), claim.data_key, headers=mapping.read_as
     )
     with rejected_rows:
         try:
             for chunk in chain([first], chunks):
                 # Unknown columns go no further than this line: they are never stored.
-                known = chunk[list(mapping.rename)].rename(columns=mapping.rename)
+                known = fields_of(chunk, mapping)
                 result = validate_chunk(
                     known, schema, missing_values=missing_values, today=today, period=period
                 )
@@ -180,7 +214,7 @@ def validate(claim: Claim) -> None:
         "dropped_columns": mapping.dropped,
         # Each of the supplier's columns and the field it was read as, so that the report
         # and the rejected rows can speak of the columns by the supplier's own names.
-        "header_mapping": mapping.rename,
+        "header_mapping": mapping.read_as,
         "geocoding_inputs": [c for c in (mapping.latitude, mapping.longitude) if c],
         "missing_optional_columns": mapping.missing_optional,
         "completeness": {
@@ -188,6 +222,9 @@ def validate(claim: Claim) -> None:
             for name in schema.field_names
         },
     }
+    if submission:
+        # What the XML submission's header said of itself: its period and site.
+        report["submission_header"] = submission
     counts = {"record_count": received, "rejected_count": rejected_count}
     if rejected_count == received:
         writer.discard()

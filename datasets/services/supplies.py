@@ -22,7 +22,7 @@ from datasets.access import (
     supply_owner_check,
     supply_standing_check,
 )
-from datasets.choices import SupplyStatus
+from datasets.choices import FileFormat, SupplyStatus
 from datasets.models import FINISHED_STATUSES, Dataset, Supply
 from datasets.supplied import UnreadableFile, format_from_name
 from hub.access import partnership_coordinators, supply_handler_check
@@ -68,13 +68,19 @@ def supply_create(
 
     ``agency`` may be None for a user who supplies for one agency only. Refuses
     (SupplyRefused, audited) a user who is not a supplier of the agency, an agency that is
-    not a current ISP signatory or does not supply this dataset, a file of another format and
-    a period that is reversed or not over. The upload is discarded when refused.
+    not a current ISP signatory or does not supply this dataset, a file of another format (XML
+    only for a dataset with an XML submission format) and a period that is reversed or not
+    over. The upload is discarded when refused.
     """
     try:
         agency = supply_agency(user=acting_user, agency=agency)
         file_format = format_from_name(upload.name)
         supply_check(user=acting_user, agency=agency, dataset=dataset)
+        if file_format == FileFormat.XML and dataset.schema.xml_submission is None:
+            raise UnreadableFile(
+                f"{dataset.name} has no XML submission format: supply it as a CSV (.csv), "
+                "Excel workbook (.xlsx) or ZIP of a CSV (.zip)."
+            )
         _period_check(period_start, period_end)
     except (SupplyRefused, UnreadableFile) as refusal:
         upload.discard()
@@ -137,6 +143,8 @@ def _period_check(start: datetime.date, end: datetime.date) -> None:
         raise SupplyRefused("The period ends in the future; supply a period that has ended.")
 
 
+# A nil return is for one scheduled period, a month or a quarter (92 days at the most).
+NIL_RETURN_MOST_DAYS = 92
 # What a nil return keeps of a supply's metadata: the period and who says so.
 NIL_RETURN_FIELDS = (
     "agency", "dataset", "period_start", "period_end", "supplier_name", "supplier_contact",
@@ -165,10 +173,50 @@ def supply_nil_return(
         agency = supply_agency(user=acting_user, agency=agency)
         supply_check(user=acting_user, agency=agency, dataset=dataset)
         _period_check(period_start, period_end)
-        _nil_return_check(
-            agency=agency, dataset=dataset, period_start=period_start, period_end=period_end
-        )
+        if (period_end - period_start).days >= NIL_RETURN_MOST_DAYS:
+            raise SupplyRefused(
+                "A nil return is for one month or one quarter: make one for each period that "
+                "had nothing to report."
+            )
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                # The load's lock: no load of records for the period can commit meanwhile.
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [agency.partnership_id])
+            _nil_return_check(
+                agency=agency, dataset=dataset, period_start=period_start, period_end=period_end
+            )
+            supply = Supply.objects.create(
+                dataset=dataset,
+                agency=agency,
+                uploaded_by=acting_user,
+                period_start=period_start,
+                period_end=period_end,
+                supplier_name=supplier_name,
+                supplier_contact=supplier_contact,
+                caveats=caveats,
+                declared_record_count=0,
+                nil_return=True,
+                file_size=0,
+                data_key_wrapped=b"",
+                status=SupplyStatus.COMPLETED,
+                progress=100,
+                record_count=0,
+                accepted_count=0,
+                rejected_count=0,
+                finished_at=timezone.now(),
+                report={"received": 0, "accepted": 0, "rejected": 0},
+            )
+            audit_record(
+                actor=acting_user,
+                action="supply_nil_return",
+                agency=agency,
+                dataset_slug=dataset.slug,
+                target=supply,
+                detail={"period": [period_start.isoformat(), period_end.isoformat()]},
+                ip_address=ip_address,
+            )
     except SupplyRefused as refusal:
+        # Outside the refused transaction, so that the refusal stays on record.
         audit_record(
             actor=acting_user,
             action="supply_refused",
@@ -178,38 +226,6 @@ def supply_nil_return(
             ip_address=ip_address,
         )
         raise
-    now = timezone.now()
-    with transaction.atomic():
-        supply = Supply.objects.create(
-            dataset=dataset,
-            agency=agency,
-            uploaded_by=acting_user,
-            period_start=period_start,
-            period_end=period_end,
-            supplier_name=supplier_name,
-            supplier_contact=supplier_contact,
-            caveats=caveats,
-            declared_record_count=0,
-            nil_return=True,
-            file_size=0,
-            data_key_wrapped=b"",
-            status=SupplyStatus.COMPLETED,
-            progress=100,
-            record_count=0,
-            accepted_count=0,
-            rejected_count=0,
-            finished_at=now,
-            report={"received": 0, "accepted": 0, "rejected": 0},
-        )
-        audit_record(
-            actor=acting_user,
-            action="supply_nil_return",
-            agency=agency,
-            dataset_slug=dataset.slug,
-            target=supply,
-            detail={"period": [period_start.isoformat(), period_end.isoformat()]},
-            ip_address=ip_address,
-        )
     return supply
 
 

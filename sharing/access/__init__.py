@@ -7,7 +7,8 @@ map, counts and their CSV, the explorer, the linked view, the comparison, saved 
 use, and builds its query from that scope. A refusal is audited here, once, on every route.
 
 The gate in three parts: ``levels`` (ISP standing and the level per dataset), ``scope`` (the
-rows and fields allowed) and ``objects`` (extracts, requests and saved queries as objects).
+rows and fields allowed) and ``objects`` (extracts, requests, saved queries and access
+profiles as objects).
 Callers use the names below.
 """
 
@@ -18,10 +19,14 @@ from sharing.access.levels import (
     access_decisions,
     acting_partnership,
     active_requests,
+    analyst_refusal,
     analyst_standing,
+    datasets_allowed,
     holds_personal_access,
 )
 from sharing.access.objects import (
+    access_profile_get,
+    access_profile_restrict,
     extract_get,
     extract_restrict,
     request_decider_role,
@@ -38,9 +43,13 @@ __all__ = [
     "RecordScope",
     "access_decision",
     "access_decisions",
+    "access_profile_get",
+    "access_profile_restrict",
     "acting_partnership",
     "active_requests",
+    "analyst_refusal",
     "analyst_standing",
+    "datasets_allowed",
     "extract_get",
     "extract_restrict",
     "extract_scope_check",

@@ -18,11 +18,13 @@ from hub.access import (
     IspStanding,
     agencies_with_role,
     agency_standing,
+    partnership_coordinators,
 )
 from hub.choices import IspTier, Role
 from hub.models import Agency, Partnership, User
 from sharing.choices import LEVEL_ORDER, LEVEL_PERMISSIONS, AccessLevel, RequestStatus
 from sharing.models import (
+    AccessGrant,
     AccessProfile,
     PersonalDataRequest,
     SharedDataset,
@@ -155,6 +157,7 @@ def decided_levels(
                 "dataset_id", flat=True
             )
         )
+    granting = _granting_profiles(user=user, partnership=agency.partnership, datasets=datasets)
     decisions = {}
     for dataset in datasets:
         granted = AccessLevel.NONE
@@ -162,7 +165,10 @@ def decided_levels(
             if LEVEL_PERMISSIONS[level] in held.get(dataset.pk, ()):
                 granted = level
                 break
-        decision = _capped(granted, dataset=dataset, tier=standing.tier)
+        decision = _capped(
+            granted, dataset=dataset, tier=standing.tier,
+            profiles=granting.get((dataset.pk, granted), []),
+        )  # fmt: skip
         if dataset.pk in requested:
             reason = (
                 "An approved personal-data request grants personal data within its scope "
@@ -205,15 +211,53 @@ def _held_permissions(
     return held
 
 
-def _capped(granted: str, *, dataset: Dataset, tier: str) -> AccessDecision:
+def _granting_profiles(
+    *, user: User, partnership: Partnership, datasets: list[Dataset]
+) -> dict[tuple[int, str], list[str]]:
+    """The names of the user's access profiles in the partnership, by the dataset and level
+    each grants: what the "why" of a decision names."""
+    named: dict[tuple[int, str], list[str]] = {}
+    grants = (
+        AccessGrant.objects.filter(
+            profile__in=_profiles_of(user).filter(partnership=partnership).values("pk"),
+            dataset__in=datasets,
+        )
+        .values_list("dataset_id", "level", "profile__name")
+        .order_by("profile__name")
+    )
+    for dataset_id, level, name in grants:
+        named.setdefault((dataset_id, level), []).append(name)
+    return named
+
+
+# What each ISP tier allows of a profile's grant, in words: the rule the "why" names.
+TIER_RULES = {
+    IspTier.CORE: "the core ISP tier allows it",
+    IspTier.ASSOCIATE: (
+        "the associate ISP tier allows at most depersonalised records, k-anonymised, and "
+        "never personal data"
+    ),
+}
+
+
+def _capped(granted: str, *, dataset: Dataset, tier: str, profiles: list[str]) -> AccessDecision:
+    """The level a profile's grant gives under the agency's tier, and why: the profile that
+    grants it and the rule that lets it stand or lowers it."""
     if granted == AccessLevel.NONE:
         return AccessDecision(AccessLevel.NONE, "None of your access profiles covers this dataset.")
+    if profiles:
+        source = f"{' and '.join(profiles)} profile{'s' if len(profiles) > 1 else ''}"
+    else:
+        source = "A permission held outside any access profile"
     # Personal data come only through an approved, time-limited personal-data request, never
     # from a profile, and never to an associate-tier agency (guidance §2.2.4, §2.4).
     if granted == AccessLevel.PERSONAL:
-        granted = AccessLevel.DEPERSONALISED
-    label = AccessLevel(granted).label.lower()
-    reason = f"Your access profile grants {label}"
+        return AccessDecision(
+            AccessLevel.DEPERSONALISED,
+            f"{source}: personal data, capped to depersonalised records: personal data come "
+            "only from an approved personal-data request.",
+        )
+    reason = f"{source}: {AccessLevel(granted).label.lower()}; {TIER_RULES[tier]}"
     if dataset.kind != DatasetKind.DEPERSONALISED and tier == IspTier.CORE:
         reason += "; personal data need an approved personal-data request"
     return AccessDecision(granted, reason + ".")
@@ -223,3 +267,50 @@ def access_decision(
     *, user: User, dataset: Dataset, partnership: Partnership | None = None
 ) -> AccessDecision:
     return access_decisions(user=user, datasets=[dataset], partnership=partnership)[dataset.pk]
+
+
+def datasets_allowed(
+    *,
+    user: User,
+    datasets: Iterable[Dataset],
+    partnership: Partnership | None = None,
+    level: str = AccessLevel.AGGREGATE,
+) -> list[tuple[Dataset, AccessDecision]]:
+    """The datasets of which the user may have at least ``level`` in the partnership they act
+    in, each with its decision: what the workspace shows, and whether the navigation offers
+    the workspace at all."""
+    datasets = list(datasets)
+    decisions = access_decisions(user=user, datasets=datasets, partnership=partnership)
+    return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].allows(level)]
+
+
+def analyst_refusal(*, user: User, partnership: Partnership | None = None) -> str:
+    """Why an analyst may see no dataset, in words that say whom to ask: their agency stands
+    outside the ISP, or no access profile covers them. "" for a user who is no analyst there:
+    the analyst's pages do not exist for them, as for anyone. Only the user's own standing is
+    told, never anything of another's data."""
+    agency, standing = analyst_standing(user=user, partnership=partnership)
+    if agency is None:
+        return ""
+    coordinators = [
+        _named(person) for person in partnership_coordinators(partnership=agency.partnership)
+    ]
+    ask = "your partnership's co-ordinator"
+    if coordinators:
+        ask = f"{' or '.join(coordinators)}, the partnership's co-ordinator"
+    if standing.tier == IspTier.NONE:
+        dlo = agency.designated_liaison_officer
+        signer = f"{_named(dlo)}, {agency}'s DLO, or " if dlo is not None else ""
+        return (
+            f"{standing.reason} Until it signs the current ISP you see no data through it. "
+            f"Ask {signer}{ask}, about signing it."
+        )
+    return (
+        "None of your access profiles covers a dataset, so there is nothing here for you yet. "
+        f"Ask {ask}, for an access profile."
+    )
+
+
+def _named(person: User) -> str:
+    name = person.get_full_name() or person.get_username()
+    return f"{name} ({person.email})" if person.email else name

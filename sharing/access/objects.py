@@ -1,6 +1,6 @@
 """Extracts, personal-data requests, saved queries and access profiles as objects: whose they
-are, who may see and decide them. A lookup of one the user may not see answers as for one that does not exist,
-and is audited."""
+are, who may see and decide them. A lookup of one the user may not see answers as for one that
+does not exist, and is audited."""
 
 from __future__ import annotations
 

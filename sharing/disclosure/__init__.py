@@ -103,8 +103,7 @@ def breakdown_fields(schema: DatasetSchema, release: Release) -> list[str]:
     fields = category_fields(schema)
     if release.exact:
         return fields
-    specs = {spec.name: spec for spec in schema.fields}
-    return [name for name in fields if specs[name].coded]
+    return [name for name in fields if schema.by_name[name].coded]
 
 
 def month_area_counts(

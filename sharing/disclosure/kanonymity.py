@@ -71,8 +71,10 @@ class KAnonymity:
         )
         chunk = chunk.copy()
         chunk.loc[small, self.quasi] = generalised[self.quasi].to_numpy()
-        # A generalised postcode must not be given back by its centroid's coordinates.
-        chunk.loc[small, ["easting", "northing"]] = None
+        # A generalised postcode must not be given back by its centroid's coordinates; a
+        # sector has no precision of a centroid's either.
+        located = [c for c in ("easting", "northing", "location_precision_m") if c in chunk]
+        chunk.loc[small, located] = None
         chunk.loc[still_small[still_small].index, self.quasi] = None
         self.generalised_rows += int(small.sum() - still_small.sum())
         self.suppressed_rows += int(still_small.sum())

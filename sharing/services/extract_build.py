@@ -21,6 +21,7 @@ from hub.crypto import (
     wrap_key,
 )
 from hub.services import audit_record
+from sanitise.choices import LOCATION_PRECISION_M
 from sharing.access import (
     AccessRefused,
     RecordScope,
@@ -75,6 +76,11 @@ def _extract_metadata(extract: Extract, query: ExtractQuery, supplies: list[dict
         {"name": "postcode", "description": "The postcode of that location (substituted "
          "where the record's own postcode has fewer than four households)."},
         {"name": "location_method", "description": "centroid, moved, place, site or unlocated."},
+        {"name": "location_precision_m", "description": "How close, in metres, the location "
+         "typically is to where the record happened, by its method: "
+         + "; ".join(f"{method} {f'{metres} m' if metres else 'empty (no figure)'}"
+                     for method, metres in LOCATION_PRECISION_M.items())
+         + ". One figure per method, never per record."},
     ]  # fmt: skip
     if extract.linked_dataset:
         prefix = link_prefix(extract.dataset.slug, extract.linked_dataset.slug)
@@ -288,7 +294,7 @@ def _extract_build(extract: Extract) -> None:
         elif extract.file_format == ExtractFormat.CSV:
             rows = write_csv_zip(out, base_name, frames, columns, metadata)
         elif extract.file_format == ExtractFormat.XLSX:
-            rows = write_xlsx(out, frames, columns, metadata)
+            rows = write_xlsx(out, frames, columns, metadata, types=_column_types(extract))
         else:
             rows = write_geojson(out, frames, metadata)
     # Ready and on record together: a connection lost in between leaves neither.
@@ -310,6 +316,18 @@ def _extract_build(extract: Extract) -> None:
             dataset_slug=extract.dataset.slug, target=extract,
             detail={"rows": rows, "for": extract.created_by.get_username()}, system="extracts",
         )  # fmt: skip
+
+
+def _column_types(extract: Extract) -> dict[str, str]:
+    """Each column's catalogue type (string, integer, number, date, time, boolean), for a
+    workbook's cells: the dataset's and the linked dataset's fields, the hub's own columns."""
+    types = {"event_date": "date", "easting": "integer", "northing": "integer"}
+    types |= {"location_precision_m": "integer", "count": "integer"}
+    types |= {spec.name: spec.type for spec in extract.dataset.schema.fields}
+    if extract.linked_dataset is not None:
+        prefix = link_prefix(extract.dataset.slug, extract.linked_dataset.slug)
+        types |= {prefix + spec.name: spec.type for spec in extract.linked_dataset.schema.fields}
+    return types
 
 
 def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:

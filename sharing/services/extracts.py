@@ -192,11 +192,11 @@ def _extract_checked(
 
 
 def _check_fields(chosen: list[str], allowed: list[str], schema, dataset) -> None:
-    names = {spec.name: spec for spec in schema.fields}
     for name in chosen:
         if name in allowed:
             continue
-        if name in names and names[name].field_class == FieldClass.IDENTIFYING:
+        spec = schema.by_name.get(name)
+        if spec is not None and spec.field_class == FieldClass.IDENTIFYING:
             raise ExtractRefused(
                 f"{name} is an identifying field: it is never part of a depersonalised "
                 "extract. Personal data need an approved personal-data request."

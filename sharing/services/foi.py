@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Iterable
+from smtplib import SMTPException
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -14,7 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from datasets.models import Dataset
-from hub.access import coordinated_partnership, role_holders
+from hub.access import coordinated_partnership, partnership_coordinators, role_holders
 from hub.choices import Role
 from hub.models import Agency, User
 from hub.services import audit_record
@@ -26,6 +27,7 @@ from sharing.models import (
     FoiRequest,
 )
 from sharing.selectors import (
+    foi_history,
     foi_may_answer,
 )
 
@@ -285,3 +287,90 @@ def foi_withdraw(
             ip_address=ip_address,
         )
         return foi
+
+
+# Reminders to the co-ordinators of an open request's statutory deadline: this many working
+# days before it, and on the day. Each goes once; the later one stands for both.
+FOI_REMINDER_WORKING_DAYS = 5
+FOI_REMINDER_STAGES = ("due_soon", "due")
+
+
+def _foi_reminder_stage(foi: FoiRequest, today: datetime.date) -> str | None:
+    left = foi.working_days_left(today)
+    if left <= 0:
+        return "due"
+    return "due_soon" if left <= FOI_REMINDER_WORKING_DAYS else None
+
+
+def foi_deadline_reminders_send(*, today: datetime.date | None = None) -> int:
+    """E-mail the partnership's co-ordinators about each open FOI request whose statutory
+    deadline is five working days off and again when it falls due (or on the first run after
+    either); returns how many reminders went. Each is sent once, audited: safe to run twice.
+    A request past both steps when first seen gets the later reminder only."""
+    today = today or timezone.localdate()
+    sent = 0
+    open_requests = FoiRequest.objects.filter(
+        status__in=[FoiStatus.CONSULTING, FoiStatus.ANSWERED]
+    ).order_by("received_on", "created_at")
+    for foi in open_requests:
+        stage = _foi_reminder_stage(foi, today)
+        if stage is None:
+            continue
+        try:
+            sent += _foi_reminder_send(foi_id=foi.pk, stage=stage, today=today)
+        except (SMTPException, OSError):
+            # Not recorded as sent, so the next run tries again; the others still go.
+            logger.exception("Could not send the deadline reminder for FOI %s", foi.reference)
+    return sent
+
+
+@transaction.atomic
+def _foi_reminder_send(*, foi_id, stage: str, today: datetime.date) -> int:
+    """Send the request's reminder for ``stage`` unless it (or a later one) went already;
+    1 if it went. The row lock makes a second run wait, then find the audit entry."""
+    foi = (
+        FoiRequest.objects.select_for_update(of=("self",))
+        .select_related("partnership", "originating_agency")
+        .get(pk=foi_id)
+    )
+    if not foi.is_open or _foi_reminder_stage(foi, today) != stage:
+        return 0
+    later = FOI_REMINDER_STAGES[FOI_REMINDER_STAGES.index(stage) :]
+    reminded = foi_history(foi=foi).filter(action="foi_deadline_reminder")
+    if reminded.filter(detail__stage__in=later).exists():
+        return 0
+    coordinators = list(
+        partnership_coordinators(partnership=foi.partnership).exclude(email="").order_by("username")
+    )
+    if not coordinators:
+        logger.warning("No co-ordinator with an e-mail address to remind of FOI %s", foi.reference)
+        return 0
+    note = foi.deadline_note(today)
+    # Sent before it is recorded, inside the lock: a failure to send records nothing, and the
+    # next run tries again; the audit trail is not held up while the mail server answers.
+    send_mail(
+        subject=f"FOI {foi.reference}: response due {foi.deadline:%d/%m/%Y} ({note})",
+        message=(
+            f"The response to FOI request {foi.reference} (received {foi.received_on:%d/%m/%Y}) "
+            f"is due by {foi.deadline:%d/%m/%Y}, the twentieth working day after receipt "
+            f"(Freedom of Information Act 2000, s.10): {note}. The consultation of "
+            f"{foi.originating_agency} stands at: {foi.get_status_display().lower()}.\n\n"
+            f"See the request at {_foi_url(foi)}"
+        ),
+        from_email=None,
+        recipient_list=[user.email for user in coordinators],
+    )
+    audit_record(
+        actor=None,
+        action="foi_deadline_reminder",
+        agency=foi.originating_agency,
+        target=foi,
+        detail={
+            "reference": foi.reference,
+            "stage": stage,
+            "deadline": foi.deadline.isoformat(),
+            "to": [user.get_username() for user in coordinators],
+        },
+        system="foi",
+    )
+    return 1

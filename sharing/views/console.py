@@ -7,7 +7,7 @@ from collections import Counter
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_safe
@@ -22,6 +22,7 @@ from hub.audit import audit_head_id, audit_trail_read
 from hub.models import Agency, User
 from hub.services import TwoFactorRefused, two_factor_remove
 from sharing import access as sharing_access
+from sharing.audit_words import ACTION_PHRASES, actions_described, audit_lines
 from sharing.choices import AccessLevel
 from sharing.governance_forms import AuditFilterForm, InviteForm, ProfilesForm, RolesForm
 from sharing.services.governance import user_deactivate, user_invite, user_roles_set
@@ -153,7 +154,7 @@ def _filtered_audit(request):
         if data["dataset"]:
             entries = entries.filter(dataset_slug=data["dataset"])
         if data["action"]:
-            entries = entries.filter(action__icontains=data["action"])
+            entries = entries.filter(_action_matching(data["action"]))
         if data["date_from"]:
             entries = entries.filter(created_at__date__gte=data["date_from"])
         if data["date_to"]:
@@ -164,6 +165,14 @@ def _filtered_audit(request):
             if value
         }
     return entries.select_related("agency").order_by("-created_at", "-id"), form, used
+
+
+def _action_matching(text: str) -> Q:
+    """An action chosen from the list is that action; other text, every action whose code or
+    words contain it (``extract``, ``withdrawn``)."""
+    if text in ACTION_PHRASES:
+        return Q(action=text)
+    return Q(action__icontains=text) | Q(action__in=actions_described(text))
 
 
 @require_safe
@@ -177,7 +186,9 @@ def audit(request):
         user=request.user, partnership=whose, filters=used, exported=False,
         read=Counter(entry.partnership_id for entry in shown), ip_address=ip_address,
     )  # fmt: skip
-    return render(request, "sharing/console_audit.html", {"entries": shown, "form": form})
+    return render(
+        request, "sharing/console_audit.html", {"lines": audit_lines(shown), "form": form}
+    )
 
 
 @require_safe
@@ -196,14 +207,16 @@ def audit_export(request):
     )  # fmt: skip
 
     def rows():
-        yield ["when", "who", "action", "agency", "dataset", "object", "detail", "ip"]
-        for entry in entries.iterator(chunk_size=2000):
-            yield [
-                entry.created_at.isoformat(), entry.actor_username, entry.action,
-                entry.agency.name if entry.agency else "", entry.dataset_slug,
-                f"{entry.object_type} {entry.object_id}".strip(), json.dumps(entry.detail),
-                entry.ip_address or "",
-            ]  # fmt: skip
+        # The sentence for people, the action's code and the detail as recorded for those
+        # who filter and match them.
+        yield ["when", "who", "what", "action", "agency", "dataset", "object", "detail", "ip"]
+        chunk = []
+        for entry in entries.iterator(chunk_size=EXPORT_CHUNK):
+            chunk.append(entry)
+            if len(chunk) == EXPORT_CHUNK:
+                yield from _export_rows(chunk)
+                chunk = []
+        yield from _export_rows(chunk)
 
     class Echo:
         def write(self, value):
@@ -215,3 +228,17 @@ def audit_export(request):
     response["Content-Disposition"] = 'attachment; filename="audit_trail.csv"'
     response["Cache-Control"] = "no-store"
     return response
+
+
+EXPORT_CHUNK = 2000  # entries read, and named in words, at a time
+
+
+def _export_rows(chunk: list):
+    for line in audit_lines(chunk):
+        entry = line.entry
+        yield [
+            entry.created_at.isoformat(), entry.actor_username, line.sentence, entry.action,
+            entry.agency.name if entry.agency else "", entry.dataset_slug,
+            f"{entry.object_type} {entry.object_id}".strip(), json.dumps(entry.detail),
+            entry.ip_address or "",
+        ]  # fmt: skip

@@ -1,7 +1,7 @@
 """Pages of the analyst's workspace that count: over time and by area, the linked crime view and
 the cross-agency comparison. Thin: sharing.workspace.filters reads the filters and decides access,
 sharing.workspace's counts, linked and compare count, sharing.disclosure releases,
-sharing.svg draws."""
+datasets.charts draws."""
 
 from __future__ import annotations
 
@@ -14,13 +14,13 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
 
 from datasets import selectors as dataset_selectors
+from datasets.charts import Series, bar_chart
 from datasets.models import Dataset
 from hub.access import refuse
 from hub.models import Partnership
 from hub.services import audit_record
 from sharing.access import access_decisions, acting_partnership, analyst_standing
 from sharing.disclosure import COUNTS_ONLY, breakdown_fields, counts_note, release_labelled
-from datasets.charts import Series, bar_chart
 from sharing.workspace import compare, counts, linked
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
 
@@ -47,14 +47,12 @@ class FilterForm(forms.Form):
         if datasets is not None:
             self.fields = {
                 "dataset": forms.ChoiceField(choices=[(d.slug, d.name) for d in datasets]),
-                "breakdown": forms.ChoiceField(
-                    required=False, choices=[("", "None")] + [(b, b) for b in breakdowns]
-                ),
+                "breakdown": forms.ChoiceField(required=False, choices=[("", "None"), *breakdowns]),
                 **self.fields,
             }
         if categories is not None:
             self.fields["category"] = forms.ChoiceField(
-                required=False, choices=[("", "None")] + [(c, c) for c in categories],
+                required=False, choices=[("", "None"), *categories],
                 label="Keep only records whose",
             )  # fmt: skip
             self.fields["values"] = forms.CharField(
@@ -110,10 +108,13 @@ def workspace_viewed(request, view: str, *, dataset_slug: str = "", error: str =
     )  # fmt: skip
 
 
-def _breakdowns(dataset: Dataset, workspace) -> list[str]:
-    """The fields the form offers to break down or filter by: as the user's release allows,
-    or coded fields only when the filters gave no workspace."""
-    return breakdown_fields(dataset.schema, workspace.release if workspace else COUNTS_ONLY)
+def _breakdowns(dataset: Dataset, workspace) -> list[tuple[str, str]]:
+    """The fields the form offers to break down or filter by, with their titles: as the
+    user's release allows, or coded fields only when the filters gave no workspace."""
+    release = workspace.release if workspace else COUNTS_ONLY
+    return [
+        (name, dataset.schema.title_of(name)) for name in breakdown_fields(dataset.schema, release)
+    ]
 
 
 def _svg(markup: str):
@@ -184,6 +185,7 @@ def workspace_counts(request):
     )
     if result is not None:
         context["note"] = counts_note(result.release)
+        context["breakdown_title"] = dataset.schema.title_of(result.breakdown or "")
         months = [month for month, _ in result.monthly]
         values = [value for _, value in result.monthly]
         context["chart"] = _svg(

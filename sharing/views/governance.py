@@ -11,7 +11,7 @@ from datasets import selectors as dataset_selectors
 from hub.access import (
     agency_standing,
     coordinated_partnership,
-    dlo_agencies,
+    governance_reader,
     isp_current,
     require_coordinator,
 )
@@ -32,9 +32,9 @@ from sharing.services.requests import request_create, request_decide, request_en
 @require_safe
 @login_required
 def console(request):
-    partnership = coordinated_partnership(user=request.user)
-    if partnership is None and not dlo_agencies(user=request.user).exists():
+    if not governance_reader(user=request.user):
         raise Http404("No such page.")
+    partnership = coordinated_partnership(user=request.user)
     return render(request, "sharing/console.html", {"partnership": partnership})
 
 
@@ -113,9 +113,13 @@ def agency_new(request):
 @login_required
 def request_list(request):
     data_requests = access.request_restrict(user=request.user)
-    datasets = [
-        dataset for dataset in dataset_selectors.dataset_list().exclude(kind="depersonalised")
-    ]
+    # Offered to those whom request_new lets ask (analysts), as request_new decides it.
+    requester_agency, _ = access.analyst_standing(user=request.user)
+    datasets = (
+        list(dataset_selectors.dataset_list().exclude(kind="depersonalised"))
+        if requester_agency is not None
+        else []
+    )
     return render(
         request,
         "sharing/request_list.html",

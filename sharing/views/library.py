@@ -9,7 +9,7 @@ from django.shortcuts import redirect, render
 from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
-from hub.access import coordinated_partnership, dlo_agencies, require_coordinator, role_holders
+from hub.access import coordinated_partnership, governance_reader, require_coordinator, role_holders
 from hub.choices import Role
 from hub.uploads import EncryptedUpload
 from sharing import selectors
@@ -158,9 +158,9 @@ def document_download(request, document_id, number=None):
 @require_safe
 @login_required
 def foi_list(request):
-    coordinated = coordinated_partnership(user=request.user)
-    if coordinated is None and not dlo_agencies(user=request.user).exists():
+    if not governance_reader(user=request.user):
         raise Http404("No such page.")
+    coordinated = coordinated_partnership(user=request.user)
     return render(
         request,
         "sharing/foi_list.html",
@@ -214,6 +214,7 @@ FOI_STEPS = {
     "foi_release_refused": "A release was refused",
     "foi_withdrawn": "Withdrawn",
     "foi_mail_failed": "An e-mail could not be sent",
+    "foi_deadline_reminder": "The co-ordinator reminded of the deadline",
 }
 
 

@@ -2,45 +2,45 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST, require_safe
 
 from datasets import selectors as dataset_selectors
 from hub.access import refuse
+from sharing import selectors
 from sharing.access import (
-    access_decisions,
     acting_partnership,
+    analyst_refusal,
     saved_query_get,
     saved_query_restrict,
 )
-from sharing.choices import AccessLevel
 from sharing.disclosure import release_labelled
 from sharing.workspace.explore import dataset_exploration
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
 from sharing.workspace.saved import saved_query_create, saved_query_delete, saved_query_url
 
 
-def _visible(request):
-    datasets = list(dataset_selectors.dataset_list())
+@require_safe
+@login_required
+def home(request):
     try:
         partnership = partnership_chosen(request.GET)
     except FilterInvalid as error:
         raise Http404("No such page.") from error
-    decisions = access_decisions(user=request.user, datasets=datasets, partnership=partnership)
-    return [(d, decisions[d.pk]) for d in datasets if decisions[d.pk].allows(AccessLevel.AGGREGATE)]
-
-
-@require_safe
-@login_required
-def home(request):
-    visible = _visible(request)
+    visible = selectors.workspace_datasets(user=request.user, partnership=partnership)
     if not visible:
         refuse(
             user=request.user, route="workspace", reason="No dataset is yours to see.",
             partnership=acting_partnership(user=request.user),
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
+        # An analyst is told why (their own standing, nothing of anyone's data); to anyone
+        # else the workspace does not exist.
+        why = analyst_refusal(user=request.user, partnership=partnership)
+        if why:
+            raise PermissionDenied(why)
         raise Http404("No such page.")
     saved = saved_query_restrict(user=request.user).select_related("owner")
     return render(request, "sharing/workspace_home.html", {"visible": visible, "saved": saved})

@@ -15,7 +15,7 @@ from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
 from datasets.choices import MonthCoverage
-from datasets.coverage import MonthSupply
+from datasets.coverage import MonthSupply, with_records
 from datasets.models import Record
 from hub.access import refuse
 from hub.models import User
@@ -180,6 +180,8 @@ def cross_agency_comparison(
         one.note = counts_note(release)
         shown_release = release if shown_release is None else shown_release.joined(release)
         shown = released(cells["count"], cells["key_sum"], exact=release.exact)
+        counted = [month for month, value in zip(months, shown, strict=True) if value]
+        one.coverage = with_records(one.coverage, counted)
         one.values = [
             plain(value) if month.supplied else None
             for value, month in zip(shown, one.coverage, strict=True)

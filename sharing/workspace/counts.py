@@ -24,7 +24,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from datasets.choices import MonthCoverage
-from datasets.coverage import MonthSupply, supply_coverage
+from datasets.coverage import MonthSupply, supply_coverage, with_records
 from datasets.models import RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from sharing.disclosure import (
@@ -290,11 +290,16 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
     schema = workspace.dataset.schema
     if breakdown and breakdown not in breakdown_fields(schema, release):
         raise FilterInvalid(f"{workspace.dataset.name} cannot be broken down by {breakdown!r}.")
-    specs = {spec.name: spec for spec in schema.fields}
     shown = month_area_counts(
-        counts_frame(workspace.query, breakdown), breakdown=specs.get(breakdown), release=release
+        counts_frame(workspace.query, breakdown),
+        breakdown=schema.by_name.get(breakdown),
+        release=release,
     )
-    coverage = query_coverage(workspace.query)
+    totals = shown[(shown["area"] == TOTAL) & (shown["category"] == TOTAL)]
+    by_month = dict(zip(totals["month"], totals["count"], strict=True))
+    coverage = with_records(
+        query_coverage(workspace.query), [month for month, count in by_month.items() if count]
+    )
     if shown.empty:
         index = pd.MultiIndex.from_tuples([], names=["month", "area"])
         wide = pd.DataFrame(columns=[TOTAL], index=index)
@@ -306,8 +311,6 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
         columns=[str(c) for c in columns],
         rows=_month_rows(wide, coverage, exact=release.exact),
     )
-    totals = shown[(shown["area"] == TOTAL) & (shown["category"] == TOTAL)]
-    by_month = dict(zip(totals["month"], totals["count"], strict=True))
     monthly = [
         (month.month, plain(by_month.get(month.month, 0)) if month.supplied else None)
         for month in coverage

@@ -146,7 +146,7 @@ def workspace_query(
     if params.get("category"):
         if params["category"] not in breakdown_fields(dataset.schema, release):
             raise FilterInvalid(f"{dataset.name} cannot be filtered by {params['category']!r}.")
-        spec = next(s for s in dataset.schema.fields if s.name == params["category"])
+        spec = dataset.schema.by_name[params["category"]]
         category = (spec.name, codes_as_stored(spec, listed(params, "values")))
         if not category[1]:
             raise FilterInvalid("Give the values of the category to keep.")

@@ -370,7 +370,7 @@ class MapChoices:
 
     datasets: list[tuple[Dataset, str]]
     dataset: Dataset
-    categories: list[str]
+    categories: list[tuple[str, str]]  # (field, its title)
 
 
 def map_choices(*, user: User, params: QueryDict) -> MapChoices | None:
@@ -391,6 +391,7 @@ def map_choices(*, user: User, params: QueryDict) -> MapChoices | None:
     chosen = next((d for d, _ in visible if d.slug == params.get("dataset")), visible[0][0])
     _, standing = analyst_standing(user=user, partnership=partnership)
     release = release_of(decisions[chosen.pk], tier=standing.tier)
-    return MapChoices(
-        datasets=visible, dataset=chosen, categories=breakdown_fields(chosen.schema, release)
-    )
+    categories = [
+        (name, chosen.schema.title_of(name)) for name in breakdown_fields(chosen.schema, release)
+    ]
+    return MapChoices(datasets=visible, dataset=chosen, categories=categories)

@@ -65,8 +65,7 @@ def _shared_filter_check(kept: dict) -> None:
     """A query shared with the agency goes to colleagues who may only count, so its filter
     values must be ones they could ask for themselves: codes, never what records say."""
     dataset = Dataset.objects.filter(slug=kept.get("dataset", "")).first()
-    specs = {spec.name: spec for spec in dataset.schema.fields} if dataset else {}
-    spec = specs.get(kept["category"])
+    spec = dataset.schema.by_name.get(kept["category"]) if dataset else None
     values = kept.get("values", [])
     if spec is None or spec.name not in breakdown_fields(dataset.schema, COUNTS_ONLY):
         raise FilterInvalid(

@@ -122,6 +122,12 @@
     legend.appendChild(list);
   }
 
+  // "2026-10-01" as the hub writes days everywhere: "01/10/2026".
+  function day(iso) {
+    var parts = String(iso).split("-");
+    return parts.length === 3 ? parts[2] + "/" + parts[1] + "/" + parts[0] : String(iso);
+  }
+
   function describe(layers) {
     var hexCount = layers.hexes.features.length;
     if (!layers.precise) {
@@ -131,7 +137,7 @@
     if (!layers.total) {
       return "No records match these filters.";
     }
-    var text = plural(layers.total, "record") + " from " + layers.period[0] + " to " + layers.period[1];
+    var text = plural(layers.total, "record") + " from " + day(layers.period[0]) + " to " + day(layers.period[1]);
     if (layers.unlocated) {
       text += "; " + plural(layers.unlocated, "record") + " without a location cannot be shown";
     }

@@ -277,7 +277,9 @@ EXPECTED_CATALOGUE = {
         "tier": "peripheral",
         "kind": "depersonalised",
         "fields": {
-            "patient_ref": ("reference", True),
+            # Not required since issue 15, item 16: the ISTV minimum data set the NHS sends is
+            # anonymised and has no patient or attendance reference.
+            "patient_ref": ("reference", False),
             "age": ("quasi", False),
             "gender": ("quasi", False),
             "ethnicity": ("quasi", False),
@@ -294,6 +296,13 @@ EXPECTED_CATALOGUE = {
             "easting": ("identifying", False),
             "northing": ("identifying", False),
             "reported_to_police": ("attribute", False),
+            # The ISTV minimum data set (ISB 1594) as the NHS sends it (issue 15, item 16):
+            # arrival at A&E, and the assault method and location type as national codes.
+            "arrival_date": ("attribute", False),
+            "arrival_time": ("attribute", False),
+            "assault_method": ("attribute", False),
+            "assault_method_other": ("attribute", False),
+            "assault_location_type": ("attribute", False),
         },
     },
     "hospital_drug_alcohol": {

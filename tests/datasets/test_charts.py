@@ -8,9 +8,10 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from datasets.charts import Series, bar_chart, line_chart, month_label, nice_ticks
+from datasets.charts import Series, bar_chart, line_chart, nice_ticks
 from datasets.models import Dataset
 from datasets.selectors import period_words
+from hub.words import month_words
 from tests.conftest import sign_in, supply_row
 from tests.hub import owned
 
@@ -35,7 +36,7 @@ def test_ticks_are_round_and_reach_the_top(top, ticks):
 
 
 def test_months_and_periods_are_in_words():
-    assert month_label("2026-08") == "August 2026" and month_label("WN1") == "WN1"
+    assert month_words("2026-08") == "August 2026" and month_words("WN1") == "WN1"
     assert period_words(datetime.date(2026, 8, 1), datetime.date(2026, 8, 31)) == "August 2026"
     assert (
         period_words(datetime.date(2026, 7, 1), datetime.date(2026, 9, 30))

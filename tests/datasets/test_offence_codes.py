@@ -4,6 +4,8 @@ published list (datasets.codelists)."""
 
 from __future__ import annotations
 
+import datetime
+import importlib
 from collections import Counter
 
 import pandas as pd
@@ -142,3 +144,31 @@ def test_codes_written_three_ways_are_stored_counted_and_grouped_as_one(api_clie
     assert dict(zip(result.table.columns, total, strict=True))["8N"] == 3
     groups = offence_groups(pd.Series([r.data["ho_offence_code"] for r in records]))
     assert Counter(groups) == {VIOLENCE: 4, "Burglary": 1}
+
+
+@pytest.mark.django_db
+def test_codes_stored_before_the_normal_form_are_rewritten_in_it(personas):
+    from django.apps import apps
+
+    from datasets.models import Dataset, Record
+    from tests.conftest import supply_row
+    from tests.hub import owned
+
+    offences = Dataset.objects.get(slug="police_crime_offence")
+    stored = supply_row(
+        agency=owned.agency(owned.POLICE), uploaded_by=personas["police_supplier"],
+        dataset=offences, status="completed", period_start=datetime.date(2026, 9, 1),
+        period_end=datetime.date(2026, 9, 30),
+    )  # fmt: skip
+    for number, code in enumerate(["008N", "028/01", "105A", "Burglary"], 2):
+        Record.objects.create(
+            partnership_id=stored.agency.partnership_id, dataset=offences, supply=stored,
+            row_number=number, data={"ho_offence_code": code},
+        )  # fmt: skip
+    migration = importlib.import_module("datasets.migrations.0013_normalise_stored_codes")
+
+    with connection.schema_editor() as editor:
+        migration._normalise_stored_codes(apps, editor)
+
+    codes = Record.objects.order_by("row_number").values_list("data__ho_offence_code", flat=True)
+    assert list(codes) == ["8N", "28/1", "105A", "Burglary"]  # what it cannot read stays

@@ -525,3 +525,12 @@ def test_a_supplier_sees_their_own_agencys_schedule_and_quality_and_no_one_elses
     sign_in(client, personas["analyst"])
     assert client.get("/supplies/standing/").status_code == 404
     assert "Your schedule and data quality" not in client.get("/supplies/").content.decode()
+
+
+def test_a_withdrawn_supply_leaves_its_period_missing(personas):
+    made = make_supply(created=at(datetime.date(2026, 11, 5)))
+    assert status_of("police_crime_offence", AFTER_DUE).status == ScheduleStatus.ON_TIME
+
+    Supply.objects.filter(pk=made.pk).update(status="withdrawn")
+
+    assert status_of("police_crime_offence", AFTER_DUE).status == ScheduleStatus.MISSING

@@ -117,17 +117,42 @@ def test_police_of_two_partnerships_supplying_the_same_month_supersede_neither(
 
 
 @pytest.mark.parametrize("first", ["monthly", "quarterly"])
-def test_a_quarter_and_a_month_ending_the_same_day_supersede_neither(api_client, world, first):  # noqa: F811
+def test_a_quarter_over_a_month_already_supplied_is_rejected_not_counted_twice(
+    api_client,
+    world,  # noqa: F811
+    first,
+):
     periods = {"monthly": SEPTEMBER, "quarterly": THIRD_QUARTER}
-    order = [first, *(name for name in periods if name != first)]
+    second = next(name for name in periods if name != first)
     content = csv_bytes(OFFENCE_HEADER, september_rows(4))
+    standing = completed(api_client, world["police_supplier"], content, **periods[first])
 
-    supplies = [
-        completed(api_client, world["police_supplier"], content, **periods[name]) for name in order
-    ]
+    overlapping = supply(api_client, world["police_supplier"], content, **periods[second])
 
-    assert supplies[1].report["superseded"] == []
-    assert_current(*supplies)
+    assert wait_for(api_client, overlapping)["status"] == "rejected"
+    [problem] = Supply.objects.get(pk=overlapping).report["problems"]
+    assert "so records would be counted twice; nothing was loaded" in problem
+    assert "withdraw the supply it overlaps first" in problem
+    assert not Record.objects.filter(supply_id=overlapping).exists()
+    assert_current(standing)
+
+
+def test_a_quarter_replaces_the_nil_returns_of_its_months(api_client, world):  # noqa: F811
+    api_client.force_authenticate(world["police_supplier"])
+    nil = api_client.post(
+        "/api/v1/supplies/",
+        {"dataset": "police_crime_offence", **SEPTEMBER, "supplier_name": "Priya Shah",
+         "supplier_contact": "priya.shah@gmp.example", "nil_return": "true"},
+        format="multipart",
+    ).json()["id"]  # fmt: skip
+
+    quarter = completed(
+        api_client, world["police_supplier"], csv_bytes(OFFENCE_HEADER, september_rows(4)),
+        **THIRD_QUARTER,
+    )  # fmt: skip
+
+    assert quarter.report["superseded"] == [nil]
+    assert_current(quarter)
 
 
 @pytest.mark.parametrize("first", ["police_crime_offence", "police_crime_victim"])

@@ -259,8 +259,10 @@ def test_a_nil_return_counts_as_supplied_on_time_with_no_records(api_client, per
     ]
     assert (row.status, row.supply) == (ScheduleStatus.ON_TIME, nil)
     assert AuditEntry.objects.filter(action="supply_nil_return", agency=police).exists()
-    # Twice for one period is refused.
+    # Twice for one period is refused, and so is one for more than a quarter.
     assert nil_return(api_client, supplier).status_code == 403
+    year = nil_return(api_client, supplier, period_start="2025-01-01", period_end="2025-12-31")
+    assert year.status_code == 403 and "one month or one quarter" in year.json()["detail"]
 
 
 @pytest.mark.django_db

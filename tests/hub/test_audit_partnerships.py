@@ -151,7 +151,7 @@ def test_reading_the_trail_is_audited_with_the_filters_and_rows(two):
     read = AuditEntry.objects.filter(action="audit_viewed").get()
     assert (read.actor, read.partnership) == (coordinator, two["wigan"])
     assert read.detail["filters"] == {"action": "token"}
-    assert read.detail["rows"] == shown.count("<td>token_issued</td>") == 1
+    assert read.detail["rows"] == shown.count("<code>token_issued</code>") == 1
 
     rows = export(coordinator, dataset="none-such", user="clare")
     exported = AuditEntry.objects.filter(action="audit_exported").get()

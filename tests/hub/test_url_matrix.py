@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from datasets.choices import SupplyStatus
 from hub.models import User
+from sharing.models import AccessProfile
 from tests.hub import owned
 
 pytestmark = pytest.mark.django_db
@@ -57,6 +58,8 @@ MATRIX = [
     ("api-token-issue",             POST,   200, 200, 200, 200, 200, 302, 302, 200, 200, IN),
     ("api-token-revoke",            POST,   302, 302, 302, 302, 302, 302, 302, 302, 302, IN),
     ("health",                      GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 200),
+    # browsers ask for it whatever the page links: sent on to the static icon
+    ("favicon",                     GET,    302, 302, 302, 302, 302, 302, 302, 302, 302, 302),
     # the catalogue: field names are not personal data
     ("catalogue",                   GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
     ("dataset-detail",              GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
@@ -69,9 +72,15 @@ MATRIX = [
     ("supply-list",                 GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
     ("supply-new",                  GET,    200, 200, 200, 404, 404, 404, 404, 404, 404, IN),
     ("supply-new",                  POST,   200, 200, 200, 404, 404, 404, 404, 404, 404, IN),
+    ("supply-standing",             GET,    200, 200, 200, 404, 404, 200, 404, 404, 404, IN),
     ("supply-detail",               GET,    200, 404, 404, 404, 404, 200, 200, 404, 404, IN),
     ("supply-retry",                POST,   302, 404, 404, 404, 404, 302, 302, 404, 404, IN),
     ("supply-rejected-rows",        GET,    200, 404, 404, 404, 404, 200, 200, 404, 404, IN),
+    # withdrawal: the agency's own supplier and DLO only (the co-ordinator sees the supply and
+    # is refused); the matrix's supply failed, so nothing is withdrawn: refused on its page (400)
+    # and by the API (403)
+    ("supply-withdraw",             POST,   400, 404, 404, 404, 404, 400, 400, 404, 404, IN),
+    ("api-supply-withdraw",         POST,   403, 404, 404, 404, 404, 403, 403, 404, 404, 401),
     ("api-supply-list",             GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, 401),
     ("api-supply-list",             POST,   201, 403, 403, 403, 403, 403, 403, 403, 403, 401),
     ("api-supply-detail",           GET,    200, 404, 404, 404, 404, 200, 200, 404, 404, 401),
@@ -100,14 +109,20 @@ MATRIX = [
     ("console-users",               POST,   404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
     ("console-user",                GET,    404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
     ("console-user",                POST,   404, 404, 404, 404, 404, 404, 302, 404, 404, IN),
+    # access profiles: the co-ordinator's; an empty form is shown again with its errors
+    ("console-profiles",            GET,    404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
+    ("console-profile-new",         GET,    404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
+    ("console-profile-new",         POST,   404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
+    ("console-profile",             GET,    404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
+    ("console-profile",             POST,   404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
     ("console-audit",               GET,    404, 404, 404, 404, 404, 200, 200, 404, 404, IN),
     ("console-audit-export",        GET,    404, 404, 404, 404, 404, 200, 200, 404, 404, IN),
     # personal-data requests: the analyst's, to the police's DLO
     ("request-list",                GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
     ("request-new",                 GET,    404, 404, 404, 200, 200, 404, 404, 200, 404, IN),
     ("request-new",                 POST,   404, 404, 404, 200, 200, 404, 404, 200, 404, IN),
-    ("request-detail",              GET,    404, 404, 404, 200, 404, 200, 404, 404, 404, IN),
-    ("request-detail",              POST,   404, 404, 404, 200, 404, 200, 404, 404, 404, IN),
+    ("request-detail",              GET,    404, 404, 404, 200, 404, 200, 200, 404, 404, IN),
+    ("request-detail",              POST,   404, 404, 404, 200, 404, 200, 200, 404, 404, IN),
     # the library: a document for core-tier agencies; readers who may not add to it get 403
     ("document-list",               GET,    200, 200, 200, 200, 200, 200, 200, 200, 200, IN),
     ("document-list",               POST,   403, 403, 403, 200, 403, 403, 200, 403, 403, IN),
@@ -123,8 +138,9 @@ MATRIX = [
     ("foi-answer",                  POST,   404, 404, 404, 404, 404, 200, 404, 404, 404, IN),
     ("foi-release",                 POST,   404, 404, 404, 404, 404, 404, 200, 404, 404, IN),
     ("foi-withdraw",                POST,   404, 404, 404, 404, 404, 404, 302, 404, 404, IN),
-    # the workspace: analysts with access; the analyst's query is shared with the council
-    ("workspace",                   GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    # the workspace: analysts with access; the analyst's query is shared with the council. An
+    # analyst of a lapsed signatory is told why the workspace is closed to them.
+    ("workspace",                   GET,    404, 404, 404, 200, 200, 404, 404, 403, 404, IN),
     ("workspace-explore",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("workspace-save",              POST,   302, 302, 302, 302, 302, 302, 302, 302, 302, IN),
     ("workspace-open",              GET,    404, 404, 404, 302, 404, 404, 404, 404, 404, IN),
@@ -135,6 +151,8 @@ MATRIX = [
     ("workspace-compare",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("workspace-map",               GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("api-workspace-map",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
+    ("api-workspace-counts",        GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
+    ("api-workspace-compare",       GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
 ]
 # fmt: on
 
@@ -146,6 +164,8 @@ ARGS = {
     "supply-detail": {"supply_id": "supply"},
     "supply-retry": {"supply_id": "supply"},
     "supply-rejected-rows": {"supply_id": "supply"},
+    "supply-withdraw": {"supply_id": "supply"},
+    "api-supply-withdraw": {"supply_id": "supply"},
     "api-supply-detail": {"supply_id": "supply"},
     "api-supply-report": {"supply_id": "supply"},
     "extract-new": {"slug": "police_crime_offence"},
@@ -154,6 +174,7 @@ ARGS = {
     "api-extract-detail": {"extract_id": "extract"},
     "api-extract-download": {"extract_id": "extract"},
     "console-user": {"user_id": "subject"},
+    "console-profile": {"profile_id": "profile"},
     "request-new": {"slug": "ppo"},
     "request-detail": {"request_id": "data_request"},
     "document-detail": {"document_id": "document"},
@@ -172,6 +193,8 @@ QUERIES = {"api-workspace-map": {"dataset": "police_crime_offence"}}
 # The smallest body that gets past validation, where an empty one would be refused by it
 # before anyone's access is looked at.
 BODIES = {
+    ("supply-withdraw", POST): lambda: {"reason": "Sent in error"},
+    ("api-supply-withdraw", POST): lambda: {"reason": "Sent in error"},
     ("api-supply-list", POST): lambda: {
         "file": owned.named_file("october.csv", b"crime_ref,offence_code\r\nX1,28E\r\n"),
         "dataset": "police_crime_offence",
@@ -208,6 +231,7 @@ def world(personas):
             user=personas["analyst"], agency=owned.agency(owned.COUNCIL), marker="matrix-extract"
         ),
         "subject": personas["analyst"],
+        "profile": AccessProfile.objects.get(name="Partnership analysts"),
         "data_request": owned.data_request(
             analyst=personas["analyst"], supplying_agency=police, marker="matrix-request"
         ),

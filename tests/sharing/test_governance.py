@@ -23,7 +23,7 @@ PERSONAS = [
 ]  # fmt: skip
 COORDINATOR_ONLY = [
     "/governance/isp/", "/governance/agencies/new/", "/governance/users/",
-    "/governance/users/{analyst}/",
+    "/governance/users/{analyst}/", "/governance/profiles/", "/governance/profiles/new/",
 ]  # fmt: skip
 COORDINATOR_AND_DLO = ["/governance/", "/governance/audit/", "/governance/audit/export.csv"]
 
@@ -172,10 +172,15 @@ def test_the_user_page_says_what_they_can_extract_by_field_class_and_why(client,
     sign_in(client, personas["coordinator"])
     page = client.get(f"/governance/users/{personas['associate_analyst'].pk}/").content.decode()
     row = re.search(r'<tr id="access-fire_incident">(.*?)</tr>', page, re.S).group(1)
-    assert "aggregate" in row and "Your access profile grants aggregate" in row
+    # The why names the profile that grants the level and the ISP tier's rule.
+    assert "Aggregate counts, perturbed" in row and (
+        "Associate partners profile: aggregate counts, perturbed; the associate ISP tier allows "
+        "at most depersonalised records, k-anonymised, and never personal data." in row
+    )
     row = re.search(r'<tr id="access-police_crime_offence">(.*?)</tr>', page, re.S).group(1)
     cells = re.findall(r"<td>(.*?)</td>", row)
-    assert cells[1:6] == ["depersonalised", "No", "Yes", "Yes", "Yes"]  # no identifying fields
+    # The level in words; no identifying fields.
+    assert cells[1:6] == ["Depersonalised (sanitised) records", "No", "Yes", "Yes", "Yes"]
 
 
 def test_roles_and_profiles_are_set_from_the_user_page(client, personas):

@@ -18,12 +18,12 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from datasets.charts import Series, bar_chart
 from datasets.choices import LocationMethod, MonthCoverage, SupplyStatus
 from datasets.coverage import MonthSupply, supply_coverage
 from datasets.models import Dataset, Record, Supply, SupplySchedule
 from datasets.summary import counts_recount
 from hub.models import Agency, User
-from datasets.charts import Series, bar_chart
 from tests.conftest import supply_row
 from tests.sharing.test_workspace_stats import client_for, svg_of, table_rows
 
@@ -148,10 +148,10 @@ def test_the_comparison_shows_no_supply_for_unsupplied_months_and_0_for_supplied
     assert response.status_code == 200
     rows = table_rows(page, 'id="compare-table"')
     assert rows[1:] == [
-        ["2025-01", "3", "2", "no supply"],
-        ["2025-02", "3", "0", "no supply"],
-        ["2025-03", "3", "no supply", "no supply"],
-        ["2025-04", "0", "no supply", "no supply"],
+        ["January 2025", "3", "2", "no supply"],
+        ["February 2025", "3", "0", "no supply"],
+        ["March 2025", "3", "no supply", "no supply"],
+        ["April 2025", "0", "no supply", "no supply"],
     ]
     note = html.unescape(re.search(r'id="compare-supply-note">(.*?)</p>', page, re.S)[1])
     assert "no current supply of that dataset covers the month" in note
@@ -198,14 +198,14 @@ def test_the_counts_page_and_csv_mark_months_with_no_supply(world):
 
     rows = table_rows(page, 'id="counts-table"')
     assert rows[1:] == [
-        ["2025-01", "WN1", "2", "2"],
-        ["2025-01", "Total", "2", "2"],
-        ["2025-02", "Total", "0", "0"],  # supplied, no assault
-        ["2025-03", "Total", "no supply", "no supply"],
-        ["2025-04", "Total", "no supply", "no supply"],
+        ["January 2025", "WN1", "2", "2"],
+        ["January 2025", "Total", "2", "2"],
+        ["February 2025", "Total", "0", "0"],  # supplied, no assault
+        ["March 2025", "Total", "no supply", "no supply"],
+        ["April 2025", "Total", "no supply", "no supply"],
     ]
     note = html.unescape(re.search(r'id="counts-supply-note">(.*?)</p>', page, re.S)[1])
-    assert "(2025-03, 2025-04)" in note and "not a count of 0" in note
+    assert "(March 2025, April 2025)" in note and "not a count of 0" in note
     hatched = [e for e in svg_of(page).iter(SVG + "rect") if e.get("class") == "no-supply"]
     assert len(hatched) == 2
 
@@ -286,3 +286,18 @@ def test_a_chart_where_every_month_was_supplied_has_no_hatching_or_legend_for_it
         series=[Series("A&E", [0], (MonthSupply("2025-01", MonthCoverage.SUPPLIED),))],
     )  # fmt: skip
     assert "no-supply" not in markup and "No supply" not in markup
+
+
+def test_a_month_with_records_but_no_supply_of_its_own_is_partial_not_hidden():
+    from datasets.coverage import with_records
+
+    months = [
+        MonthSupply("2026-09", MonthCoverage.NONE),
+        MonthSupply("2026-10", MonthCoverage.SUPPLIED),
+        MonthSupply("2026-11", MonthCoverage.NONE),
+    ]
+
+    shown = with_records(months, counted=["2026-09", "2026-10"])
+
+    assert [month.state for month in shown] == ["partial", "supplied", "none"]
+    assert shown[0].supplied and "records come from other periods' supplies" in shown[0].note
