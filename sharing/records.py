@@ -222,7 +222,7 @@ class ExtractQuery:
         self, *, ordered: bool = True, keyed: bool = False
     ) -> tuple[sql.Composable, dict, list[str]]:
         """The SELECT of the extract's rows, its parameters and its column names; ``keyed``
-        adds each record's id as a last, unnamed column."""
+        adds each record's id (and its linked record's) as last, unnamed columns."""
         columns = [sql.SQL("r.event_date")]
         names = ["event_date"]
         for name in self.fields:
@@ -261,14 +261,21 @@ class ExtractQuery:
                 current=self._current("v"),
             )
             params["linked"] = self.linked.pk
+        # Rows in one order whichever way they are read: a record with several linked ones
+        # (an offence and its victims) gives a row for each, in the linked records' order.
+        order = [sql.SQL("r.event_date"), sql.SQL("r.id")]
+        if self.linked is not None:
+            order.append(sql.SQL("v.id"))
         if keyed:
-            columns += [sql.SQL("r.id")]
+            columns += order[1:]
         query = sql.SQL("SELECT {columns} FROM {records} r{joins} WHERE {where}{order}").format(
             columns=sql.SQL(", ").join(columns),
             records=sql.Identifier(Record._meta.db_table),
             joins=joins,
             where=where,
-            order=sql.SQL(" ORDER BY r.event_date, r.id") if ordered else sql.SQL(""),
+            order=sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(order))
+            if ordered
+            else sql.SQL(""),
         )
         return query, params, names
 
@@ -282,17 +289,19 @@ class ExtractQuery:
         """
         query, params, names = self.records(keyed=True)
         aliases = [sql.Identifier(f"c{number}") for number in range(len(names))]
-        key = sql.Identifier("record_id")
+        keys = [sql.Identifier("record_id")]
+        if self.linked is not None:
+            keys.append(sql.Identifier("linked_record_id"))
         cells = [sql.SQL("to_char(e.{}, 'YYYY-MM-DD')").format(aliases[0])]
         cells += [neutralise_sql(sql.SQL("e.{}::text").format(alias)) for alias in aliases[1:]]
         select = sql.SQL(
-            "SELECT {cells} FROM ({query}) AS e ({aliases}) ORDER BY e.{date}, e.{key}"
+            "SELECT {cells} FROM ({query}) AS e ({aliases}) ORDER BY e.{date}, {keys}"
         ).format(
             cells=sql.SQL(", ").join(cells),
             query=query,
-            aliases=sql.SQL(", ").join([*aliases, key]),
+            aliases=sql.SQL(", ").join([*aliases, *keys]),
             date=aliases[0],
-            key=key,
+            keys=sql.SQL(", ").join(sql.SQL("e.{}").format(key) for key in keys),
         )
         return select, params, names
 

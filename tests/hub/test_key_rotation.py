@@ -357,7 +357,11 @@ def test_a_worker_with_the_new_key_processes_a_supply_uploaded_under_the_old_one
 
     demo_gazetteer_load()
     rows = offence_rows(20)
-    september = csv_bytes(OFFENCE_HEADER, rows[:10])
+    # Each file dated within its own period.
+    september = csv_bytes(
+        OFFENCE_HEADER,
+        [[*row[:2], f"{day:02d}/09/2026", *row[3:]] for day, row in enumerate(rows[:10], 1)],
+    )
     october = csv_bytes(OFFENCE_HEADER, rows[10:])
     supplier = personas["police_supplier"]
     first = supply(api_client, supplier, september, period_start="2026-09-01",
