@@ -3,8 +3,8 @@ from django.utils import timezone
 
 from datasets import access, selectors
 from datasets.choices import SupplyFrequency
+from datasets.headers import normalise_header
 from datasets.models import LAST_DUE_DAY
-from datasets.validation import normalise_header
 
 
 class DateInput(forms.DateInput):

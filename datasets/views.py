@@ -15,6 +15,7 @@ from datasets.forms import QualityFilterForm, ScheduleForm, SupplyForm, Withdraw
 from datasets.rejected_rows import rejected_rows_path, rejected_rows_stream
 from datasets.services import schedule as schedule_services
 from datasets.services import supplies as supply_services
+from datasets.services import withdrawal
 from datasets.spreadsheets import NEUTRALISED_NOTE
 from hub.access import require_coordinator
 from hub.services import audit_record
@@ -165,7 +166,7 @@ def supply_withdraw(request, supply_id):
     form = WithdrawForm(request.POST)
     if form.is_valid():
         try:
-            supply_services.supply_withdraw(
+            withdrawal.supply_withdraw(
                 supply=supply,
                 acting_user=request.user,
                 reason=form.cleaned_data["reason"],

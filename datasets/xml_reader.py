@@ -27,8 +27,8 @@ from defusedxml.common import DefusedXmlException
 from defusedxml.ElementTree import iterparse
 
 from datasets.catalogue import DatasetSchema
+from datasets.headers import known_headers, normalise_header
 from datasets.supplied import UnreadableFile
-from datasets.validation import known_headers, normalise_header
 
 SUBMISSION_HEADER = "submission_header"
 PERIOD_START, PERIOD_END, SITE_CODE = "period_start", "period_end", "site_code"

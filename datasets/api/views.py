@@ -26,8 +26,8 @@ from datasets.services.supplies import (
     NIL_RETURN_FIELDS,
     supply_create,
     supply_nil_return,
-    supply_withdraw,
 )
+from datasets.services.withdrawal import supply_withdraw
 from hub.choices import AuditAction
 from hub.models import Agency
 from hub.services import audit_record

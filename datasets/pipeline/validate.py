@@ -13,6 +13,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from datasets.choices import FileFormat
+from datasets.headers import fields_of, header_finder, map_header
 from datasets.pipeline.stages import (
     LATITUDE,
     LONGITUDE,
@@ -26,14 +27,7 @@ from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
 from datasets.staging import StageWriter, read_ahead
 from datasets.supplied import SuppliedFile, UnreadableFile
 from datasets.supply_period import PeriodTally
-from datasets.validation import (
-    ERROR_COLUMNS,
-    DuplicateTracker,
-    fields_of,
-    header_finder,
-    map_header,
-    validate_chunk,
-)
+from datasets.validation import ERROR_COLUMNS, DuplicateTracker, validate_chunk
 from datasets.xml_reader import (
     PERIOD_END,
     PERIOD_START,

@@ -17,10 +17,11 @@ from hypothesis import strategies as st
 
 from datasets.catalogue import read_catalogue
 from datasets.choices import FileFormat
+from datasets.headers import map_header, split_date_time
 from datasets.models import Record, Supply
 from datasets.readers import read_chunks
 from datasets.supplied import SuppliedFile, UnreadableFile, format_from_name
-from datasets.validation import map_header, split_date_time, validate_chunk
+from datasets.validation import validate_chunk
 from datasets.xml_reader import SUBMISSION_HEADER, header_date, xml_layout
 from hub.crypto import new_data_key, write_encrypted
 from tests.conftest import browser_sign_in

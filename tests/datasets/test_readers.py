@@ -131,7 +131,7 @@ def test_a_ragged_csv_is_refused_when_a_later_row_is_too_long(tmp_path):
 
 def offences_header_finder():
     from datasets.catalogue import read_catalogue
-    from datasets.validation import header_finder
+    from datasets.headers import header_finder
 
     [schema] = [schema for schema in read_catalogue() if schema.slug == "police_crime_offence"]
     return header_finder(schema)

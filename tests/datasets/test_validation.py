@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from datasets.catalogue import read_catalogue
-from datasets.validation import DuplicateTracker, map_header, validate_chunk
+from datasets.headers import map_header
+from datasets.validation import DuplicateTracker, validate_chunk
 
 SCHEMAS = {schema.slug: schema for schema in read_catalogue()}
 MISSING = ["", "NULL", "N/A"]
