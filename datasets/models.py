@@ -243,6 +243,13 @@ class Record(models.Model):
     northing = models.IntegerField(null=True)
     postcode = models.CharField(max_length=8, blank=True)
     location_method = models.CharField(max_length=12, choices=LocationMethod.choices)
+    # The areas of the sanitised postcode (sanitise.models.PostcodeAreas), set at load and
+    # re-derived when a new lookup is imported, so that counts by area never join.
+    oa_code = models.CharField(max_length=9, blank=True, db_default="")
+    lsoa_code = models.CharField(max_length=9, blank=True, db_default="")
+    msoa_code = models.CharField(max_length=9, blank=True, db_default="")
+    ward_code = models.CharField(max_length=9, blank=True, db_default="")
+    lad_code = models.CharField(max_length=9, blank=True, db_default="")
     data = models.JSONField()
     # Never shown, never exported. The pipeline derives it from what the record says
     # (datasets.pipeline.load.record_keys); a record stored any other way draws one at random.
@@ -257,7 +264,16 @@ class Record(models.Model):
             # alone (an index-only scan), never the records' JSON.
             models.Index(
                 fields=["dataset", "event_date"],
-                include=["partnership", "supply", "postcode", "easting", "northing", "record_key"],
+                include=[
+                    "partnership",
+                    "supply",
+                    "postcode",
+                    "easting",
+                    "northing",
+                    "record_key",
+                    "ward_code",
+                    "lsoa_code",
+                ],  # fmt: skip
                 name="record_dataset_date_cover",
             ),
             # Offender, victim and detection records find their offence by crime_ref.
@@ -283,7 +299,7 @@ class IdentifyingRecord(models.Model):
 
 
 class RecordMonthlyCount(models.Model):
-    """How many records a supply holds per event month and postcode district.
+    """How many records a supply holds per event month, postcode district and area.
 
     The workspace's counts over years read these few rows rather than millions of records.
     Kept exactly in step with the records by ``datasets.summary``, in the transactions that
@@ -299,6 +315,12 @@ class RecordMonthlyCount(models.Model):
     district = models.CharField(
         max_length=8, blank=True, help_text="The postcode district; empty for unlocated records."
     )
+    # The records' areas (Record): an LSOA lies in one MSOA and one authority, so these add
+    # rows only where a district or a ward is split.
+    lsoa_code = models.CharField(max_length=9, blank=True, default="")
+    msoa_code = models.CharField(max_length=9, blank=True, default="")
+    ward_code = models.CharField(max_length=9, blank=True, default="")
+    lad_code = models.CharField(max_length=9, blank=True, default="")
     count = models.PositiveIntegerField()
     # The sum of the records' keys: the cell key of any sum of these rows (sharing.disclosure).
     key_sum = models.BigIntegerField(default=0)
@@ -307,7 +329,17 @@ class RecordMonthlyCount(models.Model):
         constraints = [
             # Led by the supply: a load's recount and the supply's deletion find its rows here.
             models.UniqueConstraint(
-                fields=["supply", "dataset", "partnership", "month", "district"],
+                fields=[
+                    "supply",
+                    "dataset",
+                    "partnership",
+                    "month",
+                    "district",
+                    "ward_code",
+                    "lsoa_code",
+                    "msoa_code",
+                    "lad_code",
+                ],  # fmt: skip
                 name="record_monthly_count_unique",
             )
         ]
@@ -315,7 +347,16 @@ class RecordMonthlyCount(models.Model):
             # Covering: a dataset's counts over a period come from the index alone.
             models.Index(
                 fields=["dataset", "partnership", "month"],
-                include=["supply", "district", "count", "key_sum"],
+                include=[
+                    "supply",
+                    "district",
+                    "ward_code",
+                    "lsoa_code",
+                    "msoa_code",
+                    "lad_code",
+                    "count",
+                    "key_sum",
+                ],  # fmt: skip
                 name="record_monthly_count_read",
             )
         ]

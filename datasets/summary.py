@@ -23,7 +23,11 @@ _TABLES = {
 # The count's key, from a record: the same expressions the records' own counts group by.
 _KEY = sql.SQL(
     "r.supply_id, r.dataset_id, r.partnership_id, date_trunc('month', r.event_date)::date, "
-    "split_part(r.postcode, ' ', 1)"
+    "split_part(r.postcode, ' ', 1), r.ward_code, r.lsoa_code, r.msoa_code, r.lad_code"
+)
+_KEY_COLUMNS = (
+    "supply_id, dataset_id, partnership_id, month, district, ward_code, lsoa_code, msoa_code, "
+    "lad_code"
 )
 
 
@@ -39,12 +43,11 @@ def counts_recount(*, supply_ids: Iterable[uuid.UUID | str]) -> None:
         )
         cursor.execute(
             sql.SQL(
-                "INSERT INTO {summary} "
-                "(supply_id, dataset_id, partnership_id, month, district, count, key_sum) "
+                "INSERT INTO {summary} ({columns}, count, key_sum) "
                 "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
                 "WHERE r.supply_id = ANY(%s::uuid[]) AND r.event_date IS NOT NULL "
-                "GROUP BY 1, 2, 3, 4, 5"
-            ).format(key=_KEY, **_TABLES),
+                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+            ).format(key=_KEY, columns=sql.SQL(_KEY_COLUMNS), **_TABLES),
             [ids],
         )
 
@@ -107,13 +110,15 @@ def counts_forget(*, record_ids: list[int]) -> None:
                 "UPDATE {summary} c SET count = c.count - gone.count, "
                 "key_sum = c.key_sum - gone.key_sum FROM ("
                 "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
-                "WHERE r.id = ANY(%s) AND r.event_date IS NOT NULL GROUP BY 1, 2, 3, 4, 5"
-                ") AS gone (supply_id, dataset_id, partnership_id, month, district, count, "
-                "key_sum) "
+                "WHERE r.id = ANY(%s) AND r.event_date IS NOT NULL "
+                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
+                ") AS gone ({columns}, count, key_sum) "
                 "WHERE c.supply_id = gone.supply_id AND c.dataset_id = gone.dataset_id "
                 "AND c.partnership_id = gone.partnership_id AND c.month = gone.month "
-                "AND c.district = gone.district"
-            ).format(key=_KEY, **_TABLES),
+                "AND c.district = gone.district AND c.ward_code = gone.ward_code "
+                "AND c.lsoa_code = gone.lsoa_code AND c.msoa_code = gone.msoa_code "
+                "AND c.lad_code = gone.lad_code"
+            ).format(key=_KEY, columns=sql.SQL(_KEY_COLUMNS), **_TABLES),
             [record_ids],
         )
         cursor.execute(

@@ -143,17 +143,26 @@ def demo_sign_in_list() -> list[DemoSignIn]:
     return listed
 
 
+# The ONS code of Wigan, the local authority of the demo partnership.
+WIGAN = "E08000010"
+
+
 @transaction.atomic
 def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
     """Load the catalogue, the Wigan and Leigh partnership, its ISP, agencies and personas,
-    and (unless told not to) the WN postcode gazetteer its supplies are geocoded against."""
+    and (unless told not to) the WN postcode gazetteer its supplies are geocoded against and
+    Wigan's areas (wards, LSOAs, MSOAs, with synthetic statistics)."""
     catalogue_sync(system=SYSTEM)
     if reference_data:
+        from sanitise.demo_areas import demo_areas_load
+
         demo_gazetteer_load()
+        demo_areas_load()
     partnership = partnership_ensure(
         name="Wigan and Leigh Community Safety Partnership (demo)",
         slug="wigan-leigh",
         postcode_areas=["WN"],
+        local_authorities=[WIGAN],
     )
     year = timezone.localdate().year
     isp = isp_ensure(

@@ -24,6 +24,13 @@ class Partnership(models.Model):
         default=list,
         help_text="Postcode areas the partnership covers, e.g. WN.",
     )
+    local_authorities = ArrayField(
+        models.CharField(max_length=9),
+        default=list,
+        blank=True,
+        help_text="ONS codes of the local authorities it covers, e.g. E08000010 (Wigan): its "
+        "wards, LSOAs and MSOAs are those of these authorities.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -31,9 +31,16 @@ from hub.selectors import backup_device, totp_device
 
 
 @transaction.atomic
-def partnership_ensure(*, name: str, slug: str, postcode_areas: list[str]) -> Partnership:
+def partnership_ensure(
+    *, name: str, slug: str, postcode_areas: list[str], local_authorities: list[str] = ()
+) -> Partnership:
     partnership, _ = Partnership.objects.update_or_create(
-        slug=slug, defaults={"name": name, "postcode_areas": postcode_areas}
+        slug=slug,
+        defaults={
+            "name": name,
+            "postcode_areas": postcode_areas,
+            "local_authorities": list(local_authorities),
+        },
     )
     return partnership
 

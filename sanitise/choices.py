@@ -2,12 +2,40 @@ from django.db import models
 
 
 class GazetteerKind(models.TextChoices):
-    """The four reference sets an import can refresh."""
+    """The reference sets an import can refresh."""
 
     CODEPOINT = "codepoint", "Postcode centroids (Code-Point Open)"
     HOUSEHOLDS = "households", "Households per postcode"
     ADDRESSES = "addresses", "Address gazetteer"
     PLACES = "places", "Non-addressable places"
+    AREA_LOOKUP = "area_lookup", "Postcodes' output areas, LSOAs, MSOAs, wards and authorities"
+    AREA_NAMES = "area_names", "Names of areas"
+    BOUNDARIES = "boundaries", "Area boundaries"
+    AREA_STATISTICS = "area_statistics", "Area statistics (population, households, deprivation)"
+
+
+class AreaKind(models.TextChoices):
+    """The areas people plan and report by, from the smallest. Names as the ONS gives them."""
+
+    OA = "oa", "Output area"
+    LSOA = "lsoa", "Lower layer super output area (LSOA)"
+    MSOA = "msoa", "Middle layer super output area (MSOA)"
+    WARD = "ward", "Electoral ward"
+    LAD = "lad", "Local authority"
+
+
+class AreaIndicator(models.TextChoices):
+    """What an area statistic measures: the denominators of rates and the VLI's context."""
+
+    POPULATION = "population", "Residents (all ages)"
+    POPULATION_15_24 = "population_15_24", "Residents aged 15 to 24"
+    HOUSEHOLDS = "households", "Households"
+    IMD_SCORE = "imd_score", "Index of Multiple Deprivation score"
+    IMD_RANK = "imd_rank", "Index of Multiple Deprivation rank (1 is the most deprived)"
+    IMD_DECILE = "imd_decile", "Index of Multiple Deprivation decile (1 is the most deprived)"
+    INCOME_SCORE = "income_score", "Income deprivation (the share of residents)"
+    EMPLOYMENT_SCORE = "employment_score", "Employment deprivation (the share of working age)"
+    EDUCATION_SCORE = "education_score", "Education, skills and training deprivation score"
 
 
 class GeocodeMethod(models.TextChoices):

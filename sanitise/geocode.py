@@ -35,7 +35,7 @@ from datasets.catalogue import LocationGroup
 from sanitise import text
 from sanitise.choices import GeocodeMethod
 from sanitise.readers import MAX_EASTING, MAX_NORTHING
-from sanitise.reference import Area, Gazetteer
+from sanitise.reference import AreaBox, Gazetteer
 
 CONFIDENCE_SUPPLIED = 1.0
 CONFIDENCE_LATLONG = 0.9
@@ -144,7 +144,7 @@ def geocode_frame(
     *,
     groups: Sequence[LocationInput],
     gazetteer: Gazetteer,
-    area: Area | None = None,
+    area: AreaBox | None = None,
 ) -> GeocodeResult:
     """Locate every group of every row; never drops a row.
 
@@ -168,7 +168,7 @@ def _geocode_group(
     frame: pd.DataFrame,
     group: LocationInput,
     gazetteer: Gazetteer,
-    area: Area | None,
+    area: AreaBox | None,
     warnings: _Issues,
     errors: _Issues,
 ) -> dict[str, object]:

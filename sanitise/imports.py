@@ -88,7 +88,7 @@ def _changes(cursor, model, stage, key: str, compare: Sequence[str], scope=None)
     }
 
 
-def _replace(
+def reference_replace(
     *,
     model,
     kind: str,
@@ -169,7 +169,7 @@ def codepoint_replace(
     """Make the stored centroids of these postcode areas exactly ``centroids`` (postcode,
     area, positional_quality, easting, northing); other areas are left as they are."""
     areas = sorted({area.upper() for area in areas})
-    return _replace(
+    return reference_replace(
         model=PostcodeCentroid,
         kind=GazetteerKind.CODEPOINT,
         rows=centroids,
@@ -228,7 +228,7 @@ def households_replace(
     theirs."""
     known = set(PostcodeCentroid.objects.values_list("postcode", flat=True))
     without_centroid = int((~households["postcode"].isin(known)).sum())
-    return _replace(
+    return reference_replace(
         model=PostcodeHouseholds,
         kind=GazetteerKind.HOUSEHOLDS,
         rows=households,
@@ -256,7 +256,7 @@ def addresses_replace(
 ) -> ImportResult:
     """Make the address gazetteer exactly ``addresses`` (uprn, address, postcode, easting,
     northing): an LLPG or AddressBase export is the whole set."""
-    return _replace(
+    return reference_replace(
         model=Address,
         kind=GazetteerKind.ADDRESSES,
         rows=addresses,
@@ -282,7 +282,7 @@ def places_replace(
     extra: dict | None = None,
 ) -> ImportResult:
     """Make the places gazetteer exactly ``places`` (name, easting, northing)."""
-    return _replace(
+    return reference_replace(
         model=Place,
         kind=GazetteerKind.PLACES,
         rows=places,

@@ -6,7 +6,7 @@ where each centroid, count, address and place came from and whether it is synthe
 
 from django.db import models
 
-from sanitise.choices import GazetteerKind
+from sanitise.choices import AreaIndicator, AreaKind, GazetteerKind
 
 
 class GazetteerVersion(models.Model):
@@ -94,3 +94,76 @@ class Place(models.Model):
 
     def __str__(self):
         return self.name
+
+
+# ONS GSS codes are nine characters: E05014989 (a ward), E01006213 (an LSOA).
+AREA_CODE_LENGTH = 9
+
+
+class PostcodeAreas(models.Model):
+    """The areas a postcode lies in, from an ONS postcode lookup (ONSPD, NSPL, PCD to OA,
+    LSOA, MSOA and LAD) and Code-Point Open's ward and district codes. A record takes the
+    areas of its sanitised postcode at load."""
+
+    postcode = models.CharField(max_length=8, primary_key=True, help_text='Canonical, "WN1 1AA".')
+    oa_code = models.CharField(max_length=AREA_CODE_LENGTH, blank=True)
+    lsoa_code = models.CharField(max_length=AREA_CODE_LENGTH, blank=True)
+    msoa_code = models.CharField(max_length=AREA_CODE_LENGTH, blank=True)
+    ward_code = models.CharField(max_length=AREA_CODE_LENGTH, blank=True)
+    lad_code = models.CharField(max_length=AREA_CODE_LENGTH, blank=True, db_index=True)
+    version = models.ForeignKey(GazetteerVersion, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["postcode"]
+        verbose_name_plural = "postcode areas"
+
+    def __str__(self):
+        return f"{self.postcode}: {self.ward_code} {self.lsoa_code}"
+
+
+class Area(models.Model):
+    """A named area (ward, LSOA, MSOA, local authority, output area) and its boundary.
+
+    ``boundary`` is a GeoJSON geometry in WGS84, simplified for the map. ``approximate``
+    boundaries were drawn by the hub from its postcode centroids where no polygon was given.
+    """
+
+    code = models.CharField(max_length=AREA_CODE_LENGTH, primary_key=True)
+    kind = models.CharField(max_length=4, choices=AreaKind.choices)
+    name = models.CharField(max_length=200)
+    lad_code = models.CharField(
+        max_length=AREA_CODE_LENGTH, blank=True, help_text="The local authority it lies in."
+    )
+    boundary = models.JSONField(null=True, blank=True)
+    approximate = models.BooleanField(default=False)
+    label_longitude = models.FloatField(null=True, blank=True)
+    label_latitude = models.FloatField(null=True, blank=True)
+    version = models.ForeignKey(GazetteerVersion, on_delete=models.PROTECT, related_name="+")
+    boundary_version = models.ForeignKey(
+        GazetteerVersion, on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["kind", "name"]
+        indexes = [models.Index(fields=["lad_code", "kind"], name="area_lad_kind")]
+
+    def __str__(self):
+        return f"{self.name} ({self.code})"
+
+
+class AreaStatistic(models.Model):
+    """One published figure for an area: a denominator of rates or a VLI indicator."""
+
+    area_code = models.CharField(max_length=AREA_CODE_LENGTH)
+    indicator = models.CharField(max_length=20, choices=AreaIndicator.choices)
+    value = models.FloatField()
+    version = models.ForeignKey(GazetteerVersion, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["area_code", "indicator"]
+        constraints = [
+            models.UniqueConstraint(fields=["area_code", "indicator"], name="area_statistic_unique")
+        ]
+
+    def __str__(self):
+        return f"{self.area_code} {self.indicator} = {self.value}"

@@ -31,7 +31,7 @@ _EMPTY = np.empty(0, dtype=np.int64)
 
 
 @dataclass(frozen=True)
-class Area:
+class AreaBox:
     """A partnership's area as a box on the National Grid: its centroids' extent plus a margin."""
 
     name: str
@@ -243,13 +243,13 @@ class Gazetteer:
             names[target] = self._place_index["name"].to_numpy(dtype=object)[rows[hit]]
         return eastings, northings, names
 
-    def area_for(self, postcode_areas: Sequence[str], *, name: str = "") -> Area | None:
+    def area_for(self, postcode_areas: Sequence[str], *, name: str = "") -> AreaBox | None:
         """The box around the centroids of these postcode areas plus ``AREA_MARGIN_METRES``;
         None when the gazetteer holds none of them."""
         wanted = np.isin(self.areas, [area.upper() for area in postcode_areas])
         if not wanted.any():
             return None
-        return Area(
+        return AreaBox(
             name=name or ", ".join(postcode_areas),
             min_easting=float(self.eastings[wanted].min()) - AREA_MARGIN_METRES,
             min_northing=float(self.northings[wanted].min()) - AREA_MARGIN_METRES,

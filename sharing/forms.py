@@ -23,9 +23,11 @@ class ExtractForm(forms.Form):
     level = forms.ChoiceField(widget=forms.RadioSelect)
     period_start = forms.DateField(label="Events from", widget=DateInput)
     period_end = forms.DateField(label="Events to", widget=DateInput)
-    districts = forms.CharField(
-        label="Postcode districts", required=False,
-        help_text="E.g. WN1, WN2. Leave empty for the whole partnership.",
+    areas = forms.CharField(
+        label="Areas", required=False,
+        help_text="Wards, LSOAs, MSOAs or postcode districts, by name or code, e.g. Abram, "
+        "Wigan 026A, WN1. Leave empty for the whole partnership.",
+        widget=forms.TextInput(attrs={"data-area-picker": "", "autocomplete": "off"}),
     )  # fmt: skip
     fields = forms.MultipleChoiceField(
         label="Fields", required=False, widget=forms.CheckboxSelectMultiple,
@@ -74,9 +76,9 @@ class ExtractForm(forms.Form):
             for name in breakdown_fields(dataset.schema, counts_release(decision))
         ]
 
-    def clean_districts(self):
-        text = self.cleaned_data["districts"]
-        return [part.strip().upper() for part in text.replace(";", ",").split(",") if part.strip()]
+    def clean_areas(self):
+        text = self.cleaned_data["areas"]
+        return [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
 
 
 # A date input's value must be ISO 8601 whatever the locale's display format.

@@ -23,12 +23,16 @@ from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.spreadsheets import neutralise_sql
 from hub.crypto import decrypt_bytes, unwrap_key
-from sanitise.choices import LOCATION_PRECISION_M
+from sanitise.areas import DISTRICT, KIND_COLUMN
+from sanitise.choices import LOCATION_PRECISION_M, AreaKind
+from sanitise.models import Area
 
 CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
 # The records' own location columns, then the precision their method gives them.
 STORED_LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
-LOCATION_COLUMNS = [*STORED_LOCATION_COLUMNS, "location_precision_m"]
+# The record's ward and LSOA, by code and by the name the area lookup gives.
+AREA_OUTPUT_COLUMNS = ["ward_code", "ward_name", "lsoa_code", "lsoa_name"]
+LOCATION_COLUMNS = [*STORED_LOCATION_COLUMNS, "location_precision_m", *AREA_OUTPUT_COLUMNS]
 # Rows per chunk: a frame in memory, or a COPY of its own, after which progress is recorded.
 CHUNK_ROWS = 50_000
 
@@ -121,6 +125,43 @@ def linkable(dataset: Dataset) -> list[Dataset]:
     ]
 
 
+# -- areas ------------------------------------------------------------------------------------
+
+# An ExtractQuery's ``area``: "districts" (postcode districts), "bbox", and these lists of
+# area codes, each with the record's column (sanitise.areas). A record in any area named is in.
+AREA_KEYS = {
+    "wards": "ward_code",
+    "lsoas": "lsoa_code",
+    "msoas": "msoa_code",
+    "local_authorities": "lad_code",
+}
+KIND_KEY = {
+    AreaKind.WARD: "wards",
+    AreaKind.LSOA: "lsoas",
+    AreaKind.MSOA: "msoas",
+    AreaKind.LAD: "local_authorities",
+    DISTRICT: "districts",
+}
+NOT_LOCATED = "(not located)"
+NO_AREA = "(no area known)"
+
+
+def area_label_sql(alias: str, area_kind: str) -> sql.Composable:
+    """A record's (or a monthly count's) area of this kind as SQL: its postcode district or
+    area code; NOT_LOCATED or NO_AREA where it has none."""
+    if area_kind == DISTRICT:
+        source = (
+            sql.SQL("split_part({}.postcode, ' ', 1)") if alias == "r" else sql.SQL("{}.district")
+        )
+        return sql.SQL("COALESCE(NULLIF({}, ''), {})").format(
+            source.format(sql.Identifier(alias)), sql.Literal(NOT_LOCATED)
+        )
+    column = KIND_COLUMN[area_kind]
+    return sql.SQL("COALESCE(NULLIF({}.{}, ''), {})").format(
+        sql.Identifier(alias), sql.Identifier(column), sql.Literal(NO_AREA)
+    )
+
+
 # -- the query --------------------------------------------------------------------------------
 
 
@@ -191,9 +232,19 @@ class ExtractQuery:
         if self.until is not None:
             clauses.append(sql.SQL("(r.event_date, r.id) <= (%(until_date)s, %(until_id)s)"))
             params.update(until_date=self.until[0], until_id=self.until[1])
+        # Records in any of the areas named (a district, a ward, an LSOA, …).
+        within = []
         if self.area.get("districts"):
-            clauses.append(sql.SQL("split_part(r.postcode, ' ', 1) = ANY(%(districts)s)"))
+            within.append(sql.SQL("split_part(r.postcode, ' ', 1) = ANY(%(districts)s)"))
             params["districts"] = [d.upper().strip() for d in self.area["districts"]]
+        for key, column in AREA_KEYS.items():
+            if self.area.get(key):
+                within.append(
+                    sql.SQL("r.{} = ANY({})").format(sql.Identifier(column), sql.Placeholder(key))
+                )
+                params[key] = [code.upper().strip() for code in self.area[key]]
+        if within:
+            clauses.append(sql.SQL("({})").format(sql.SQL(" OR ").join(within)))
         if self.area.get("bbox"):
             clauses.append(
                 sql.SQL(
@@ -230,8 +281,17 @@ class ExtractQuery:
             names.append(name)
         columns += [sql.SQL("r.{}").format(sql.Identifier(c)) for c in STORED_LOCATION_COLUMNS]
         columns.append(_precision_sql())
+        columns += [
+            sql.SQL("r.ward_code"),
+            sql.SQL("wa.name"),
+            sql.SQL("r.lsoa_code"),
+            sql.SQL("la.name"),
+        ]
         names += LOCATION_COLUMNS
-        joins = sql.SQL("")
+        joins = sql.SQL(
+            " LEFT JOIN {areas} wa ON wa.code = NULLIF(r.ward_code, '')"
+            " LEFT JOIN {areas} la ON la.code = NULLIF(r.lsoa_code, '')"
+        ).format(areas=sql.Identifier(Area._meta.db_table))
         where, params = self._where()
         if self.identifying:
             columns += [
@@ -349,9 +409,10 @@ class ExtractQuery:
             cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS rows").format(query), params)
             return cursor.fetchone()[0]
 
-    def counts(self, category: str | None) -> pd.DataFrame:
-        """Records by month, postcode district and category, with the sum of their record keys
-        (for sharing.disclosure)."""
+    def counts(self, category: str | None, *, area_kind: str = DISTRICT) -> pd.DataFrame:
+        """Records by month, area (a postcode district, or the code of the ``area_kind`` of
+        sanitise.areas) and category, with the sum of their record keys (for
+        sharing.disclosure)."""
         where, params = self._where()
         category_sql = (
             sql.SQL("COALESCE(r.data ->> {}, '(not given)')").format(sql.Literal(category))
@@ -360,10 +421,15 @@ class ExtractQuery:
         )
         query = sql.SQL(
             "SELECT to_char(r.event_date, 'YYYY-MM') AS month, "
-            "COALESCE(NULLIF(split_part(r.postcode, ' ', 1), ''), '(not located)') AS area, "
+            "{area} AS area, "
             "{category} AS category, count(*) AS count, sum(r.record_key) AS key_sum "
             "FROM {records} r WHERE {where} GROUP BY 1, 2, 3"
-        ).format(category=category_sql, records=sql.Identifier(Record._meta.db_table), where=where)
+        ).format(
+            area=area_label_sql("r", area_kind),
+            category=category_sql,
+            records=sql.Identifier(Record._meta.db_table),
+            where=where,
+        )
         with connection.cursor() as cursor:
             cursor.execute(query, params)
             rows = cursor.fetchall()

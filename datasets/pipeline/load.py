@@ -33,6 +33,7 @@ from datasets.pipeline.stages import (
 from datasets.staging import stage_read
 from datasets.summary import counts_load
 from hub.crypto import encrypt_bytes
+from sanitise.areas import AREA_COLUMNS, areas_of_postcodes, postcode_areas_current
 
 RECORD_COLUMNS = [
     "partnership_id",
@@ -45,13 +46,15 @@ RECORD_COLUMNS = [
     "northing",
     "postcode",
     "location_method",
+    *AREA_COLUMNS,
     "data",
     "record_key",
 ]
 
 
-def _record_table(claim: Claim, records: pd.DataFrame) -> pa.Table:
-    """One chunk of sanitised records as the warehouse table's columns (RECORD_COLUMNS)."""
+def _record_table(claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame) -> pa.Table:
+    """One chunk of sanitised records as the warehouse table's columns (RECORD_COLUMNS), each
+    with the areas of its sanitised postcode from ``lookup`` (sanitise.areas)."""
     primary = primary_group(claim.schema)
     role = primary.role if primary else None
     typed = {
@@ -93,6 +96,8 @@ def _record_table(claim: Claim, records: pd.DataFrame) -> pa.Table:
         "location_method": text(located("location_method"), LocationMethod.UNLOCATED),
         "data": copytext.json_objects(rest),
     }
+    areas = areas_of_postcodes(lookup, located("postcode"))
+    columns.update({column: text(areas[column]) for column in AREA_COLUMNS})
     columns["record_key"] = record_keys(columns)
     return pa.table([columns[name] for name in RECORD_COLUMNS], names=RECORD_COLUMNS)
 
@@ -125,11 +130,13 @@ def _record_key_secret() -> str:
     return base64.b64encode(derived[:12]).decode()
 
 
-def _copy_payload(claim: Claim, records: pd.DataFrame) -> tuple[int, pa.Buffer]:
+def _copy_payload(
+    claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame
+) -> tuple[int, pa.Buffer]:
     """A chunk's row count and its COPY text (nothing when it is empty)."""
     if records.empty:
         return 0, pa.py_buffer(b"")
-    return len(records), copytext.copy_text(_record_table(claim, records))
+    return len(records), copytext.copy_text(_record_table(claim, lookup, records))
 
 
 def load(claim: Claim) -> None:
@@ -158,7 +165,7 @@ def load(claim: Claim) -> None:
             loaded = 0
             # The next chunk's COPY text is made (in a thread) while PostgreSQL takes this one.
             payloads = chunks_with_progress(
-                claim, "sanitised", prepare=partial(_copy_payload, claim)
+                claim, "sanitised", prepare=partial(_copy_payload, claim, postcode_areas_current())
             )
             for rows, payload in payloads:
                 if rows:

@@ -93,7 +93,8 @@ class RecordScope:
             return f"You may not have {', '.join(beyond)} of {self.dataset.name} at this level."
         if self.districts is not None:
             asked = [d.upper().strip() for d in (area or {}).get("districts", [])]
-            if (area or {}).get("bbox") or not asked or set(asked) - set(self.districts):
+            others = [key for key in (area or {}) if key != "districts" and (area or {})[key]]
+            if others or not asked or set(asked) - set(self.districts):
                 return (
                     "Your personal-data request covers the postcode districts "
                     f"{', '.join(self.districts)} only: name them as the area."

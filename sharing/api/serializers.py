@@ -15,6 +15,18 @@ class AreaInputSerializer(serializers.Serializer):
         child=serializers.IntegerField(), min_length=4, max_length=4, required=False,
         help_text="[min easting, min northing, max easting, max northing], metres.",
     )  # fmt: skip
+    areas = serializers.ListField(
+        child=serializers.CharField(max_length=200), required=False, max_length=500,
+        help_text="Wards, LSOAs, MSOAs, local authorities or postcode districts, each by ONS "
+        "code or name, e.g. [\"E05014989\", \"Wigan 026A\"]. An area the partnership does not "
+        "have is refused with the nearest it does.",
+    )  # fmt: skip
+    wards = serializers.ListField(child=serializers.CharField(max_length=9), required=False)
+    lsoas = serializers.ListField(child=serializers.CharField(max_length=9), required=False)
+    msoas = serializers.ListField(child=serializers.CharField(max_length=9), required=False)
+    local_authorities = serializers.ListField(
+        child=serializers.CharField(max_length=9), required=False
+    )
 
 
 class ExtractCreateInputSerializer(serializers.Serializer):
@@ -105,6 +117,9 @@ class WorkspaceCountsOutputSerializer(serializers.Serializer):
     period_start = serializers.DateField()
     period_end = serializers.DateField()
     breakdown = serializers.CharField(allow_null=True)
+    area_kind = serializers.CharField(
+        help_text='The rows\' areas: "district" (postcode districts), or ward, lsoa, msoa, lad.'
+    )
     release = serializers.ChoiceField(choices=["exact", "perturbed"])
     note = serializers.CharField(help_text="How the counts were released.")
     columns = serializers.ListField(

@@ -54,8 +54,9 @@ def _extract_requested(s: Said) -> str:
     if s.get("linked"):
         sentence += f", linked with {s.dataset(s.get('linked'))}"
     area = s.get("area")
-    if isinstance(area, dict) and area.get("districts"):
-        sentence += f", in the districts {list_words(area['districts'])}"
+    named = area_named(area) if isinstance(area, dict) else []
+    if named:
+        sentence += f", in {list_words(named)}"
     elif area:
         sentence += f", in the area {value_words(area)}"
     if s.get("request"):
@@ -378,3 +379,17 @@ def _document_downloaded(s: Said) -> str:
 def _document_refused(s: Said) -> str:
     file = f" ({value_words(s.get('file'))})" if s.get("file") else ""
     return f"{s.who} was refused a document upload{file}: {_reason(s)}"
+
+
+AREA_WORDS = {
+    "districts": "the postcode district",
+    "wards": "the ward",
+    "lsoas": "the LSOA",
+    "msoas": "the MSOA",
+    "local_authorities": "the local authority",
+}
+
+
+def area_named(area: dict) -> list[str]:
+    """An extract's areas in words: "the ward E05014989", "the postcode district WN1"."""
+    return [f"{words} {code}" for key, words in AREA_WORDS.items() for code in area.get(key) or []]

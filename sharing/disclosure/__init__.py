@@ -119,6 +119,13 @@ def month_area_counts(
     return table if release.exact else without_zeros(table)
 
 
+def area_values_shown(release: Release) -> bool:
+    """Whether a choropleth and its table may carry counts and rates, or classes only: users
+    who may only count get each area's class, since a rate puts a small count back together
+    from a published denominator."""
+    return release.exact
+
+
 def counts_note(release: Release) -> str:
     """What the counts shown under ``release`` are, in words."""
     if release.exact:

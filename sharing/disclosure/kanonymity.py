@@ -31,8 +31,10 @@ class KAnonymity:
                 out[column] = (band.astype(str) + "-" + (band + 4).astype(str)).where(ages.notna())
             elif column.endswith("postcode"):
                 out[column] = out[column].str.slice(0, -2).str.strip()  # "WN1 1AA" → "WN1 1"
-            elif column.endswith("address"):
-                out[column] = None  # a street would narrow the sector back down
+            elif column.endswith("address") or column.startswith("lsoa_"):
+                # A street, or an LSOA (smaller than a sector), would narrow the sector back
+                # down; the ward, larger, stays.
+                out[column] = None
         return out
 
     def learn(self, chunks: Iterator[pd.DataFrame]) -> None:
@@ -73,7 +75,9 @@ class KAnonymity:
         chunk.loc[small, self.quasi] = generalised[self.quasi].to_numpy()
         # A generalised postcode must not be given back by its centroid's coordinates; a
         # sector has no precision of a centroid's either.
-        located = [c for c in ("easting", "northing", "location_precision_m") if c in chunk]
+        located = [
+            c for c in ("easting", "northing", "location_precision_m", "lsoa_name") if c in chunk
+        ]
         chunk.loc[small, located] = None
         chunk.loc[still_small[still_small].index, self.quasi] = None
         self.generalised_rows += int(small.sum() - still_small.sum())

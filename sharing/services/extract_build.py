@@ -81,6 +81,10 @@ def _extract_metadata(extract: Extract, query: ExtractQuery, supplies: list[dict
          + "; ".join(f"{method} {f'{metres} m' if metres else 'empty (no figure)'}"
                      for method, metres in LOCATION_PRECISION_M.items())
          + ". One figure per method, never per record."},
+        {"name": "ward_code, ward_name", "description": "The electoral ward of that postcode "
+         "(ONS code and name), from the hub's postcode lookup."},
+        {"name": "lsoa_code, lsoa_name", "description": "The Lower Layer Super Output Area of "
+         "that postcode (ONS code and name)."},
     ]  # fmt: skip
     if extract.linked_dataset:
         prefix = link_prefix(extract.dataset.slug, extract.linked_dataset.slug)
@@ -342,8 +346,11 @@ def _quasi_columns(extract: Extract, columns: list[str]) -> list[str]:
     for prefix, schema in schemas:
         named |= {prefix + s.name for s in schema.fields if s.field_class == FieldClass.QUASI}
         named |= {prefix + group.address for group in schema.locations if group.address}
-    quasi = [c for c in columns if c in named]
-    return quasi + (["postcode"] if "postcode" in columns and "postcode" not in quasi else [])
+    # A postcode's ward and LSOA follow from it, but stay in the classes once the postcode is
+    # generalised to its sector (kanonymity: the ward is kept, the smaller LSOA dropped).
+    if "postcode" in columns:
+        named |= {"postcode", "ward_code", "lsoa_code"}
+    return [c for c in columns if c in named]
 
 
 def _k_text(check: KAnonymity) -> str:

@@ -33,6 +33,7 @@ from sharing.models import (
     Extract,
 )
 from sharing.records import (
+    AREA_KEYS,
     LOCATION_COLUMNS,
     ExtractRefused,
     linkable,
@@ -41,6 +42,7 @@ from sharing.records import (
     record_fields,
 )
 from sharing.services.extract_build import extract_fail
+from sharing.workspace.filters import FilterInvalid, area_filter
 
 logger = logging.getLogger(__name__)
 
@@ -159,7 +161,7 @@ def _extract_checked(
                 user=acting_user, dataset=linked_dataset, level=level, route="extract",
                 partnership=scope.agency.partnership, ip_address=ip_address,
             )  # fmt: skip
-    _check_area(area)
+    area = _area_resolved(area or {}, partnership=scope.agency.partnership)
     if scope.districts is not None and not area:
         area = {"districts": list(scope.districts)}
     asked = [name for name in chosen if name not in LOCATION_COLUMNS]
@@ -206,13 +208,31 @@ def _check_fields(chosen: list[str], allowed: list[str], schema, dataset) -> Non
         raise ExtractRefused(f"{dataset.name} has no field {name!r}.")
 
 
-def _check_area(area: dict) -> None:
-    unknown = set(area) - {"districts", "bbox"}
+AREA_INPUTS = {"districts", "bbox", "areas", *AREA_KEYS}
+
+
+def _area_resolved(area: dict, *, partnership) -> dict:
+    """The extract's area as stored: "areas" (codes or names of any kind) and every list of
+    codes checked against the partnership's areas and filed by kind; an unknown one refused
+    with suggestions, never extracted as nothing."""
+    unknown = set(area) - AREA_INPUTS
     if unknown:
-        raise ExtractRefused(f"Areas are given as districts or bbox, not {sorted(unknown)}.")
+        raise ExtractRefused(
+            f"Areas are given as {', '.join(sorted(AREA_INPUTS))}, not {sorted(unknown)}."
+        )
     bbox = area.get("bbox")
     if bbox is not None and (len(bbox) != 4 or bbox[0] >= bbox[2] or bbox[1] >= bbox[3]):
         raise ExtractRefused("bbox is [min easting, min northing, max easting, max northing].")
+    named = [value for key in ("areas", *AREA_KEYS) for value in area.get(key) or []]
+    resolved = {key: area[key] for key in ("districts", "bbox") if area.get(key)}
+    if named:
+        try:
+            chosen = area_filter(partnership=partnership, values=named)
+        except FilterInvalid as error:
+            raise ExtractRefused(str(error)) from error
+        for key, codes in chosen.items():
+            resolved[key] = list(dict.fromkeys([*resolved.get(key, []), *codes]))
+    return resolved
 
 
 def extract_download(*, extract: Extract, acting_user: User, ip_address: str | None = None):

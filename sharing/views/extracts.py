@@ -8,6 +8,7 @@ from datasets import selectors as dataset_selectors
 from hub.access import refuse
 from sharing import access
 from sharing.api.views import download_response
+from sharing.audit_words.use import area_named
 from sharing.choices import AccessLevel
 from sharing.forms import ExtractForm
 from sharing.records import ExtractRefused
@@ -74,7 +75,7 @@ def extract_new(request, slug):
                 file_format=data["file_format"],
                 level=data["level"],
                 fields=data["fields"],
-                area={"districts": data["districts"]} if data["districts"] else {},
+                area={"areas": data["areas"]} if data["areas"] else {},
                 linked_dataset=linked,
                 category=data["category"],
                 data_request_id=data["data_request"].pk if data.get("data_request") else None,
@@ -99,7 +100,11 @@ def extract_detail(request, extract_id):
         user=request.user, extract_id=extract_id, route="extract page",
         ip_address=request.META.get("REMOTE_ADDR"),
     )  # fmt: skip
-    return render(request, "sharing/extract_detail.html", {"extract": extract})
+    return render(
+        request,
+        "sharing/extract_detail.html",
+        {"extract": extract, "area_named": area_named(extract.area or {})},
+    )
 
 
 @require_safe

@@ -27,6 +27,8 @@ from datasets.choices import MonthCoverage
 from datasets.coverage import MonthSupply, supply_coverage, with_records
 from datasets.models import RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
+from sanitise.areas import DISTRICT, KIND_WORDS
+from sanitise.models import Area
 from sharing.disclosure import (
     TOTAL,
     Release,
@@ -35,7 +37,7 @@ from sharing.disclosure import (
     month_area_counts,
     release_for,
 )
-from sharing.records import ExtractQuery
+from sharing.records import AREA_KEYS, ExtractQuery, area_label_sql
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -176,16 +178,17 @@ def _whole_months(
 
 
 def summary_answers(query: ExtractQuery) -> bool:
-    """Whether the monthly counts hold the query's answer: a dataset, a period and postcode
-    districts, nothing else. Hours, days, category values, a box, or any filter ExtractQuery
-    gains later, make the query differ from its answerable part and go to the records."""
-    districts = query.area.get("districts")
+    """Whether the monthly counts hold the query's answer: a dataset, a period and areas
+    (postcode districts, wards, LSOAs, …), nothing else. Hours, days, category values, a
+    box, or any filter ExtractQuery gains later, make the query differ from its answerable
+    part and go to the records."""
+    area = {key: query.area[key] for key in ("districts", *AREA_KEYS) if query.area.get(key)}
     answerable = ExtractQuery(
         partnership_id=query.partnership_id,
         dataset=query.dataset,
         period=query.period,
         fields=query.fields,
-        area={"districts": districts} if districts else {},
+        area=area,
         linked=query.linked,
         linked_fields=query.linked_fields,
         identifying=query.identifying,
@@ -194,10 +197,10 @@ def summary_answers(query: ExtractQuery) -> bool:
 
 
 def summary_counts(
-    *, query: ExtractQuery, months: tuple[datetime.date, datetime.date]
+    *, query: ExtractQuery, months: tuple[datetime.date, datetime.date], area_kind: str = DISTRICT
 ) -> pd.DataFrame:
-    """Records by month and postcode district over whole ``months``, from the monthly counts
-    of the query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
+    """Records by month and area over whole ``months``, from the monthly counts of the
+    query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
     _, params = query._where()
     clauses = [
         sql.SQL("c.dataset_id = %(dataset)s"),
@@ -205,15 +208,21 @@ def summary_counts(
         sql.SQL("c.month BETWEEN %(first)s AND %(last)s"),
         query._current("c"),
     ]
-    if "districts" in params:
-        clauses.append(sql.SQL("c.district = ANY(%(districts)s)"))
+    within = [sql.SQL("c.district = ANY(%(districts)s)")] if "districts" in params else []
+    within += [
+        sql.SQL("c.{} = ANY({})").format(sql.Identifier(column), sql.Placeholder(key))
+        for key, column in AREA_KEYS.items()
+        if key in params
+    ]
+    if within:
+        clauses.append(sql.SQL("({})").format(sql.SQL(" OR ").join(within)))
     return fetch(
         sql.SQL(
-            "SELECT to_char(c.month, 'YYYY-MM'), "
-            "COALESCE(NULLIF(c.district, ''), '(not located)'), 'All', sum(c.count), "
+            "SELECT to_char(c.month, 'YYYY-MM'), {area}, 'All', sum(c.count), "
             "sum(c.key_sum)::bigint "
             "FROM {summary} c WHERE {where} GROUP BY 1, 2"
         ).format(
+            area=area_label_sql("c", area_kind),
             summary=sql.Identifier(RecordMonthlyCount._meta.db_table),
             where=sql.SQL(" AND ").join(clauses),
         ),
@@ -222,20 +231,24 @@ def summary_counts(
     )
 
 
-def counts_frame(query: ExtractQuery, breakdown: str | None) -> pd.DataFrame:
-    """Records by month, postcode district and the breakdown's values (or "All"): the whole
-    months from the monthly counts when they can answer, a part month at either end and
-    everything else from the records."""
+def counts_frame(
+    query: ExtractQuery, breakdown: str | None, *, area_kind: str = DISTRICT
+) -> pd.DataFrame:
+    """Records by month, area (postcode district, or ``area_kind``'s code) and the
+    breakdown's values (or "All"): the whole months from the monthly counts when they can
+    answer, a part month at either end and everything else from the records."""
     months = _whole_months(query.period)
     if breakdown or months is None or not summary_answers(query):
-        return query.counts(breakdown or None)
+        return query.counts(breakdown or None, area_kind=area_kind)
     start, end = query.period
     following = _next_month(months[1])
-    parts = [summary_counts(query=query, months=months)]
+    parts = [summary_counts(query=query, months=months, area_kind=area_kind)]
     if start < months[0]:
-        parts.append(replace(query, period=(start, months[0] - DAY)).counts(None))
+        before = replace(query, period=(start, months[0] - DAY))
+        parts.append(before.counts(None, area_kind=area_kind))
     if end >= following:
-        parts.append(replace(query, period=(following, end)).counts(None))
+        after = replace(query, period=(following, end))
+        parts.append(after.counts(None, area_kind=area_kind))
     found = [part for part in parts if not part.empty]
     return pd.concat(found, ignore_index=True) if found else parts[0]
 
@@ -247,6 +260,13 @@ class CountsResult:
     monthly: list[tuple[str, int | None]]  # each month's total as shown; None: no supply
     release: Release
     coverage: list[MonthSupply] = field(default_factory=list)  # each month's supply
+    area_kind: str = DISTRICT
+    # Each area row's label ("Abram (E05000841)") with its code and name; none for districts.
+    area_labels: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    @property
+    def area_words(self) -> str:
+        return KIND_WORDS[self.area_kind]
 
     @property
     def unsupplied(self) -> list[str]:
@@ -282,19 +302,36 @@ def _month_rows(
     ]
 
 
-def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> CountsResult:
-    """Records by month × postcode district (× the breakdown field's values), as the
-    disclosure rule releases them, with each month's total as the table shows it: None for a
-    month no current supply covers ("no supply"), 0 for a supplied month with nothing shown."""
+def area_labelled(shown: pd.DataFrame, area_kind: str) -> dict[str, tuple[str, str]]:
+    """The labels of the table's area codes, "Name (code)", with each one's code and name;
+    none for postcode districts, whose code is their name."""
+    if area_kind == DISTRICT or shown.empty:
+        return {}
+    codes = set(shown["area"].astype(str))
+    names = dict(Area.objects.filter(code__in=codes).values_list("code", "name"))
+    return {f"{name} ({code})": (code, name) for code, name in names.items()}
+
+
+def workspace_counts(
+    *, workspace: WorkspaceQuery, breakdown: str | None, area_kind: str = DISTRICT
+) -> CountsResult:
+    """Records by month × area (postcode district, or ward, LSOA, … labelled "Name (code)")
+    (× the breakdown field's values), as the disclosure rule releases them, with each month's
+    total as the table shows it: None for a month no current supply covers ("no supply"), 0
+    for a supplied month with nothing shown."""
     release = release_for(workspace.scope)
     schema = workspace.dataset.schema
     if breakdown and breakdown not in breakdown_fields(schema, release):
         raise FilterInvalid(f"{workspace.dataset.name} cannot be broken down by {breakdown!r}.")
     shown = month_area_counts(
-        counts_frame(workspace.query, breakdown),
+        counts_frame(workspace.query, breakdown, area_kind=area_kind),
         breakdown=schema.by_name.get(breakdown),
         release=release,
     )
+    labels = area_labelled(shown, area_kind)
+    if labels:
+        by_code = {code: label for label, (code, _) in labels.items()}
+        shown = shown.assign(area=shown["area"].map(lambda code: by_code.get(code, code)))
     totals = shown[(shown["area"] == TOTAL) & (shown["category"] == TOTAL)]
     by_month = dict(zip(totals["month"], totals["count"], strict=True))
     coverage = with_records(
@@ -315,7 +352,7 @@ def workspace_counts(*, workspace: WorkspaceQuery, breakdown: str | None) -> Cou
         (month.month, plain(by_month.get(month.month, 0)) if month.supplied else None)
         for month in coverage
     ]
-    return CountsResult(breakdown, table, monthly, release, coverage)
+    return CountsResult(breakdown, table, monthly, release, coverage, area_kind, labels)
 
 
 # The CSV's column saying whether a row's month was supplied: its counts are empty where none
@@ -327,9 +364,18 @@ def counts_csv(*, result: CountsResult) -> str:
     """The shown table as CSV, cells a spreadsheet would run as formulas neutralised, the
     header's too (its columns are the breakdown's supplied values). After the labels, a
     ``supply`` column: "supplied", "partial: no supply from …", or "no supply", whose counts
-    are empty cells (not 0: there was nothing to count)."""
-    frame = result.table.frame(["month", "postcode_district"])
+    are empty cells (not 0: there was nothing to count). Districts are a
+    ``postcode_district`` column; other areas an ``area`` column of codes with their
+    ``area_name`` beside it."""
+    if result.area_kind == DISTRICT:
+        frame = result.table.frame(["month", "postcode_district"])
+    else:
+        frame = result.table.frame(["month", "area"])
+        named = frame["area"].map(lambda label: result.area_labels.get(label, (label, "")))
+        frame["area"] = named.map(lambda pair: pair[0])
+        frame.insert(2, "area_name", named.map(lambda pair: pair[1]))
     notes = {month.month: month.note or "supplied" for month in result.coverage}
-    frame.insert(2, SUPPLY_COLUMN, frame["month"].map(notes).fillna("supplied"))
+    at = 3 if result.area_kind != DISTRICT else 2
+    frame.insert(at, SUPPLY_COLUMN, frame["month"].map(notes).fillna("supplied"))
     frame.columns = [neutralise_cell(column) for column in frame.columns]
     return neutralise_formulas(frame).to_csv(index=False, lineterminator="\r\n")

@@ -13,6 +13,7 @@ from datasets import selectors as dataset_selectors
 from datasets.codelists import codes_as_stored
 from datasets.models import Dataset
 from hub.models import Partnership, User
+from sanitise.areas import AreaUnknown, areas_resolve
 from sharing.access import (
     AccessDecision,
     AccessRefused,
@@ -26,7 +27,7 @@ from sharing.disclosure import (
     period_invalid_for,
     release_for,
 )
-from sharing.records import ExtractQuery, period_invalid
+from sharing.records import KIND_KEY, ExtractQuery, period_invalid
 
 
 class FilterInvalid(ValueError):
@@ -84,6 +85,24 @@ def partnership_chosen(params: QueryDict) -> Partnership | None:
     return partnership
 
 
+def area_filter(*, partnership: Partnership, values: list[str]) -> dict:
+    """The ExtractQuery ``area`` for areas named by code, name or the picker's label:
+    {"wards": [...], "lsoas": [...], "districts": [...], …}. An area the partnership does not
+    have is FilterInvalid naming the nearest ones it does: never a silent zero."""
+    try:
+        chosen = areas_resolve(
+            local_authorities=partnership.local_authorities,
+            postcode_areas=partnership.postcode_areas,
+            values=values,
+        )
+    except AreaUnknown as unknown:
+        raise FilterInvalid(str(unknown)) from unknown
+    area: dict[str, list[str]] = {}
+    for choice in chosen:
+        area.setdefault(KIND_KEY[choice.kind], []).append(choice.code)
+    return area
+
+
 def twelve_whole_months(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
     """The twelve whole months before this one: the default period of perturbed counts."""
     end = (today or timezone.localdate()).replace(day=1) - datetime.timedelta(days=1)
@@ -100,7 +119,8 @@ def workspace_query(
     ip_address: str | None = None,
 ) -> WorkspaceQuery:
     """The query for ``params`` (dataset, partnership, period_start, period_end, districts,
-    weekdays, hour_from, hour_to, category, values), within the access gate's scope for the
+    areas (wards, LSOAs, … by code or name), weekdays, hour_from, hour_to, category, values),
+    within the access gate's scope for the
     most the user may have of the dataset short of personal data.
 
     A dataset the user may not see is a 404, as if it did not exist, after the gate has
@@ -153,9 +173,14 @@ def workspace_query(
         problem = category_values_invalid(spec, category[1], release)
         if problem:
             raise FilterBeyondRelease(problem)
+    area = {"districts": listed(params, "districts")} if listed(params, "districts") else {}
+    if listed(params, "areas"):
+        chosen = area_filter(partnership=scope.agency.partnership, values=listed(params, "areas"))
+        for key, codes in chosen.items():
+            area[key] = list(dict.fromkeys([*area.get(key, []), *codes]))
     query = scope.query(
         period=(start, end),
-        area={"districts": listed(params, "districts")} if params.get("districts") else {},
+        area=area,
         weekdays=weekdays,
         hours=hours,
         category=category,
