@@ -9,19 +9,22 @@ from psycopg2 import sql
 
 from datasets.models import Record
 from datasets.summary import counts_recount
+from hub.models import Partnership
 from sanitise.areas import AREA_COLUMNS
 from sanitise.models import PostcodeAreas
 
 _TABLES = {
     "records": sql.Identifier(Record._meta.db_table),
+    "partnerships": sql.Identifier(Partnership._meta.db_table),
     "lookup": sql.Identifier(PostcodeAreas._meta.db_table),
 }
 
 
 def records_areas_rederive() -> int:
-    """Give every record the areas of its postcode in the lookup as it now stands ("" where
-    the lookup lacks the postcode) and recount the supplies touched; the number of records
-    changed."""
+    """Give every record the areas of its postcode in the lookup as it now stands, where the
+    postcode lies in its partnership's local authorities or postcode areas as at load
+    (sanitise.areas.postcode_areas_current), "" elsewhere; recount the supplies touched. The
+    number of records changed."""
 
     def listed(prefix: str) -> sql.Composable:
         return sql.SQL(", ").join(
@@ -29,22 +32,33 @@ def records_areas_rederive() -> int:
         )
 
     blank = sql.SQL(", ").join(sql.Literal("") for _ in AREA_COLUMNS)
+    # The partnership's postcode: in one of its authorities, or one of its postcode areas.
+    theirs = sql.SQL(
+        "(p.lad_code = ANY(h.local_authorities) OR substring(p.postcode from '^[A-Z]+') "
+        "= ANY(h.postcode_areas))"
+    )
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "UPDATE {records} r SET ({columns}) = ({theirs}) FROM {lookup} p "
-                "WHERE p.postcode = r.postcode AND ({ours}) IS DISTINCT FROM ({theirs}) "
-                "RETURNING r.supply_id"
-            ).format(columns=listed(""), theirs=listed("p."), ours=listed("r."), **_TABLES)
+                "UPDATE {records} r SET ({columns}) = ({found}) FROM {lookup} p, {partnerships} h "
+                "WHERE p.postcode = r.postcode AND h.id = r.partnership_id AND {theirs} "
+                "AND ({ours}) IS DISTINCT FROM ({found}) RETURNING r.supply_id"
+            ).format(
+                columns=listed(""),
+                found=listed("p."),
+                ours=listed("r."),
+                theirs=theirs,
+                **_TABLES,
+            )  # fmt: skip
         )
         supplies = [row[0] for row in cursor.fetchall()]
         cursor.execute(
             sql.SQL(
                 "UPDATE {records} r SET ({columns}) = ({blank}) "
-                "WHERE ({ours}) IS DISTINCT FROM ({blank}) "
-                "AND NOT EXISTS (SELECT 1 FROM {lookup} p WHERE p.postcode = r.postcode) "
-                "RETURNING r.supply_id"
-            ).format(columns=listed(""), ours=listed("r."), blank=blank, **_TABLES)
+                "WHERE ({ours}) IS DISTINCT FROM ({blank}) AND NOT EXISTS (SELECT 1 FROM "
+                "{lookup} p JOIN {partnerships} h ON h.id = r.partnership_id "
+                "WHERE p.postcode = r.postcode AND {theirs}) RETURNING r.supply_id"
+            ).format(columns=listed(""), ours=listed("r."), blank=blank, theirs=theirs, **_TABLES)
         )
         supplies += [row[0] for row in cursor.fetchall()]
     counts_recount(supply_ids=set(supplies))

@@ -75,15 +75,27 @@ class AreaChoice:
         return {"kind": self.kind, "code": self.code, "name": self.name, "label": self.label}
 
 
-# Postcode lookups, cached per import: the load reads each chunk's areas from memory.
+# Postcode lookups, cached per import and partnership: the load reads each chunk's areas from
+# memory.
 _lookup_lock = threading.Lock()
-_lookup: dict[str, tuple[int, pd.DataFrame]] = {}
+_lookup: dict[tuple, pd.DataFrame] = {}
 
 
-def postcode_areas_current() -> pd.DataFrame:
-    """Every postcode's areas (index: postcode; AREA_COLUMNS, "" where unknown), read again
-    only when a new lookup has been imported. Read before a load's chunks are prepared, in the
-    caller's thread, since the preparing thread must not touch the database."""
+def postcode_area_pattern(postcode_areas: Sequence[str]) -> str:
+    """A regular expression matching the postcodes of these postcode areas ("M" is not "ML")."""
+    letters = "|".join(re.escape(area.upper()) for area in postcode_areas) or "(?!)"
+    return f"^({letters})[0-9]"
+
+
+def postcode_areas_current(
+    *, local_authorities: Sequence[str], postcode_areas: Sequence[str]
+) -> pd.DataFrame:
+    """The areas (index: postcode; AREA_COLUMNS) of every postcode in the partnership's local
+    authorities or postcode areas: those a record of the partnership takes (a postcode
+    elsewhere lies in none of its areas, and the whole country's lookup would not fit a
+    worker's memory). Read again only when a new lookup has been imported; read before a
+    load's chunks are prepared, in the caller's thread, since the preparing thread must not
+    touch the database."""
     version = (
         GazetteerVersion.objects.filter(kind=GazetteerKind.AREA_LOOKUP)
         .order_by("-id")
@@ -91,15 +103,19 @@ def postcode_areas_current() -> pd.DataFrame:
         .first()
         or 0
     )
+    key = (version, tuple(sorted(local_authorities)), tuple(sorted(postcode_areas)))
     with _lookup_lock:
-        cached = _lookup.get("current")
-        if cached is None or cached[0] != version:
-            rows = PostcodeAreas.objects.values_list("postcode", *AREA_COLUMNS)
+        cached = _lookup.get(key)
+        if cached is None:
+            rows = PostcodeAreas.objects.filter(
+                Q(lad_code__in=list(local_authorities))
+                | Q(postcode__regex=postcode_area_pattern(postcode_areas))
+            ).values_list("postcode", *AREA_COLUMNS)
             frame = pd.DataFrame(list(rows), columns=["postcode", *AREA_COLUMNS])
-            frame = frame.set_index("postcode").astype("category")
-            cached = (version, frame)
-            _lookup["current"] = cached
-        return cached[1]
+            cached = frame.set_index("postcode").astype("category")
+            _lookup.clear()
+            _lookup[key] = cached
+        return cached
 
 
 def areas_of_postcodes(lookup: pd.DataFrame, postcodes: pd.Series) -> pd.DataFrame:
@@ -132,7 +148,10 @@ def partnership_districts(*, postcode_areas: Sequence[str]) -> list[str]:
         PostcodeCentroid.objects.filter(area__in=[a.upper() for a in postcode_areas])
         .annotate(
             district=Func(
-                F("postcode"), Value(" "), Value(1), function="split_part",
+                F("postcode"),
+                Value(" "),
+                Value(1),
+                function="split_part",
                 output_field=CharField(),
             )  # fmt: skip
         )

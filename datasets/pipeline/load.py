@@ -163,9 +163,14 @@ def load(claim: Claim) -> None:
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
+            partnership = supply.agency.partnership
+            lookup = postcode_areas_current(
+                local_authorities=partnership.local_authorities,
+                postcode_areas=partnership.postcode_areas,
+            )
             # The next chunk's COPY text is made (in a thread) while PostgreSQL takes this one.
             payloads = chunks_with_progress(
-                claim, "sanitised", prepare=partial(_copy_payload, claim, postcode_areas_current())
+                claim, "sanitised", prepare=partial(_copy_payload, claim, lookup)
             )
             for rows, payload in payloads:
                 if rows:

@@ -65,10 +65,10 @@ def test_a_loaded_record_takes_the_areas_of_its_sanitised_postcode(
 ):
     demo_gazetteer_load()
     PostcodeHouseholds.objects.filter(postcode="WN1 1AA").update(households=12)
-    postcodes = ["WN1 1AA", *PostcodeCentroid.objects.filter(area="WN").values_list(
-        "postcode", flat=True
-    )[:40]]  # fmt: skip
-    lookup_load({pc: WN1_1AA if pc == "WN1 1AA" else district_codes(pc) for pc in postcodes})
+    every = PostcodeCentroid.objects.filter(area="WN").values_list("postcode", flat=True)
+    # Every postcode, since a record in a postcode of fewer than four households moves.
+    lookup_load({pc: WN1_1AA if pc == "WN1 1AA" else district_codes(pc) for pc in every})
+    postcodes = ["WN1 1AA", *list(every)[:40]]
     rows = [
         [f"CR{n:05d}", "28E", f"{n % 28 + 1:02d}/10/2026", "22:30", "", postcode, "", "", "N"]
         for n, postcode in enumerate(postcodes[:12], start=1)
@@ -176,3 +176,18 @@ def test_an_area_filter_takes_codes_and_names_and_refuses_an_unknown_area(person
     assert "Did you mean: Wigan Central (ward E05015010)?" in str(refused.value)
     with pytest.raises(FilterInvalid):
         counted("E05000001")  # a ward, but not one of the partnership's
+
+
+def test_a_postcode_outside_the_partnerships_authorities_and_postcode_areas_gives_no_area(
+    personas,
+):
+    bolton = {**district_codes("BL1 1AA"), "lad_code": "E08000001"}
+    leigh = {**district_codes("M46 0AA"), "lad_code": "E08000010"}  # Wigan, postcode area M
+    lookup_load({"WN1 1AA": WN1_1AA, "BL1 1AA": bolton, "M46 0AA": leigh})
+    supply_row = a_supply(personas, period_start=datetime.date(2026, 5, 1))
+    add_records(supply_row, [(datetime.date(2026, 5, 2), pc) for pc in ("BL1 1AA", "M46 0AA")])
+    records_areas_rederive()
+
+    assert Record.objects.get(postcode="BL1 1AA").ward_code == ""
+    assert Record.objects.get(postcode="M46 0AA").ward_code == leigh["ward_code"]
+
