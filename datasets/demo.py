@@ -25,7 +25,9 @@ from hub.uploads import encrypted_upload
 from sanitise.demo import demo_reference
 
 SEED = 20260401
-OFFENCE_CODES = ["105A", "105B", "008N", "028/01", "030/01", "045/00", "058C", "049/00"]
+# Burglary in a dwelling (028/01) and criminal damage to a dwelling (058A) feed the
+# Vulnerable Localities Index.
+OFFENCE_CODES = ["105A", "105B", "008N", "028/01", "030/01", "045/00", "058A", "049/00"]
 ASB_TYPES = ["Noise nuisance", "Rowdy behaviour", "Graffiti", "Vandalism", "Flytipping"]
 
 

@@ -345,6 +345,8 @@ HUB_REQUEST_MAX_DAYS = env_int("HUB_REQUEST_MAX_DAYS", 90)
 HUB_RECORDS_RETENTION_MONTHS = env_int("HUB_RECORDS_RETENTION_MONTHS", 72)
 HUB_IDENTIFYING_RETENTION_DAYS = env_int("HUB_IDENTIFYING_RETENTION_DAYS", 365)
 HUB_MAP_TILE_URL = env_str("HUB_MAP_TILE_URL", "")  # map tiles, {z}/{x}/{y}; none by default
+# The tile server's attribution, shown on every map that draws its tiles.
+HUB_MAP_TILE_ATTRIBUTION = env_str("HUB_MAP_TILE_ATTRIBUTION", "")
 
 # Content Security Policy: scripts, styles and everything else only from the hub itself; no
 # inline script or style anywhere. A map tile server, if configured, may serve images.

@@ -23,6 +23,8 @@ from sanitise import readers
 from sanitise.choices import GazetteerKind, SanitiseAuditAction
 from sanitise.models import Address, GazetteerVersion, Place, PostcodeCentroid, PostcodeHouseholds
 
+NULL_MARK = "\\N"
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -41,10 +43,14 @@ def _stage(cursor, model, columns: Sequence[str], rows: pd.DataFrame) -> sql.Ide
         )
     )
     buffer = io.StringIO()
-    rows[list(columns)].to_csv(buffer, index=False, header=False)
+    # A missing value is NULL; an empty string stays one (an area code not known).
+    rows[list(columns)].to_csv(buffer, index=False, header=False, na_rep=NULL_MARK)
     buffer.seek(0)
     cursor.copy_expert(
-        sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv)").format(stage, names), buffer
+        sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, NULL {})").format(
+            stage, names, sql.Literal(NULL_MARK)
+        ),
+        buffer,
     )
     return stage
 

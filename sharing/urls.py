@@ -2,10 +2,21 @@
 
 from django.urls import path
 
+from sharing.api import workspace_areas as workspace_areas_api
 from sharing.api import workspace_counts as workspace_counts_api
 from sharing.api import workspace_map as workspace_map_api
-from sharing.views import console, counts, extracts, governance, library, profiles, workspace
+from sharing.views import (
+    areas,
+    console,
+    counts,
+    extracts,
+    governance,
+    library,
+    profiles,
+    workspace,
+)
 from sharing.views import map as map_page
+from sharing.views import vli as vli_page
 
 urlpatterns = [
     # Extracts.
@@ -60,12 +71,22 @@ urlpatterns = [
     path("workspace/counts.csv", counts.workspace_counts_csv, name="workspace-counts-csv"),
     path("workspace/linked/", counts.workspace_linked, name="workspace-linked"),
     path("workspace/compare/", counts.workspace_compare, name="workspace-compare"),
+    path("workspace/vli/", vli_page.workspace_vli, name="workspace-vli"),
+    path("workspace/vli.csv", vli_page.workspace_vli_csv, name="workspace-vli-csv"),
     path(
         "api/v1/workspace/map/",
         workspace_map_api.WorkspaceMapApi.as_view(),
         name="api-workspace-map",
     ),
     path("workspace/map/", map_page.workspace_map_page, name="workspace-map"),
+    path("workspace/areas/", areas.workspace_areas, name="workspace-areas"),
+    path("workspace/areas.csv", areas.workspace_areas_csv, name="workspace-areas-csv"),
+    path("workspace/areas/search/", areas.area_search, name="workspace-area-search"),
+    path(
+        "api/v1/workspace/areas/",
+        workspace_areas_api.WorkspaceAreasApi.as_view(),
+        name="api-workspace-areas",
+    ),
     path(
         "api/v1/workspace/counts/",
         workspace_counts_api.WorkspaceCountsApi.as_view(),

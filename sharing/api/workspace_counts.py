@@ -19,9 +19,9 @@ from sharing.views.counts import countable_datasets, counts_asked, workspace_vie
 from sharing.workspace.compare import cross_agency_comparison
 from sharing.workspace.filters import FilterInvalid
 
-FILTERS = ("partnership", "period_start", "period_end", "districts", "weekdays", "hour_from",
-           "hour_to")  # fmt: skip
-COUNTS_FILTERS = ("dataset", "breakdown", *FILTERS, "category", "values")
+FILTERS = ("partnership", "period_start", "period_end", "districts", "areas", "weekdays",
+           "hour_from", "hour_to")  # fmt: skip
+COUNTS_FILTERS = ("dataset", "breakdown", "area_kind", *FILTERS, "category", "values")
 
 
 class WorkspaceCountsApi(APIView):
@@ -30,11 +30,12 @@ class WorkspaceCountsApi(APIView):
         responses={200: WorkspaceCountsOutputSerializer},
     )
     def get(self, request):
-        """Records by month and postcode district (and the breakdown's values), as your access
-        releases them (the X-Hub-Release header says exact or perturbed). Every month of the
-        period is in `months`; one with no current supply has `supplied: false` and a null
-        total, and its row in `rows` is nulls. 400 names a bad filter; 404 if you may count
-        nothing, or not this dataset."""
+        """Records by month and area (and the breakdown's values), as your access releases
+        them (the X-Hub-Release header says exact or perturbed). Areas are postcode districts
+        unless `area_kind` is ward, lsoa, msoa or lad: then each row's `district` is the
+        area's "Name (code)". Every month of the period is in `months`; one with no current
+        supply has `supplied: false` and a null total, and its row in `rows` is nulls. 400
+        names a bad filter; 404 if you may count nothing, or not this dataset."""
         context = counts_asked(request, "counts API")
         if context["error"]:
             raise ParseError(context["error"])
@@ -45,6 +46,7 @@ class WorkspaceCountsApi(APIView):
             "period_start": workspace.query.period[0],
             "period_end": workspace.query.period[1],
             "breakdown": result.breakdown,
+            "area_kind": result.area_kind,
             "release": result.release.name,
             "note": counts_note(result.release),
             "columns": result.table.columns,

@@ -9,6 +9,7 @@ from django import forms
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse_lazy
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_safe
@@ -19,14 +20,34 @@ from datasets.models import Dataset
 from hub.access import refuse
 from hub.models import Partnership
 from hub.services import audit_record
+from sanitise.areas import KIND_WORDS
 from sharing.access import access_decisions, acting_partnership, analyst_standing
 from sharing.disclosure import COUNTS_ONLY, breakdown_fields, counts_note, release_labelled
 from sharing.workspace import compare, counts, linked
+from sharing.workspace.areas import AREA_KINDS, area_kind_get, chosen_words
 from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspace_query
 
 # The query string's filters, as recorded in the audit trail.
-FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "weekdays",
-           "hour_from", "hour_to", "category", "values")  # fmt: skip
+FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "areas",
+           "area_kind", "weekdays", "hour_from", "hour_to", "category", "values")  # fmt: skip
+AREA_KIND_CHOICES = [(kind, KIND_WORDS[kind]) for kind in AREA_KINDS]
+
+
+def areas_field() -> forms.CharField:
+    """The areas filter: plain text (codes, names or the picker's labels, comma-separated),
+    which static/hub/area-picker.js turns into a search-as-you-type picker."""
+    return forms.CharField(
+        required=False,
+        label="Areas",
+        help_text="Wards, LSOAs, MSOAs, local authorities or postcode districts, e.g. Abram, WN1",
+        widget=forms.TextInput(
+            attrs={
+                "data-area-picker": "",
+                "data-search-url": reverse_lazy("workspace-area-search"),
+                "autocomplete": "off",
+            }
+        ),
+    )
 
 
 class FilterForm(forms.Form):
@@ -36,6 +57,7 @@ class FilterForm(forms.Form):
     period_start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     period_end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     districts = forms.CharField(required=False, help_text="Postcode districts, e.g. WN1, WN2")
+    areas = areas_field()
     weekdays = forms.CharField(required=False, help_text="1 (Monday) to 7, e.g. 6, 7")
     hour_from = forms.IntegerField(required=False, min_value=0, max_value=24)
     hour_to = forms.IntegerField(
@@ -48,6 +70,9 @@ class FilterForm(forms.Form):
             self.fields = {
                 "dataset": forms.ChoiceField(choices=[(d.slug, d.name) for d in datasets]),
                 "breakdown": forms.ChoiceField(required=False, choices=[("", "None"), *breakdowns]),
+                "area_kind": forms.ChoiceField(
+                    required=False, label="Count by area", choices=AREA_KIND_CHOICES
+                ),
                 **self.fields,
             }
         if categories is not None:
@@ -146,10 +171,9 @@ def _compare_rows(comparison: compare.Comparison) -> list[tuple[str, list[tuple]
     ]  # fmt: skip
 
 
-def counts_asked(request, view: str) -> dict:
-    """The counts of the request's dataset and breakdown, or the message of a bad filter, as
-    a page's context (dataset, countable, result, error, workspace); audited."""
-    countable = countable_datasets(request, view)
+def dataset_asked(request, view: str, countable: list[Dataset]) -> Dataset:
+    """The request's dataset among those the user may count (the first if none is named);
+    one they may not count is a 404, audited."""
     slug = request.GET.get("dataset") or countable[0].slug
     dataset = next((d for d in countable if d.slug == slug), None)
     if dataset is None:
@@ -159,6 +183,14 @@ def counts_asked(request, view: str) -> dict:
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         raise Http404("No such dataset.")
+    return dataset
+
+
+def counts_asked(request, view: str) -> dict:
+    """The counts of the request's dataset and breakdown, or the message of a bad filter, as
+    a page's context (dataset, countable, result, error, workspace); audited."""
+    countable = countable_datasets(request, view)
+    dataset = dataset_asked(request, view, countable)
     breakdown = request.GET.get("breakdown") or None
     context = {"countable": countable, "dataset": dataset, "error": "", "result": None}
     try:
@@ -167,7 +199,10 @@ def counts_asked(request, view: str) -> dict:
             ip_address=request.META.get("REMOTE_ADDR"),
         )  # fmt: skip
         context["workspace"] = workspace
-        context["result"] = counts.workspace_counts(workspace=workspace, breakdown=breakdown)
+        context["result"] = counts.workspace_counts(
+            workspace=workspace, breakdown=breakdown,
+            area_kind=area_kind_get(request.GET.get("area_kind")),
+        )  # fmt: skip
     except FilterInvalid as error:
         context["error"] = str(error)
     workspace_viewed(request, view, dataset_slug=dataset.slug, error=context["error"])
@@ -197,6 +232,7 @@ def workspace_counts(request):
             )
         )
         context["csv_query"] = request.GET.urlencode()
+        context["chosen_areas"] = chosen_words(workspace=context["workspace"])
     status = 400 if context["error"] else 200
     response = render(request, "sharing/workspace_counts.html", context, status=status)
     return release_labelled(response, result.release) if result is not None else response

@@ -58,6 +58,7 @@ def workspace_map_page(request):
             "hex_chosen": request.GET.get("hex") or str(HEX_DEFAULT),
             "api_query": _api_query(request.GET, choices.dataset.slug),
             "tile_url": settings.HUB_MAP_TILE_URL,
+            "tile_attribution": settings.HUB_MAP_TILE_ATTRIBUTION,
             "attribution": ATTRIBUTION,
             "small_number": settings.HUB_EXTRACT_SMALL_NUMBER,
         },

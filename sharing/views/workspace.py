@@ -20,6 +20,7 @@ from sharing.disclosure import release_labelled
 from sharing.workspace.explore import dataset_exploration
 from sharing.workspace.filters import FilterInvalid, partnership_chosen
 from sharing.workspace.saved import saved_query_create, saved_query_delete, saved_query_url
+from sharing.workspace.vulnerability import vli_offered
 
 
 @require_safe
@@ -43,7 +44,11 @@ def home(request):
             raise PermissionDenied(why)
         raise Http404("No such page.")
     saved = saved_query_restrict(user=request.user).select_related("owner")
-    return render(request, "sharing/workspace_home.html", {"visible": visible, "saved": saved})
+    return render(
+        request,
+        "sharing/workspace_home.html",
+        {"visible": visible, "saved": saved, "vli_offered": vli_offered(visible)},
+    )
 
 
 @require_safe

@@ -36,6 +36,7 @@ from sharing.access import access_decisions, acting_partnership, analyst_standin
 from sharing.choices import AccessLevel
 from sharing.disclosure import breakdown_fields, release_of, released
 from sharing.records import ExtractQuery
+from sharing.workspace.areas import area_outlines
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -44,8 +45,8 @@ from sharing.workspace.filters import (
 )
 
 FILTERS = (
-    "dataset", "partnership", "period_start", "period_end", "districts", "weekdays",
-    "hour_from", "hour_to", "category", "values", "hex",
+    "dataset", "partnership", "period_start", "period_end", "districts", "areas", "area_kind",
+    "weekdays", "hour_from", "hour_to", "category", "values", "hex",
 )  # fmt: skip
 HEX_DEFAULT = 400
 HEX_MIN, HEX_MAX = 100, 5000
@@ -311,6 +312,7 @@ def map_layers(*, workspace: WorkspaceQuery, hex_size: int = HEX_DEFAULT) -> dic
         "hexes": _collection(hex_features),
         "points": points,
         "outline": partnership_outline(partnership_id=workspace.query.partnership_id),
+        "areas": area_outlines(partnership=workspace.scope.agency.partnership),
         "total": locations.located + locations.unlocated if precise else None,
         "unlocated": locations.unlocated if precise else None,
         "attribution": ATTRIBUTION,

@@ -33,8 +33,8 @@ VIEW_URLS = {
 # Filters a saved query keeps; anything else in the query string is ignored. The listed
 # ones may have several values (the map's days of the week are one checkbox each).
 SAVED_PARAMS = {"dataset", "partnership", "period_start", "period_end", "hour_from",
-                "hour_to", "category", "hex", "breakdown"}  # fmt: skip
-SAVED_LISTS = {"districts", "weekdays", "values"}
+                "hour_to", "category", "hex", "breakdown", "area_kind"}  # fmt: skip
+SAVED_LISTS = {"districts", "areas", "weekdays", "values"}
 
 
 def saved_query_create(

@@ -18,10 +18,13 @@
   var map = L.map(element, { zoomSnap: 0.5 });
   map.attributionControl.addAttribution(element.dataset.attribution);
   if (element.dataset.tileUrl) {
-    L.tileLayer(element.dataset.tileUrl, { maxZoom: 19 }).addTo(map);
+    L.tileLayer(element.dataset.tileUrl, {
+      maxZoom: 19, attribution: element.dataset.tileAttribution || ""
+    }).addTo(map);
   }
-  // Own panes so that the outline stays under the hexagons and the points above them; the
-  // hexagons keep Leaflet's overlay pane.
+  // Own panes so that the wards and LSOAs and the outline stay under the hexagons and the
+  // points above them; the hexagons keep Leaflet's overlay pane.
+  map.createPane("hub-areas").style.zIndex = 340;
   map.createPane("hub-outline").style.zIndex = 350;
   map.createPane("hub-points").style.zIndex = 450;
 
@@ -44,6 +47,24 @@
           pane: "hub-outline", radius: 1.5, stroke: false, fillColor: "#505a5f",
           fillOpacity: 0.5, interactive: false
         });
+      }
+    });
+  }
+
+  // The partnership's wards (named on the map) or LSOAs (named on hovering): where things are
+  // without tiles. Names and boundaries only.
+  function areaLayer(areas, kind) {
+    return L.geoJSON(areas, {
+      pane: "hub-areas",
+      style: {
+        className: "hub-area-outline hub-area-" + kind, color: kind === "ward" ? "#0b0c0c" : "#505a5f",
+        weight: kind === "ward" ? 1.2 : 0.6, fill: true, fillOpacity: 0
+      },
+      onEachFeature: function (feature, layer) {
+        var name = feature.properties.name + (feature.properties.approximate ? " (approximate boundary)" : "");
+        layer.bindTooltip(name, kind === "ward"
+          ? { permanent: true, direction: "center", className: "hub-area-label" }
+          : { sticky: true });
       }
     });
   }
@@ -147,7 +168,19 @@
   function draw(layers) {
     var outline = outlineLayer(layers.outline).addTo(map);
     var hexes = hexLayer(layers.hexes, layers.precise).addTo(map);
-    var overlays = { "Partnership": outline, "Hexagons": hexes };
+    var overlays = { "Partnership": outline };
+    var areas = layers.areas || { wards: { features: [] }, lsoas: { features: [] } };
+    if (areas.wards.features.length) {
+      overlays.Wards = areaLayer(areas.wards, "ward").addTo(map);
+    }
+    if (areas.lsoas.features.length) {
+      overlays.LSOAs = areaLayer(areas.lsoas, "lsoa");
+    }
+    if (areas.wards.features.length || areas.lsoas.features.length) {
+      map.attributionControl.addAttribution(
+        "Source: Office for National Statistics licensed under the Open Government Licence v.3.0");
+    }
+    overlays.Hexagons = hexes;
     if (layers.points) {
       overlays.Points = pointLayer(layers.points).addTo(map);
     }

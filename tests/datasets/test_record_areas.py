@@ -190,4 +190,3 @@ def test_a_postcode_outside_the_partnerships_authorities_and_postcode_areas_give
 
     assert Record.objects.get(postcode="BL1 1AA").ward_code == ""
     assert Record.objects.get(postcode="M46 0AA").ward_code == leigh["ward_code"]
-

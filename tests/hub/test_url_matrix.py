@@ -149,8 +149,15 @@ MATRIX = [
     ("workspace-counts-csv",        GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("workspace-linked",            GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("workspace-compare",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    ("workspace-vli",               GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    ("workspace-vli-csv",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("workspace-map",               GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
     ("api-workspace-map",           GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
+    # areas: their counts and choropleth, and the picker's search of the partnership's areas
+    ("workspace-areas",             GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    ("workspace-areas-csv",         GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    ("workspace-area-search",       GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, IN),
+    ("api-workspace-areas",         GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
     ("api-workspace-counts",        GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
     ("api-workspace-compare",       GET,    404, 404, 404, 200, 200, 404, 404, 404, 404, 401),
 ]
@@ -189,7 +196,10 @@ ARGS = {
     "workspace-delete": {"saved_id": "saved"},
     "password_reset_confirm": {"uidb64": "MQ", "token": "set-password"},
 }
-QUERIES = {"api-workspace-map": {"dataset": "police_crime_offence"}}
+QUERIES = {
+    "api-workspace-map": {"dataset": "police_crime_offence"},
+    "workspace-area-search": {"q": "Wi"},
+}
 # The smallest body that gets past validation, where an empty one would be refused by it
 # before anyone's access is looked at.
 BODIES = {

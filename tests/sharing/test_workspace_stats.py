@@ -27,7 +27,7 @@ PAGES = ["/workspace/counts/", "/workspace/counts.csv", "/workspace/linked/",
 # "008N", "028/01", "045/00"), written out here so the test does not reuse the code's map.
 VIOLENCE = "Violence against the person"
 GROUPS = {"105A": VIOLENCE, "105B": VIOLENCE, "8N": VIOLENCE, "28/1": "Burglary",
-          "30/1": "Burglary", "45": "Vehicle offences", "58C": "Criminal damage and arson",
+          "30/1": "Burglary", "45": "Vehicle offences", "58A": "Criminal damage and arson",
           "49": "Theft"}  # fmt: skip
 
 
