@@ -336,3 +336,12 @@ def test_ward_statistics_derive_stores_the_wards_figures(codepoint_zip):
     # E01006369 has 4 fixture postcodes (2 in Wigan Central); the other two LSOAs are all in it.
     assert central["population"] == round(1612 / 2 + 1480 + 1950)
     assert result.version.synthetic is False
+
+
+def test_the_statistics_command_derives_ward_figures_when_asked(codepoint_zip, capsys):
+    area_lookup_import(source=str(LOOKUP_CSV), codepoint=str(codepoint_zip), lad_codes=[WIGAN])
+
+    call_command("import_area_statistics", str(IMD_CSV), "--wards-from-lsoas", WIGAN)
+
+    assert "Ward figures derived from LSOAs" in capsys.readouterr().out
+    assert AreaStatistic.objects.filter(area_code=WIGAN_CENTRAL, indicator="population").exists()

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
 
-from sanitise.area_imports import area_statistics_import
+from sanitise.area_imports import area_statistics_import, ward_statistics_derive
 from sanitise.readers import ReferenceImportError
 
 
@@ -16,8 +16,13 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("csv", type=Path, help="the CSV file")
+        parser.add_argument(
+            "--wards-from-lsoas", nargs="*", metavar="LAD", default=None,
+            help="then derive ward figures from the LSOAs' (of these local authorities, or "
+            "all): each LSOA's counts shared among its wards by its postcodes",
+        )  # fmt: skip
 
-    def handle(self, *args, csv, **options):
+    def handle(self, *args, csv, wards_from_lsoas, **options):
         try:
             result = area_statistics_import(source=str(csv))
         except ReferenceImportError as error:
@@ -30,3 +35,10 @@ class Command(BaseCommand):
         )
         if detail.get("attribution"):
             self.stdout.write(detail["attribution"])
+        if wards_from_lsoas is not None:
+            derived = ward_statistics_derive(lad_codes=wards_from_lsoas)
+            self.stdout.write(
+                f"Ward figures derived from LSOAs: {derived.version.row_count} figures."
+                if derived
+                else "No ward figures derived: the LSOAs have no figures."
+            )
