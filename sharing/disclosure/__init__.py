@@ -121,9 +121,11 @@ def month_area_counts(
 
 def area_values_shown(release: Release) -> bool:
     """Whether a choropleth and its table may carry counts and rates, or classes only: users
-    who may only count get each area's class, since a rate puts a small count back together
-    from a published denominator."""
-    return release.exact
+    short of exact locations (who may only count, or see records of an associate-tier
+    agency) get each area's class, as on the hotspot map, since a rate puts a small count
+    back together from a published denominator and an LSOA is smaller than the postcode
+    sector their record outputs stop at."""
+    return release.precise
 
 
 def counts_note(release: Release) -> str:
@@ -172,7 +174,47 @@ def extract_beyond_release(
         return (
             "Your access gives no exact locations: name postcode districts as the area, not a box."
         )
-    return ""
+    return area_invalid_for(area or {}, release)
+
+
+# Areas smaller than a postcode sector (an LSOA has about 650 households), which the
+# k-anonymity of record outputs generalises away (kanonymity: a sector keeps its ward).
+FINE_AREAS = {"lsoas": "LSOA", "oas": "output area"}
+FINE_AREA_KINDS = {"lsoa": "LSOA", "oa": "output area"}
+
+
+def area_invalid_for(area: dict, release: Release) -> str:
+    """Why naming these areas is refused under ``release``, or "": users who see records but
+    not exact locations (associate tier) may not narrow exact counts, or an extract's row
+    count, to an area smaller than a postcode sector. Perturbed counts may."""
+    if not release.exact or release.precise:
+        return ""
+    fine = [words for key, words in FINE_AREAS.items() if area.get(key)]
+    if not fine:
+        return ""
+    return (
+        f"Your access gives no locations finer than a postcode sector, so not an {fine[0]}: "
+        "name wards, MSOAs, local authorities or postcode districts."
+    )
+
+
+def area_kind_invalid_for(kind: str, release: Release) -> str:
+    """Why counting by this kind of area is refused under ``release``, or "" (as
+    area_invalid_for: no exact counts by areas smaller than a postcode sector without exact
+    locations)."""
+    if not release.exact or release.precise or kind not in FINE_AREA_KINDS:
+        return ""
+    return (
+        "Your access gives no locations finer than a postcode sector: count by ward, MSOA, "
+        f"local authority or postcode district, not by {FINE_AREA_KINDS[kind]}."
+    )
+
+
+def area_counts_release(release: Release) -> Release:
+    """The release of figures by area that users short of exact locations see as classes
+    only (area_values_shown): perturbed, so that neither a class nor an index rebuilt from a
+    published denominator can give back an exact small count."""
+    return release if release.precise else COUNTS_ONLY
 
 
 def period_invalid_for(period: tuple[datetime.date, datetime.date], release: Release) -> str:

@@ -54,6 +54,14 @@ class KAnonymity:
         large = general_sizes[general_sizes >= self.k]
         self._large_generalised = pd.MultiIndex.from_frame(large.index.to_frame(index=False))
 
+    def _names(self, chunk: pd.DataFrame) -> list[str]:
+        """The name columns of the quasi-identifiers that are area codes (ward_name)."""
+        return [
+            column[: -len("_code")] + "_name"
+            for column in self.quasi
+            if column.endswith("_code") and column[: -len("_code")] + "_name" in chunk
+        ]
+
     def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """Rows whose class was counted at k or more stay as they are; every other row (in a
         small class, or one the first pass never saw) is generalised, and suppressed unless
@@ -79,7 +87,9 @@ class KAnonymity:
             c for c in ("easting", "northing", "location_precision_m", "lsoa_name") if c in chunk
         ]
         chunk.loc[small, located] = None
-        chunk.loc[still_small[still_small].index, self.quasi] = None
+        # An area's name goes with its code (a suppressed ward's name would give it back).
+        named = [*self.quasi, *self._names(chunk)]
+        chunk.loc[still_small[still_small].index, named] = None
         self.generalised_rows += int(small.sum() - still_small.sum())
         self.suppressed_rows += int(still_small.sum())
         return chunk

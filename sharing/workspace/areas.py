@@ -30,7 +30,7 @@ from sanitise.areas import (
 )
 from sanitise.choices import AreaIndicator, AreaKind
 from sanitise.models import Area
-from sharing.disclosure import TOTAL, area_values_shown, count_table
+from sharing.disclosure import TOTAL, area_counts_release, area_values_shown, count_table
 from sharing.records import KIND_KEY, NO_AREA, NOT_LOCATED
 from sharing.workspace.classes import ClassBreaks, class_breaks, legend_labels
 from sharing.workspace.counts import counts_frame
@@ -193,7 +193,7 @@ def area_counts(
         cells.drop(columns="month").assign(category="All") if not cells.empty else cells,
         rows="area",
         columns="category",
-        exact=release.exact,
+        exact=area_counts_release(release).exact,
     )
     counts = table[table["category"] == TOTAL].set_index("area")["count"]
     listed = _areas_listed(partnership, kind, workspace.query.area)

@@ -32,6 +32,7 @@ from sanitise.models import Area
 from sharing.disclosure import (
     TOTAL,
     Release,
+    area_kind_invalid_for,
     breakdown_fields,
     count_table,
     month_area_counts,
@@ -39,6 +40,7 @@ from sharing.disclosure import (
 )
 from sharing.records import AREA_KEYS, ExtractQuery, area_label_sql
 from sharing.workspace.filters import (
+    FilterBeyondRelease,
     FilterInvalid,
     WorkspaceQuery,
 )
@@ -323,6 +325,9 @@ def workspace_counts(
     schema = workspace.dataset.schema
     if breakdown and breakdown not in breakdown_fields(schema, release):
         raise FilterInvalid(f"{workspace.dataset.name} cannot be broken down by {breakdown!r}.")
+    problem = area_kind_invalid_for(area_kind, release)
+    if problem:
+        raise FilterBeyondRelease(problem)
     shown = month_area_counts(
         counts_frame(workspace.query, breakdown, area_kind=area_kind),
         breakdown=schema.by_name.get(breakdown),

@@ -22,6 +22,7 @@ from sharing.access import (
 )
 from sharing.disclosure import (
     Release,
+    area_invalid_for,
     breakdown_fields,
     category_values_invalid,
     period_invalid_for,
@@ -178,6 +179,9 @@ def workspace_query(
         chosen = area_filter(partnership=scope.agency.partnership, values=listed(params, "areas"))
         for key, codes in chosen.items():
             area[key] = list(dict.fromkeys([*area.get(key, []), *codes]))
+    problem = area_invalid_for(area, release)
+    if problem:
+        raise FilterBeyondRelease(problem)
     query = scope.query(
         period=(start, end),
         area=area,
