@@ -3,6 +3,14 @@
 // comes from the API, which leaves them out for aggregate-level access.
 (function () {
   "use strict";
+
+  // Leaflet writes a string tooltip as HTML: area names come from imported files, so they go
+  // in as text.
+  function asText(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
   var element = document.getElementById("map");
   if (!element || !window.L) {
     return;
@@ -62,7 +70,7 @@
       },
       onEachFeature: function (feature, layer) {
         var name = feature.properties.name + (feature.properties.approximate ? " (approximate boundary)" : "");
-        layer.bindTooltip(name, kind === "ward"
+        layer.bindTooltip(asText(name), kind === "ward"
           ? { permanent: true, direction: "center", className: "hub-area-label" }
           : { sticky: true });
       }

@@ -67,3 +67,20 @@ def test_the_choropleth_fills_the_areas_by_class_with_a_legend_and_names(page, l
     page.get_by_role("button", name="Records").click()  # sort by count, ascending
     assert page.locator("#areas-table tbody th").all_inner_texts() == ["Bryn", "Ashton", "Abram"]
     assert errors == []
+
+
+def test_an_area_name_from_an_imported_file_is_shown_as_text(page, live_server, wards):  # noqa: F811
+    from sanitise.models import Area
+
+    Area.objects.filter(name="Abram").update(name='Abram <img id="injected" src="x">')
+    period = asked()
+    open_areas(
+        page, live_server,
+        f"?dataset=police_crime_offence&period_start={period['period_start']}"
+        f"&period_end={period['period_end']}",
+    )  # fmt: skip
+    page.locator("#areas-map[data-drawn='true']").wait_for()
+
+    page.locator(f"{AREAS}.hub-area-class-3").hover()
+    assert '<img id="injected"' in page.locator(".leaflet-tooltip").inner_text()
+    assert page.locator("#injected").count() == 0

@@ -133,3 +133,14 @@ def test_an_associate_partners_extract_is_k_anonymous_over_its_areas_too(
     # A sector keeps its ward (larger) but not its LSOA (smaller than the sector).
     assert all(not row["lsoa_code"] and not row["lsoa_name"] for row in generalised)
     assert any(row["ward_code"] for row in generalised)
+    # Nor may the extract be narrowed to an LSOA: its row count would be the LSOA's count.
+    start, end = last_month()
+    lsoa = Area.objects.filter(kind=AreaKind.LSOA).first()
+    response = api_client.post(
+        "/api/v1/extracts/",
+        {"dataset": "police_crime_offence", "period_start": str(start), "period_end": str(end),
+         "format": "csv", "area": {"areas": [lsoa.name]}},
+        format="json",
+    )  # fmt: skip
+    assert response.status_code == 403
+    assert "finer than a postcode sector" in response.json()["detail"]

@@ -233,6 +233,30 @@ def test_counts_only_access_gets_classes_and_no_counts_or_rates_anywhere(client,
     ]  # fmt: skip
 
 
+def test_record_access_short_of_exact_locations_gets_classes_and_no_lsoa(client, wards):
+    """The associate partners see records (k-anonymous, to postcode sectors): by area they get
+    classes from perturbed counts, and may not count by, or narrow counts to, an LSOA."""
+    version = GazetteerVersion.objects.first()
+    Area.objects.create(code="E01006369", kind=AreaKind.LSOA, name="Wigan 008C",
+                        lad_code=WIGAN, version=version)  # fmt: skip
+    sign_in(client, wards["associate_analyst"])
+
+    body = client.get(API, asked()).json()
+    assert body["shown"] is False
+    assert all(set(row) == {"code", "name", "class", "class_label"} for row in body["rows"])
+    for refused in (
+        client.get("/workspace/counts/", asked(area_kind="lsoa")),
+        client.get("/workspace/counts/", asked(areas="Wigan 008C")),
+        client.get(PAGE, asked(areas="Wigan 008C")),
+    ):
+        assert refused.status_code == 400
+        assert "no locations finer than a postcode sector" in refused.content.decode()
+    assert client.get("/workspace/counts/", asked(area_kind="ward")).status_code == 200
+    # Users who see exact locations may.
+    sign_in(client, wards["analyst"])
+    assert client.get("/workspace/counts/", asked(area_kind="lsoa")).status_code == 200
+
+
 # -- bad filters and refusals -----------------------------------------------------------------
 
 
