@@ -40,9 +40,11 @@ def records_areas_rederive() -> int:
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
-                "UPDATE {records} r SET ({columns}) = ({found}) FROM {lookup} p, {partnerships} h "
+                "WITH changed AS (UPDATE {records} r SET ({columns}) = ({found}) "
+                "FROM {lookup} p, {partnerships} h "
                 "WHERE p.postcode = r.postcode AND h.id = r.partnership_id AND {theirs} "
-                "AND ({ours}) IS DISTINCT FROM ({found}) RETURNING r.supply_id"
+                "AND ({ours}) IS DISTINCT FROM ({found}) RETURNING r.supply_id) "
+                "SELECT supply_id, count(*) FROM changed GROUP BY 1"
             ).format(
                 columns=listed(""),
                 found=listed("p."),
@@ -51,18 +53,21 @@ def records_areas_rederive() -> int:
                 **_TABLES,
             )  # fmt: skip
         )
-        supplies = [row[0] for row in cursor.fetchall()]
+        # One row per supply, not per record: a first lookup changes millions.
+        changed = dict(cursor.fetchall())
         cursor.execute(
             sql.SQL(
-                "UPDATE {records} r SET ({columns}) = ({blank}) "
+                "WITH changed AS (UPDATE {records} r SET ({columns}) = ({blank}) "
                 "WHERE ({ours}) IS DISTINCT FROM ({blank}) AND NOT EXISTS (SELECT 1 FROM "
                 "{lookup} p JOIN {partnerships} h ON h.id = r.partnership_id "
-                "WHERE p.postcode = r.postcode AND {theirs}) RETURNING r.supply_id"
+                "WHERE p.postcode = r.postcode AND {theirs}) RETURNING r.supply_id) "
+                "SELECT supply_id, count(*) FROM changed GROUP BY 1"
             ).format(columns=listed(""), ours=listed("r."), blank=blank, theirs=theirs, **_TABLES)
         )
-        supplies += [row[0] for row in cursor.fetchall()]
-    counts_recount(supply_ids=set(supplies))
-    return len(supplies)
+        for supply_id, count in cursor.fetchall():
+            changed[supply_id] = changed.get(supply_id, 0) + count
+    counts_recount(supply_ids=list(changed))
+    return sum(changed.values())
 
 
 def on_area_lookup_imported(sender, *, version, **kwargs) -> None:

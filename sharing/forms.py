@@ -1,5 +1,6 @@
 from django import forms
 from django.conf import settings
+from django.urls import reverse_lazy
 from django.utils import timezone
 
 from datasets import selectors as dataset_selectors
@@ -27,7 +28,10 @@ class ExtractForm(forms.Form):
         label="Areas", required=False,
         help_text="Wards, LSOAs, MSOAs or postcode districts, by name or code, e.g. Abram, "
         "Wigan 026A, WN1. Leave empty for the whole partnership.",
-        widget=forms.TextInput(attrs={"data-area-picker": "", "autocomplete": "off"}),
+        widget=forms.TextInput(attrs={
+            "data-area-picker": "", "data-search-url": reverse_lazy("workspace-area-search"),
+            "autocomplete": "off",
+        }),
     )  # fmt: skip
     fields = forms.MultipleChoiceField(
         label="Fields", required=False, widget=forms.CheckboxSelectMultiple,

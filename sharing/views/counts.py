@@ -29,7 +29,8 @@ from sharing.workspace.filters import FilterInvalid, partnership_chosen, workspa
 
 # The query string's filters, as recorded in the audit trail.
 FILTERS = ("dataset", "breakdown", "period_start", "period_end", "districts", "areas",
-           "area_kind", "weekdays", "hour_from", "hour_to", "category", "values")  # fmt: skip
+           "area_kind", "weekdays", "hour_from", "hour_to", "category", "values", "value",
+           "classes", "kind", "method")  # fmt: skip
 AREA_KIND_CHOICES = [(kind, KIND_WORDS[kind]) for kind in AREA_KINDS]
 
 
@@ -126,6 +127,14 @@ def workspace_viewed(request, view: str, *, dataset_slug: str = "", error: str =
         partnership = None
     agency, _ = analyst_standing(user=request.user, partnership=partnership)
     filters = {name: request.GET[name] for name in FILTERS if request.GET.get(name)}
+    # The VLI's local indicators and their weights (weight_<name>).
+    if request.GET.getlist("extras"):
+        filters["extras"] = ",".join(request.GET.getlist("extras"))
+    filters |= {
+        name: request.GET[name]
+        for name in sorted(request.GET)
+        if name.startswith("weight_") and request.GET[name]
+    }
     detail = {"view": view, "filters": filters, **({"error": error} if error else {})}
     audit_record(
         actor=request.user, action="workspace_viewed", agency=agency, dataset_slug=dataset_slug,
