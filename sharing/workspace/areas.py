@@ -31,7 +31,7 @@ from sanitise.areas import (
 from sanitise.choices import AreaIndicator, AreaKind
 from sanitise.models import Area
 from sharing.disclosure import TOTAL, area_counts_release, area_values_shown, count_table
-from sharing.records import KIND_KEY, NO_AREA, NOT_LOCATED
+from sharing.records import KIND_KEY
 from sharing.workspace.classes import ClassBreaks, class_breaks, legend_labels
 from sharing.workspace.counts import counts_frame
 from sharing.workspace.filters import FilterInvalid, WorkspaceQuery
@@ -138,7 +138,8 @@ class AreaCounts:
     rows: list[AreaRow]
     shown: bool  # whether counts and rates may be shown, or classes only
     base: str | None = None  # the rate's denominator, or None for counts
-    unplaced: int | None = None  # records in no area of the kind (not located, no lookup)
+    unplaced: int | None = None  # records in no area of the table (not located, no lookup,
+    # or outside the partnership's local authorities)
     synthetic: bool = False  # the denominators are the demo's made-up statistics
     breaks: ClassBreaks | None = None
     method: str = "quantiles"
@@ -201,7 +202,11 @@ def area_counts(
         AreaRow(code=choice.code, name=choice.name, count=int(counts.get(choice.code, 0)))
         for choice in listed
     ]
-    unplaced = int(counts.get(NOT_LOCATED, 0) + counts.get(NO_AREA, 0))
+    # Not located, no area known for the postcode, or an area outside the partnership's
+    # local authorities (a postcode of its postcode areas over the boundary): not in the table.
+    listed_codes = {choice.code for choice in listed}
+    outside = [label not in listed_codes and label != TOTAL for label in counts.index]
+    unplaced = int(counts[outside].sum())
     synthetic = False
     if base is not None and kind != DISTRICT:
         codes = [row.code for row in rows]

@@ -233,6 +233,24 @@ def test_counts_only_access_gets_classes_and_no_counts_or_rates_anywhere(client,
     ]  # fmt: skip
 
 
+def test_records_in_a_ward_outside_the_partnerships_authorities_are_said_not_lost(client, wards):
+    record = Record.objects.filter(ward_code="").first()
+    Record.objects.create(
+        partnership_id=record.partnership_id, dataset_id=record.dataset_id,
+        supply_id=record.supply_id, row_number=999, event_date=record.event_date,
+        ward_code="E05999999", lad_code="E07000127",  # a West Lancashire ward, over the line
+        data={},
+    )  # fmt: skip
+    counts_recount(supply_ids=[record.supply_id])
+    sign_in(client, wards["analyst"])
+
+    body = client.get(API, asked()).json()
+
+    assert "E05999999" not in {row["code"] for row in body["rows"]}
+    assert body["unplaced"] == UNPLACED + 1
+    assert sum(row["count"] for row in body["rows"]) + body["unplaced"] == 6 + 3 + UNPLACED + 1
+
+
 def test_record_access_short_of_exact_locations_gets_classes_and_no_lsoa(client, wards):
     """The associate partners see records (k-anonymous, to postcode sectors): by area they get
     classes from perturbed counts, and may not count by, or narrow counts to, an LSOA."""
