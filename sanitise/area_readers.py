@@ -25,6 +25,7 @@ from sanitise.area_data import read_area_statistics, read_boundaries
 from sanitise.area_tables import (
     Problems,
     check_codes,
+    check_names,
     csv_options,
     first_match,
     in_scope,
@@ -343,7 +344,9 @@ def _codelist(workbook_file, source: str) -> pd.DataFrame:
                 {
                     "code": codes.to_numpy(dtype=object),
                     "kind": kind,
-                    "name": frame["name"].str.strip().str.replace(suffix, "", regex=True),
+                    "name": check_names(
+                        frame, "name", "A", problems, where=f"sheet {sheet} row"
+                    ).str.replace(suffix, "", regex=True),
                     "lad_code": "",
                 }
             )
@@ -391,7 +394,7 @@ def _names_csv(path: Path, source: str) -> pd.DataFrame:
                 {
                     "code": codes,
                     "kind": kind,
-                    "name": frame[name_column].str.strip(),
+                    "name": check_names(frame, name_column, name_column, problems),
                     "lad_code": codes if kind == AreaKind.LAD else inside,
                 }
             )

@@ -101,6 +101,23 @@ def check_codes(frame: pd.DataFrame, column: str, label: str, problems: Problems
     return codes.where(~bad, "")
 
 
+NAME_LONGEST = 200
+_NOT_A_NAME = re.compile(r"[\x00-\x1f\x7f<>]")
+NAME_FIX = (
+    f"is not an area name: at most {NAME_LONGEST} characters, with no control characters and "
+    "no < or >; correct it in the file"
+)
+
+
+def check_names(frame: pd.DataFrame, column: str, label: str, problems: Problems, **where):
+    """The column's names, trimmed; one too long for the hub, or carrying markup or control
+    characters, is a problem (names are shown on every map)."""
+    names = frame[column].fillna("").astype(str).str.strip()
+    bad = (names.str.len() > NAME_LONGEST) | names.str.contains(_NOT_A_NAME)
+    problems.add(frame["_line"][bad], label, names[bad].tolist(), NAME_FIX, **where)
+    return names.where(~bad, "")
+
+
 def postcode_area(postcodes: pd.Series) -> pd.Series:
     """The postcode area (WN of WN1 1AA)."""
     return postcodes.str.upper().str.extract(r"^\s*([A-Z]{1,2})\d", expand=False).fillna("")

@@ -345,3 +345,23 @@ def test_the_statistics_command_derives_ward_figures_when_asked(codepoint_zip, c
 
     assert "Ward figures derived from LSOAs" in capsys.readouterr().out
     assert AreaStatistic.objects.filter(area_code=WIGAN_CENTRAL, indicator="population").exists()
+
+
+def test_a_name_with_markup_or_too_long_is_refused_by_line_and_column(tmp_path):
+    names = tmp_path / "names.csv"
+    names.write_text(
+        "WD24CD,WD24NM\n"
+        'E05000841,"Abram <img src=x onerror=alert(1)>"\n'
+        f"E05000842,{'A' * 201}\n"
+        "E05000843,Ashton\n"
+    )
+    before = _state()
+
+    with pytest.raises(CommandError) as refused:
+        call_command("import_area_names", str(names))
+
+    message = str(refused.value)
+    markup = "'Abram <img src=x onerror=alert(1)>' is not an area name"
+    assert f"line 2, column 'WD24NM': {markup}" in message
+    assert "line 3, column 'WD24NM'" in message
+    assert _state() == before
