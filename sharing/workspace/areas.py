@@ -43,7 +43,7 @@ RATE_BASES = {
     "households": AreaIndicator.HOUSEHOLDS,
 }
 PER = 1000
-CLASS_METHODS = {"quantiles": "Quantiles (equal numbers of areas)", "natural": "Natural breaks"}
+CLASS_METHODS = {"quantiles": "Quantiles", "natural": "Natural breaks"}
 CLASSES = 5
 # What a class is called where its range may not be shown, by how many classes there are.
 CLASS_WORDS = {

@@ -64,12 +64,21 @@
   function areaLayer(areas, kind) {
     return L.geoJSON(areas, {
       pane: "hub-areas",
-      style: {
-        className: "hub-area-outline hub-area-" + kind, color: kind === "ward" ? "#0b0c0c" : "#505a5f",
-        weight: kind === "ward" ? 1.2 : 0.6, fill: true, fillOpacity: 0
+      style: function (feature) {
+        return {
+          className: "hub-area-outline hub-area-" + kind,
+          color: kind === "ward" ? "#0b0c0c" : "#505a5f",
+          weight: kind === "ward" ? 1.2 : 0.6, fill: true, fillOpacity: 0,
+          dashArray: feature.properties.approximate ? "3 3" : null
+        };
       },
       onEachFeature: function (feature, layer) {
-        var name = feature.properties.name + (feature.properties.approximate ? " (approximate boundary)" : "");
+        // Ward names stay on the map, so short; whether a boundary is approximate shows in its
+        // dashed outline and the note under the map.
+        var name = feature.properties.name;
+        if (kind !== "ward" && feature.properties.approximate) {
+          name += " (approximate boundary)";
+        }
         layer.bindTooltip(asText(name), kind === "ward"
           ? { permanent: true, direction: "center", className: "hub-area-label" }
           : { sticky: true });
