@@ -13,6 +13,7 @@ from django.http import QueryDict
 
 from datasets.areas import records_areas_rederive
 from datasets.models import Record, RecordMonthlyCount
+from sanitise.areas import postcode_areas_current
 from sanitise.choices import GazetteerKind
 from sanitise.demo import demo_gazetteer_load
 from sanitise.models import GazetteerVersion, PostcodeAreas, PostcodeCentroid, PostcodeHouseholds
@@ -190,3 +191,6 @@ def test_a_postcode_outside_the_partnerships_authorities_and_postcode_areas_give
 
     assert Record.objects.get(postcode="BL1 1AA").ward_code == ""
     assert Record.objects.get(postcode="M46 0AA").ward_code == leigh["ward_code"]
+    # The load reads the same part of the lookup.
+    lookup = postcode_areas_current(local_authorities=["E08000010"], postcode_areas=["WN"])
+    assert sorted(lookup.index) == ["M46 0AA", "WN1 1AA"]
