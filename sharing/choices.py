@@ -96,3 +96,5 @@ class WorkspaceView(models.TextChoices):
     COUNTS = "counts", "Counts over time and by area"
     LINKED = "linked", "Linked crime view"
     COMPARE = "compare", "Cross-agency comparison"
+    AREAS = "areas", "Areas"
+    VLI = "vli", "Vulnerable Localities Index"

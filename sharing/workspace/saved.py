@@ -28,13 +28,18 @@ VIEW_URLS = {
     WorkspaceView.COUNTS: "workspace-counts",
     WorkspaceView.LINKED: "workspace-linked",
     WorkspaceView.COMPARE: "workspace-compare",
+    WorkspaceView.AREAS: "workspace-areas",
+    WorkspaceView.VLI: "workspace-vli",
 }
 
 # Filters a saved query keeps; anything else in the query string is ignored. The listed
 # ones may have several values (the map's days of the week are one checkbox each).
 SAVED_PARAMS = {"dataset", "partnership", "period_start", "period_end", "hour_from",
-                "hour_to", "category", "hex", "breakdown", "area_kind"}  # fmt: skip
-SAVED_LISTS = {"districts", "areas", "weekdays", "values"}
+                "hour_to", "category", "hex", "breakdown", "area_kind", "value", "classes",
+                "kind", "method"}  # fmt: skip
+SAVED_LISTS = {"districts", "areas", "weekdays", "values", "extras"}
+# The VLI's weight of each local indicator ticked.
+SAVED_PREFIXES = ("weight_",)
 
 
 def saved_query_create(
@@ -47,6 +52,9 @@ def saved_query_create(
         raise FilterInvalid(f"{view!r} is not a workspace view.")
     kept = {key: params[key] for key in SAVED_PARAMS if params.get(key)}
     kept.update({key: listed(params, key) for key in SAVED_LISTS if listed(params, key)})
+    kept.update(
+        {key: params[key] for key in params if key.startswith(SAVED_PREFIXES) and params[key]}
+    )
     if shared and kept.get("category"):
         _shared_filter_check(kept)
     if months is not None:

@@ -147,6 +147,32 @@ def test_a_saved_map_keeps_every_day_and_district_it_was_saved_with(client, pers
     assert reopened["weekdays"] == ["5", "6"] and reopened["districts"] == ["WN1", "WN5"]
 
 
+@pytest.mark.parametrize(
+    ("view", "page", "query"),
+    [
+        ("areas", "/workspace/areas/", "area_kind=lsoa&value=households&classes=natural"),
+        ("vli", "/workspace/vli/", "kind=ward&extras=fire_incidents&weight_fire_incidents=2"),
+    ],
+)
+def test_the_areas_page_and_the_vli_are_saved_with_their_choices(
+    client, personas, view, page, query
+):
+    sign_in(client, personas["analyst"])
+    params = f"dataset=police_crime_offence&period_start=2026-10-01&period_end=2026-10-31&{query}"
+    body = client.get(f"{page}?{params}").content.decode()
+    save_form = body[body.index('action="/workspace/saved/"') :]
+    fields: dict[str, list[str]] = {}
+    for name, value in re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', save_form):
+        fields.setdefault(name, []).append(value)
+    client.post("/workspace/saved/", {**fields, "name": "Mine", "months": ""})
+
+    saved = SavedQuery.objects.get()
+    reopened = client.get(f"/workspace/saved/{saved.pk}/")["Location"]
+    assert urlparse(reopened).path == page
+    asked = parse_qs(query)
+    assert {key: parse_qs(urlparse(reopened).query)[key] for key in asked} == asked
+
+
 def test_every_way_of_sending_a_list_filter_reads_the_same():
     from django.http import QueryDict
 
