@@ -404,7 +404,11 @@ def test_counts_from_the_summary_equal_counts_from_the_records(
 
 def _from_records(monkeypatch):
     monkeypatch.setattr(
-        counts, "counts_frame", lambda query, breakdown: query.counts(breakdown or None)
+        counts,
+        "counts_frame",
+        lambda query, breakdown, area_kind="district": query.counts(
+            breakdown or None, area_kind=area_kind
+        ),
     )
 
 
