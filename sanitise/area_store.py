@@ -8,17 +8,11 @@ import pandas as pd
 from django.db import connection
 from psycopg2 import sql
 
+from sanitise.areas import KIND_COLUMN
 from sanitise.choices import AreaKind
 from sanitise.imports import ImportResult, reference_replace
 from sanitise.models import Area, PostcodeAreas
 
-KIND_COLUMN = {
-    AreaKind.OA: "oa_code",
-    AreaKind.LSOA: "lsoa_code",
-    AreaKind.MSOA: "msoa_code",
-    AreaKind.WARD: "ward_code",
-    AreaKind.LAD: "lad_code",
-}
 NAME_COLUMNS = ["code", "kind", "name", "lad_code", "approximate"]
 BOUNDARY_COLUMNS = [*NAME_COLUMNS, "boundary", "label_longitude", "label_latitude"]
 

@@ -3,14 +3,6 @@
 // may be shown), and lets the table below be sorted by any column.
 (function () {
   "use strict";
-
-  // Leaflet writes a string tooltip as HTML: area names come from imported files, so they go
-  // in as text.
-  function asText(text) {
-    var span = document.createElement("span");
-    span.textContent = text;
-    return span;
-  }
   // ColorBrewer YlOrRd, five classes; grey for an area with no value (no rate).
   var palette = ["#d9d9d9", "#ffffb2", "#fecc5c", "#fd8d3c", "#f03b20", "#bd0026"];
 
@@ -57,7 +49,7 @@
       },
       onEachFeature: function (feature, area) {
         var text = tooltipText(feature, data, labels);
-        area.bindTooltip(asText(text), { sticky: true });
+        area.bindTooltip(window.hubText(text), { sticky: true });
         area.on("click", function () {
           if (selected) {
             selected.textContent = text;

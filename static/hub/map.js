@@ -3,14 +3,6 @@
 // comes from the API, which leaves them out for aggregate-level access.
 (function () {
   "use strict";
-
-  // Leaflet writes a string tooltip as HTML: area names come from imported files, so they go
-  // in as text.
-  function asText(text) {
-    var span = document.createElement("span");
-    span.textContent = text;
-    return span;
-  }
   var element = document.getElementById("map");
   if (!element || !window.L) {
     return;
@@ -79,7 +71,7 @@
         if (kind !== "ward" && feature.properties.approximate) {
           name += " (approximate boundary)";
         }
-        layer.bindTooltip(asText(name), kind === "ward"
+        layer.bindTooltip(window.hubText(name), kind === "ward"
           ? { permanent: true, direction: "center", className: "hub-area-label" }
           : { sticky: true });
       }

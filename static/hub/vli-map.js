@@ -3,14 +3,6 @@
 // into the "vli-data" JSON block (json_script), as the user's access allows; nothing is fetched.
 (function () {
   "use strict";
-
-  // Leaflet writes a string tooltip as HTML: area names come from imported files, so they go
-  // in as text.
-  function asText(text) {
-    var span = document.createElement("span");
-    span.textContent = text;
-    return span;
-  }
   var element = document.getElementById("vli-map");
   var data = document.getElementById("vli-data");
   if (!element || !data || !window.L) {
@@ -79,7 +71,7 @@
       };
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(asText(describe(feature.properties)));
+      layer.bindTooltip(window.hubText(describe(feature.properties)));
     }
   }).addTo(map);
 
