@@ -58,7 +58,8 @@ def test_the_precision_stands_beside_the_method_with_each_methods_figure(located
     select, params, columns = located.records()
     (frame,) = list(stream_rows(select, params, columns))
 
-    assert columns[-2:] == ["location_method", "location_precision_m"]
+    method = columns.index("location_method")
+    assert columns[method : method + 2] == ["location_method", "location_precision_m"]
     precision = dict(zip(frame["location_method"], frame["location_precision_m"], strict=True))
     assert precision == {
         "centroid": 100, "moved": None, "place": None, "site": 100, "unlocated": None,
