@@ -9,7 +9,6 @@ sanitised ones. Identifying fields are decrypted only for personal extracts.
 from __future__ import annotations
 
 import datetime
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
@@ -22,10 +21,10 @@ from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.spreadsheets import neutralise_sql
-from hub.crypto import decrypt_bytes, unwrap_key
-from sanitise.areas import DISTRICT, KIND_COLUMN
-from sanitise.choices import LOCATION_PRECISION_M, AreaKind
+from sanitise.areas import DISTRICT
+from sanitise.choices import LOCATION_PRECISION_M
 from sanitise.models import Area
+from sharing.area_keys import AREA_KEYS, area_label_sql
 
 CIPHERTEXT, SUPPLY, ROW = "_ciphertext", "_supply", "_row"
 # The records' own location columns, then the precision their method gives them.
@@ -123,43 +122,6 @@ def linkable(dataset: Dataset) -> list[Dataset]:
         for candidate in Dataset.objects.filter(is_active=True)
         if any(target == dataset.slug for _, target in candidate.schema.links)
     ]
-
-
-# -- areas ------------------------------------------------------------------------------------
-
-# An ExtractQuery's ``area``: "districts" (postcode districts), "bbox", and these lists of
-# area codes, each with the record's column (sanitise.areas). A record in any area named is in.
-AREA_KEYS = {
-    "wards": "ward_code",
-    "lsoas": "lsoa_code",
-    "msoas": "msoa_code",
-    "local_authorities": "lad_code",
-}
-KIND_KEY = {
-    AreaKind.WARD: "wards",
-    AreaKind.LSOA: "lsoas",
-    AreaKind.MSOA: "msoas",
-    AreaKind.LAD: "local_authorities",
-    DISTRICT: "districts",
-}
-NOT_LOCATED = "(not located)"
-NO_AREA = "(no area known)"
-
-
-def area_label_sql(alias: str, area_kind: str) -> sql.Composable:
-    """A record's (or a monthly count's) area of this kind as SQL: its postcode district or
-    area code; NOT_LOCATED or NO_AREA where it has none."""
-    if area_kind == DISTRICT:
-        source = (
-            sql.SQL("split_part({}.postcode, ' ', 1)") if alias == "r" else sql.SQL("{}.district")
-        )
-        return sql.SQL("COALESCE(NULLIF({}, ''), {})").format(
-            source.format(sql.Identifier(alias)), sql.Literal(NOT_LOCATED)
-        )
-    column = KIND_COLUMN[area_kind]
-    return sql.SQL("COALESCE(NULLIF({}.{}, ''), {})").format(
-        sql.Identifier(alias), sql.Identifier(column), sql.Literal(NO_AREA)
-    )
 
 
 # -- the query --------------------------------------------------------------------------------
@@ -477,34 +439,3 @@ def stream_rows(query: sql.Composable, params: dict, names: list[str]) -> Iterat
             frame = pd.DataFrame(rows, columns=names, dtype=object)
             frame["event_date"] = pd.to_datetime(frame["event_date"]).dt.strftime("%Y-%m-%d")
             yield frame
-
-
-class IdentifyingFields:
-    """Decrypts each row's identifying part with its supply's key, for personal extracts."""
-
-    def __init__(self, names: list[str]):
-        self.names = names
-        self._keys: dict[str, bytes] = {}
-
-    def _key(self, supply_id: str) -> bytes:
-        if supply_id not in self._keys:
-            wrapped = Supply.objects.values_list("data_key_wrapped", flat=True).get(pk=supply_id)
-            self._keys[supply_id] = unwrap_key(bytes(wrapped))
-        return self._keys[supply_id]
-
-    def apply(self, chunk: pd.DataFrame) -> pd.DataFrame:
-        values = []
-        # One decryption per record: each is bound to its own supply and row.
-        for blob, supply_id, row in chunk[[CIPHERTEXT, SUPPLY, ROW]].itertuples(index=False):
-            if blob is None:
-                values.append({})
-                continue
-            context = f"{supply_id}:{row}".encode()
-            values.append(
-                json.loads(decrypt_bytes(bytes(blob), self._key(supply_id), context=context))
-            )
-        revealed = pd.DataFrame.from_records(values, index=chunk.index).reindex(columns=self.names)
-        out = chunk.drop(columns=[CIPHERTEXT, SUPPLY, ROW])
-        for name in self.names:
-            out[name] = revealed[name].where(revealed[name].notna(), out.get(name))
-        return out

@@ -40,6 +40,7 @@ from sharing.disclosure import (
     release_of,
 )
 from sharing.files import MARKING, write_csv_copy, write_csv_zip, write_geojson, write_xlsx
+from sharing.identifying import IdentifyingFields
 from sharing.models import (
     Extract,
 )
@@ -49,7 +50,6 @@ from sharing.records import (
     SUPPLY,
     ExtractQuery,
     ExtractRefused,
-    IdentifyingFields,
     link_prefix,
     personal_fields,
     record_fields,

@@ -23,6 +23,7 @@ from hub.crypto import (
 from hub.models import Agency, Partnership, User
 from hub.services import audit_record
 from sharing.access import AccessRefused, acting_partnership, extract_scope_check, record_scope
+from sharing.area_keys import AREA_KEYS
 from sharing.choices import (
     AccessLevel,
     ExtractFormat,
@@ -33,7 +34,6 @@ from sharing.models import (
     Extract,
 )
 from sharing.records import (
-    AREA_KEYS,
     LOCATION_COLUMNS,
     ExtractRefused,
     linkable,

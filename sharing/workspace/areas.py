@@ -30,8 +30,8 @@ from sanitise.areas import (
 )
 from sanitise.choices import AreaIndicator, AreaKind
 from sanitise.models import Area
+from sharing.area_keys import KIND_KEY
 from sharing.disclosure import TOTAL, area_counts_release, area_values_shown, count_table
-from sharing.records import KIND_KEY
 from sharing.workspace.classes import ClassBreaks, class_breaks, legend_labels
 from sharing.workspace.counts import counts_frame
 from sharing.workspace.filters import FilterInvalid, WorkspaceQuery

@@ -29,6 +29,7 @@ from datasets.models import RecordMonthlyCount
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
 from sanitise.areas import DISTRICT, KIND_WORDS
 from sanitise.models import Area
+from sharing.area_keys import AREA_KEYS, area_label_sql
 from sharing.disclosure import (
     TOTAL,
     Release,
@@ -38,7 +39,7 @@ from sharing.disclosure import (
     month_area_counts,
     release_for,
 )
-from sharing.records import AREA_KEYS, ExtractQuery, area_label_sql
+from sharing.records import ExtractQuery
 from sharing.workspace.filters import (
     FilterBeyondRelease,
     FilterInvalid,

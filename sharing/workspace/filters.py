@@ -20,6 +20,7 @@ from sharing.access import (
     RecordScope,
     record_scope,
 )
+from sharing.area_keys import KIND_KEY
 from sharing.disclosure import (
     Release,
     area_invalid_for,
@@ -28,7 +29,7 @@ from sharing.disclosure import (
     period_invalid_for,
     release_for,
 )
-from sharing.records import KIND_KEY, ExtractQuery, period_invalid
+from sharing.records import ExtractQuery, period_invalid
 
 
 class FilterInvalid(ValueError):
