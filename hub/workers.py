@@ -41,6 +41,7 @@ def worker_start(*, queue: str, log_path: Path) -> subprocess.Popen:
         "DJANGO_SECRET_KEY": settings.SECRET_KEY,
         "HUB_MASTER_KEY": settings.HUB_MASTER_KEY,
         "HUB_PERTURBATION_KEY": settings.HUB_PERTURBATION_KEY,
+        "HUB_AUDIT_SIGNING_KEY": settings.HUB_AUDIT_SIGNING_KEY,
         "HUB_FILES_DIR": str(settings.HUB_FILES_DIR),
         "HUB_SITE_URL": settings.HUB_SITE_URL,
         "HUB_CELERY_QUEUE": queue,
