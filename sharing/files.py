@@ -19,7 +19,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
-from sharing.records import CHUNK_ROWS, ExtractQuery, ExtractRefused
+from sharing.records import ExtractQuery, ExtractRefused
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
 # Fields with these characters are quoted in the CSV, as PostgreSQL's COPY quotes them.
@@ -93,9 +93,9 @@ def write_csv_copy(
     progress: Callable[[int, int], None],
 ) -> int:
     """write_csv_zip for rows that need no work in Python: PostgreSQL writes the CSV (see
-    ExtractQuery.csv_records) and COPY streams it into the archive, a chunk at a time so that
-    ``progress`` (records done, records in all) is told between chunks."""
-    chunks, total = query.current_supplies().chunks(CHUNK_ROWS)
+    ExtractQuery.csv_records) and COPY streams it into the archive, one part (a supply) at a
+    time so that ``progress`` (rows done, rows in all) is told between parts."""
+    parts, total = query.parts()
     rows = 0
     with _csv_archive(out) as archive:
         member = archive.open(f"{base_name}.csv", "w", force_zip64=True)
@@ -103,15 +103,15 @@ def write_csv_copy(
         # them a megabyte at a time.
         with io.BufferedWriter(member, COPY_BUFFER) as buffered, connection.cursor() as cursor:
             buffered.write(csv_text(pd.DataFrame([columns])).encode())
-            for number, chunk in enumerate(chunks, start=1):
-                select, params, _ = chunk.csv_records()
+            for part in parts:
+                select, params, _ = part.csv_records()
                 copy = sql.SQL("COPY ({}) TO STDOUT WITH (FORMAT csv)").format(select)
                 # COPY takes no parameters: psycopg2 binds them into the statement.
                 statement = cursor.mogrify(copy, params).decode()
                 with connection.wrap_database_errors:
                     cursor.copy_expert(statement, buffered)
                 rows += cursor.rowcount
-                progress(min(total, number * CHUNK_ROWS), total)
+                progress(rows, total)
         archive.writestr(f"{base_name}_METADATA.txt", metadata_text(metadata))
     return rows
 

@@ -32,7 +32,7 @@ STORED_LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
 # The record's ward and LSOA, by code and by the name the area lookup gives.
 AREA_OUTPUT_COLUMNS = ["ward_code", "ward_name", "lsoa_code", "lsoa_name"]
 LOCATION_COLUMNS = [*STORED_LOCATION_COLUMNS, "location_precision_m", *AREA_OUTPUT_COLUMNS]
-# Rows per chunk: a frame in memory, or a COPY of its own, after which progress is recorded.
+# Rows per frame read from a server-side cursor.
 CHUNK_ROWS = 50_000
 
 
@@ -146,12 +146,10 @@ class ExtractQuery:
     # Only the records these agencies supplied (a personal-data request's scope); None: all.
     supplying_agency_ids: list[int] | None = None
     # The current supplies, fixed once (see current_supplies) so that an extract made in
-    # several queries takes every chunk from the same supplies.
+    # several queries takes every part from the same supplies.
     supply_ids: list | None = None
-    # One chunk of the rows: the records after ``after`` and up to ``until``, each an
-    # (event_date, id) key in the extract's order.
-    after: tuple | None = None
-    until: tuple | None = None
+    # One part of the rows: the records of this one supply (see parts).
+    part_supply_id: str | None = None
 
     def _current(self, alias: str) -> sql.Composable:
         """Only the records of current supplies: completed and not superseded."""
@@ -188,12 +186,9 @@ class ExtractQuery:
             params["supplies"] = list(self.supply_ids)
         if self.supplying_agency_ids is not None:
             params["supplying_agencies"] = list(self.supplying_agency_ids)
-        if self.after is not None:
-            clauses.append(sql.SQL("(r.event_date, r.id) > (%(after_date)s, %(after_id)s)"))
-            params.update(after_date=self.after[0], after_id=self.after[1])
-        if self.until is not None:
-            clauses.append(sql.SQL("(r.event_date, r.id) <= (%(until_date)s, %(until_id)s)"))
-            params.update(until_date=self.until[0], until_id=self.until[1])
+        if self.part_supply_id is not None:
+            clauses.append(sql.SQL("r.supply_id = %(part_supply)s"))
+            params["part_supply"] = self.part_supply_id
         # Records in any of the areas named (a district, a ward, an LSOA, …).
         within = []
         if self.area.get("districts"):
@@ -231,11 +226,10 @@ class ExtractQuery:
             params.update(category_field=self.category[0], category_values=self.category[1])
         return sql.SQL(" AND ").join(clauses), params
 
-    def records(
-        self, *, ordered: bool = True, keyed: bool = False
-    ) -> tuple[sql.Composable, dict, list[str]]:
-        """The SELECT of the extract's rows, its parameters and its column names; ``keyed``
-        adds each record's id (and its linked record's) as last, unnamed columns."""
+    def records(self) -> tuple[sql.Composable, dict, list[str]]:
+        """The SELECT of the extract's rows, its parameters and its column names. The rows
+        come in the order they are stored: no sort of wide rows (see parts for the order of
+        a whole extract)."""
         columns = [sql.SQL("r.event_date")]
         names = ["event_date"]
         for name in self.fields:
@@ -283,21 +277,11 @@ class ExtractQuery:
                 current=self._current("v"),
             )
             params["linked"] = self.linked.pk
-        # Rows in one order whichever way they are read: a record with several linked ones
-        # (an offence and its victims) gives a row for each, in the linked records' order.
-        order = [sql.SQL("r.event_date"), sql.SQL("r.id")]
-        if self.linked is not None:
-            order.append(sql.SQL("v.id"))
-        if keyed:
-            columns += order[1:]
-        query = sql.SQL("SELECT {columns} FROM {records} r{joins} WHERE {where}{order}").format(
+        query = sql.SQL("SELECT {columns} FROM {records} r{joins} WHERE {where}").format(
             columns=sql.SQL(", ").join(columns),
             records=sql.Identifier(Record._meta.db_table),
             joins=joins,
             where=where,
-            order=sql.SQL(" ORDER BY {}").format(sql.SQL(", ").join(order))
-            if ordered
-            else sql.SQL(""),
         )
         return query, params, names
 
@@ -306,24 +290,16 @@ class ExtractQuery:
         form, formulas neutralised and empty text as NULL (both are an empty field).
 
         The records' SELECT is a subquery so that each JSON field is read once, not once
-        for each mention in the neutralising expression; ordering by its own order costs no
-        second sort.
+        for each mention in the neutralising expression.
         """
-        query, params, names = self.records(keyed=True)
+        query, params, names = self.records()
         aliases = [sql.Identifier(f"c{number}") for number in range(len(names))]
-        keys = [sql.Identifier("record_id")]
-        if self.linked is not None:
-            keys.append(sql.Identifier("linked_record_id"))
         cells = [sql.SQL("to_char(e.{}, 'YYYY-MM-DD')").format(aliases[0])]
         cells += [neutralise_sql(sql.SQL("e.{}::text").format(alias)) for alias in aliases[1:]]
-        select = sql.SQL(
-            "SELECT {cells} FROM ({query}) AS e ({aliases}) ORDER BY e.{date}, {keys}"
-        ).format(
+        select = sql.SQL("SELECT {cells} FROM ({query}) AS e ({aliases})").format(
             cells=sql.SQL(", ").join(cells),
             query=query,
-            aliases=sql.SQL(", ").join([*aliases, *keys]),
-            date=aliases[0],
-            keys=sql.SQL(", ").join(sql.SQL("e.{}").format(key) for key in keys),
+            aliases=sql.SQL(", ").join(aliases),
         )
         return select, params, names
 
@@ -342,31 +318,22 @@ class ExtractQuery:
         current = self.current_supply_list()
         return replace(self, supply_ids=list(current.values_list("pk", flat=True)))
 
-    def chunks(self, rows: int) -> tuple[list[ExtractQuery], int]:
-        """The extract as consecutive queries of ``rows`` records each (a linked dataset may
-        add rows to a record), and how many records there are in all."""
-        where, params = self._where()
-        query = sql.SQL(
-            "SELECT k.event_date, k.id, k.n FROM ("
-            "SELECT r.event_date, r.id, row_number() OVER w AS n, "
-            "lead(r.id) OVER w IS NULL AS last FROM {records} r WHERE {where} "
-            "WINDOW w AS (ORDER BY r.event_date, r.id)) AS k "
-            "WHERE k.n %% %(every)s = 0 OR k.last ORDER BY k.n"
-        ).format(records=sql.Identifier(Record._meta.db_table), where=where)
-        with connection.cursor() as cursor:
-            cursor.execute(query, {**params, "every": rows})
-            ends = cursor.fetchall()
-        chunks, after = [], None
-        for event_date, record_id, _ in ends:
-            start = after[0] if after else self.period[0]
-            until = (event_date, record_id)
-            chunks.append(replace(self, period=(start, event_date), after=after, until=until))
-            after = until
-        return chunks, ends[-1][2] if ends else 0
+    def parts(self) -> tuple[list[ExtractQuery], int]:
+        """The extract as one query per current supply of its dataset, in the order of their
+        periods, and how many rows there are in all. Each part's rows come in the order they
+        are stored, so the whole extract is read without a sort, a supply at a time."""
+        fixed = self if self.supply_ids is not None else self.current_supplies()
+        supplies = (
+            Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)
+            .order_by("period_start", "created_at", "pk")
+            .values_list("pk", flat=True)
+        )
+        parts = [replace(fixed, part_supply_id=str(pk)) for pk in supplies]
+        return parts, fixed.count()
 
     def count(self) -> int:
         """How many rows the extract will have."""
-        query, params, _ = self.records(ordered=False)
+        query, params, _ = self.records()
         with connection.cursor() as cursor:
             cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS rows").format(query), params)
             return cursor.fetchone()[0]
@@ -429,6 +396,12 @@ def _precision_sql() -> sql.Composable:
         for method, metres in known
     )
     return sql.SQL("CASE r.location_method {} END").format(cases)
+
+
+def stream_parts(parts: list[ExtractQuery]) -> Iterator[pd.DataFrame]:
+    """The rows of an extract's parts (ExtractQuery.parts), part after part, in chunks."""
+    for part in parts:
+        yield from stream_rows(*part.records())
 
 
 def stream_rows(query: sql.Composable, params: dict, names: list[str]) -> Iterator[pd.DataFrame]:

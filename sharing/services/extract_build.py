@@ -53,6 +53,7 @@ from sharing.records import (
     link_prefix,
     personal_fields,
     record_fields,
+    stream_parts,
     stream_rows,
 )
 
@@ -270,16 +271,15 @@ def _extract_build(extract: Extract) -> None:
         # Rows that need no work in Python: PostgreSQL writes their CSV (write_csv_copy).
         copied = extract.file_format == ExtractFormat.CSV and not query.identifying and not quasi
     if extract.level != AccessLevel.AGGREGATE and not copied:
-        rows = stream_rows(select, params, columns)
+        parts, total = query.parts()
+        rows = stream_parts(parts)
         if query.identifying:
             revealer = IdentifyingFields(query.identifying)
             rows = (revealer.apply(chunk) for chunk in rows)
             helpers = {CIPHERTEXT, SUPPLY, ROW}
             columns = [c for c in columns if c not in helpers]
             columns += [name for name in query.identifying if name not in columns]
-        frames = _with_progress(
-            extract, query.count(), (neutralise_formulas(chunk) for chunk in rows)
-        )
+        frames = _with_progress(extract, total, (neutralise_formulas(chunk) for chunk in rows))
         if quasi:
             check = KAnonymity(quasi=quasi, k=release.k)
             # Learnt from the rows exactly as they will be written, formulas neutralised.

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from datasets.models import Dataset, Record
+from datasets.models import Dataset, Record, Supply
 from datasets.spreadsheets import (
     FORMULA_STARTS,
     neutralise_cell,
@@ -25,7 +25,7 @@ from datasets.spreadsheets import (
 )
 from sharing.choices import ExtractFormat
 from sharing.files import MARKING, csv_text, write_csv_copy, write_csv_zip
-from sharing.records import ExtractQuery, record_fields, stream_rows
+from sharing.records import ExtractQuery, record_fields, stream_parts
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
 from tests.conftest import supply_row
@@ -49,6 +49,10 @@ RISKY_TEXT = st.one_of(
 )
 
 
+# Offences from this number on came in the earlier supply.
+EARLIER_FROM = 40
+
+
 def hostile(number: int):
     return HOSTILE[number % len(HOSTILE)]
 
@@ -56,7 +60,8 @@ def hostile(number: int):
 @pytest.fixture
 def offences(personas):
     """Offences (and victims for some of them) whose every text field is hostile, several
-    to a day, stored out of date order."""
+    to a day, stored out of date order; the last 20 offences came in a supply for the month
+    before, which an extract reads first."""
     police = personas["police_supplier"].memberships.get().agency
     made = {}
     for slug in ("police_crime_offence", "police_crime_victim"):
@@ -68,6 +73,11 @@ def offences(personas):
         )  # fmt: skip
         made[slug] = (dataset, supply)
     dataset, supply = made["police_crime_offence"]
+    earlier = supply_row(
+        dataset=dataset, agency=police, uploaded_by=personas["police_supplier"],
+        period_start=PERIOD[0] - datetime.timedelta(days=30), period_end=PERIOD[0],
+        status="completed", record_count=0, accepted_count=0, rejected_count=0,
+    )  # fmt: skip
     fields = record_fields(dataset.schema)
     records = []
     for number in range(60):
@@ -78,7 +88,7 @@ def offences(personas):
             Record(
                 partnership_id=police.partnership_id,
                 dataset=dataset,
-                supply=supply,
+                supply=earlier if number >= EARLIER_FROM else supply,
                 row_number=number,
                 event_date=PERIOD[1] - datetime.timedelta(days=number % 7),
                 easting=None if number % 5 == 0 else 358000 + number - (number == 7) * 400000,
@@ -130,8 +140,9 @@ def archive_members(data: bytes) -> dict[str, bytes]:
 
 def frames_csv(query: ExtractQuery) -> dict[str, bytes]:
     """The extract as the pandas path writes it."""
-    select, params, columns = query.records()
-    frames = (neutralise_formulas(chunk) for chunk in stream_rows(select, params, columns))
+    _, _, columns = query.records()
+    parts, _ = query.parts()
+    frames = (neutralise_formulas(chunk) for chunk in stream_parts(parts))
     out = io.BytesIO()
     write_csv_zip(out, "extract", frames, columns, METADATA)
     return archive_members(out.getvalue())
@@ -152,22 +163,30 @@ def copied_csv(query: ExtractQuery, progress: list | None = None) -> dict[str, b
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("linked", [False, True], ids=["offences", "with victims"])
-@pytest.mark.parametrize("chunk_rows", [50_000, 7], ids=["one chunk", "chunks of 7"])
-def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, linked, chunk_rows):
-    # The chunk size of the query and of its COPY into the file.
-    monkeypatch.setattr("sharing.records.CHUNK_ROWS", chunk_rows)
-    monkeypatch.setattr("sharing.files.CHUNK_ROWS", chunk_rows)
+def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, linked):
     query = query_for(offences, linked=linked)
 
     progress = []
     copied = copied_csv(query, progress)
 
     assert copied == frames_csv(query)
-    assert copied["extract.csv"].count(b"\n") > 60
-    # Progress after every chunk, in records: 60 offences, chunk by chunk.
-    chunks = -(-60 // chunk_rows)
-    assert len(progress) == chunks
-    assert progress[-1] == (60, 60)
+    rows = len(list(csv.reader(io.StringIO(copied["extract.csv"].decode(), newline="")))) - 1
+    assert rows > 60 if linked else rows == 60
+    # Progress after each part (a supply), in rows: the earlier supply's, then the rest.
+    assert len(progress) == 2
+    assert progress[-1] == (rows, rows)
+
+
+@pytest.mark.django_db
+def test_an_extract_comes_supply_by_supply_in_period_order_each_as_stored(offences):
+    members = copied_csv(query_for(offences, linked=False))
+
+    rows = list(csv.DictReader(io.StringIO(members["extract.csv"].decode(), newline="")))
+    # No sort of the rows: the earlier supply's, then October's, each as its scan reads it.
+    refs = [row["crime_ref"] for row in rows]
+    earlier = 60 - EARLIER_FROM
+    assert set(refs[:earlier]) == {f"CR{number}" for number in range(EARLIER_FROM, 60)}
+    assert set(refs[earlier:]) == {f"CR{number}" for number in range(EARLIER_FROM)}
 
 
 @pytest.mark.django_db
@@ -184,9 +203,6 @@ def test_hostile_values_come_out_neutralised_and_whole(offences):
             "Zoë – 中文 😀", " leading space", "\\.", "NULL", "12", "true"]  # fmt: skip
     assert set(kept) <= cells
     assert not any(cell.startswith(FORMULA_STARTS) for cell in cells)
-    # Rows in the extract's order: by date, then as stored.
-    dates = [row["event_date"] for row in rows]
-    assert dates == sorted(dates)
     # A record with two victims comes twice, once with each.
     assert {row["victim_gender"] for row in rows if row["crime_ref"] == "CR3"} == {
         "'@SUM(A1)",
@@ -197,9 +213,9 @@ def test_hostile_values_come_out_neutralised_and_whole(offences):
 @pytest.mark.django_db
 def test_a_superseded_supply_s_records_stay_out_of_a_copied_extract(offences, personas):
     dataset = offences["offence"]
-    old = Record.objects.filter(dataset=dataset).first().supply
+    olds = Supply.objects.filter(dataset=dataset)
     newer = supply_row(
-        dataset=dataset, agency=old.agency, uploaded_by=personas["police_supplier"],
+        dataset=dataset, agency=olds[0].agency, uploaded_by=personas["police_supplier"],
         period_start=PERIOD[0], period_end=PERIOD[1], status="completed",
         record_count=0, accepted_count=0, rejected_count=0,
     )  # fmt: skip
@@ -207,8 +223,7 @@ def test_a_superseded_supply_s_records_stay_out_of_a_copied_extract(offences, pe
         partnership_id=offences["partnership"], dataset=dataset, supply=newer, row_number=1,
         event_date=PERIOD[0], location_method="centroid", data={"crime_ref": "NEW1"},
     )  # fmt: skip
-    old.superseded_by = newer
-    old.save(update_fields=["superseded_by"])
+    olds.exclude(pk=newer.pk).update(superseded_by=newer)
 
     members = copied_csv(query_for(offences, linked=False))
 
@@ -266,10 +281,11 @@ def test_only_rows_needing_work_in_python_are_streamed_through_it(
     idle_queue = f"{django_settings.CELERY_TASK_DEFAULT_QUEUE}-fast-path-idle"
     monkeypatch.setitem(celery_app.conf, "task_default_queue", idle_queue)
     calls = []
-    real_stream_rows = extract_build.stream_rows
-    monkeypatch.setattr(
-        extract_build, "stream_rows", lambda *args: calls.append(args) or real_stream_rows(*args)
-    )
+    for name in ("stream_rows", "stream_parts"):
+        real = getattr(extract_build, name)
+        monkeypatch.setattr(
+            extract_build, name, lambda *args, real=real: calls.append(args) or real(*args)
+        )
     extract = extract_request(
         acting_user=personas[user], dataset=offences["offence"], period_start=PERIOD[0],
         period_end=PERIOD[1], file_format=file_format,
