@@ -9,7 +9,9 @@ gazetteer's real Code-Point Open postcodes, supplies it through ``supply_create`
 worker process it starts, and times each stage from the supply's audit trail. In the same run,
 on the same file, it measures the limits and the peer the pipeline is judged against: a raw
 ``COPY FROM`` into an unlogged table and Frictionless ``validate``; then a CSV extract of the
-loaded records through the extract service beside a raw ``COPY TO`` of the same rows.
+loaded records through the extract service beside a raw ``COPY TO`` of the same rows; then
+small files end to end beside ``COPY FROM``, and one batch of supplies processed by one worker
+and by two.
 
 ``bench_fill`` puts synthetic sanitised records of several datasets over three years straight
 into the records table by COPY; ``bench_scale`` then times what analysts do at that size.

@@ -1,4 +1,4 @@
-"""Measuring: the machine, a worker of the benchmark's own and its memory, stage times from the
+"""Measuring: the machine, workers of the benchmark's own and their memory, stage times from the
 audit trail, and the limits and peer the pipeline is judged against (raw COPY FROM, Frictionless
 ``validate``, an extract beside raw COPY TO); p50/p95 of repeated calls with their plans."""
 
@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import threading
 import time
 import uuid
@@ -23,11 +24,13 @@ from psycopg2 import sql
 from datasets.bench.world import BenchFailed, BenchWorld
 from datasets.models import Dataset, Supply
 from hub.models import AuditEntry
-from hub.workers import worker_start, worker_stop
+from hub.workers import READY_TIMEOUT_SECONDS, worker_start, worker_stop
 
 RSS_SAMPLE_SECONDS = 0.05
 POLL_SECONDS = 0.1
 WAIT_SECONDS = 3600
+# What a Celery worker logs once it takes tasks ("celery@host ready.").
+WORKER_READY = re.compile(r"@\S+ ready\.$", re.MULTILINE)
 
 
 def machine_info() -> dict:
@@ -92,17 +95,40 @@ class RssSampler:
 def bench_worker(work_dir: Path) -> Iterator:
     """A worker process of its own on a queue of its own; tasks this process sends go there
     while it runs, so a hub's own workers never take the benchmark's work."""
+    with bench_workers(work_dir, count=1) as [process]:
+        yield process
+
+
+@contextmanager
+def bench_workers(work_dir: Path, *, count: int) -> Iterator[list]:
+    """``count`` worker processes sharing one queue of their own, each ready before this
+    yields; tasks this process sends go to that queue while they run."""
     from hub.celery import app
 
     queue = f"bench-{uuid.uuid4().hex[:12]}"
     previous = app.conf.task_default_queue
-    process = worker_start(queue=queue, log_path=work_dir / f"{queue}.log")
-    app.conf.task_default_queue = queue
+    processes = []
     try:
-        yield process
+        for number in range(count):
+            log_path = work_dir / f"{queue}-{number}.log"
+            processes.append(worker_start(queue=queue, log_path=log_path))
+            # A worker already on the queue may have answered worker_start's probe, so wait
+            # for this one's own log to say it is ready.
+            _ready_wait(processes[-1], log_path)
+        app.conf.task_default_queue = queue
+        yield processes
     finally:
         app.conf.task_default_queue = previous
-        worker_stop(process)
+        for process in processes:
+            worker_stop(process)
+
+
+def _ready_wait(process, log_path: Path) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not WORKER_READY.search(log_path.read_text()):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise BenchFailed(f"A benchmark worker never became ready:\n{log_path.read_text()}")
+        time.sleep(POLL_SECONDS)
 
 
 def wait_for(load: Callable[[], object], done: Callable[[object], bool]) -> object:

@@ -1,7 +1,8 @@
 """``bench_run``: the synthetic file supplied through ``supply_create`` to a Celery worker
 process it starts, each stage timed from the supply's audit trail; on the same file, raw
 ``COPY FROM`` into an unlogged table and Frictionless ``validate``; then a CSV extract of the
-loaded records through the extract service beside a raw ``COPY TO`` of the same rows."""
+loaded records through the extract service beside a raw ``COPY TO`` of the same rows; then
+small files end to end, and one batch of supplies on one worker and on two."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import resource
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from datasets.bench.measure import (
@@ -21,67 +23,68 @@ from datasets.bench.measure import (
     machine_info,
     rate,
     stage_times,
-    wait_for,
+)
+from datasets.bench.supplies import (
+    BATCH_ROWS,
+    BATCH_SUPPLIES,
+    SMALL_ROWS,
+    completed_check,
+    end_to_end_seconds,
+    small_files_timed,
+    supply_finished,
+    supply_submit,
+    upload_file,
+    workers_timed,
 )
 from datasets.bench.synthetic import (
     FILE_COLUMNS,
     SEED,
-    csv_write,
-    offence_file,
+    months_before,
+    offence_csv,
     previous_month,
     reference_load,
 )
-from datasets.bench.world import DATASET, BenchFailed, bench_clear, bench_world
-from datasets.choices import SupplyStatus
-from datasets.models import FINISHED_STATUSES, Dataset, Supply
-from datasets.services.supplies import supply_create
-from hub.uploads import encrypted_upload
+from datasets.bench.world import DATASET, bench_clear, bench_world
+from datasets.models import Dataset
 
 FRICTIONLESS_ROWS = 100_000
 
 
-def bench_run(*, rows: int, seed: int = SEED, keep: bool = False) -> dict:
+def bench_run(
+    *, rows: int, seed: int = SEED, keep: bool = False, small_rows: Sequence[int] = SMALL_ROWS,
+    batch_supplies: int = BATCH_SUPPLIES, batch_rows: int = BATCH_ROWS,
+) -> dict:  # fmt: skip
     """Run the benchmark; returns its figures as one JSON-ready dict."""
     world = bench_world()
     dataset = Dataset.objects.get(slug=DATASET)
     period = previous_month()
+    # Every other supply has a month of its own before the main one's: none supersedes another.
+    earlier = months_before(period, len(small_rows) + 2 * batch_supplies)
     work_dir = Path(tempfile.mkdtemp(prefix="hub-bench-"))
     supplies, extracts = [], []
     try:
         started = time.perf_counter()
-        table, made = offence_file(
-            rows=rows, period=period, reference=reference_load(world.partnership), seed=seed
-        )
+        reference = reference_load(world.partnership)
         path = work_dir / f"{DATASET}.csv"
-        csv_write(table, path)
-        made["bytes"] = path.stat().st_size
+        made = offence_csv(path=path, rows=rows, period=period, reference=reference, seed=seed)
         made["generate_s"] = round(time.perf_counter() - started, 3)
 
         copy_seconds = copy_from_file(path, FILE_COLUMNS)
         with bench_worker(work_dir) as worker:
             started = time.perf_counter()
-            upload = encrypted_upload(name=path.name, data=path.read_bytes())
+            upload = upload_file(path)
             upload_seconds = time.perf_counter() - started
             with RssSampler(worker.pid) as sampler:
-                supply = supply_create(
-                    acting_user=world.supplier, agency=world.agencies["Benchmark Police"],
-                    dataset=dataset, upload=upload, period_start=period[0], period_end=period[1],
-                    supplier_name="Benchmark", supplier_contact="bench@example.invalid",
-                    caveats="SYNTHETIC benchmark data.", declared_record_count=rows,
-                )  # fmt: skip
-                supplies.append(supply)
-                supply = wait_for(
-                    lambda: Supply.objects.get(pk=supply.pk),
-                    lambda current: current.status in FINISHED_STATUSES,
+                supply = supply_submit(
+                    world=world, dataset=dataset, upload=upload, period=period, rows=rows
                 )
+                supplies.append(supply)
+                supply = supply_finished(supply)
         # The solo worker ran every stage in its own process, now ended and waited for: the
         # kernel's peak for this process's children is the worker's.
         children_peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        if supply.status != SupplyStatus.COMPLETED:
-            raise BenchFailed(
-                f"The supply ended {supply.status}: {supply.failure or supply.report}"
-            )
-        end_to_end = (supply.finished_at - supply.created_at).total_seconds()
+        completed_check(supply)
+        end_to_end = end_to_end_seconds(supply)
         pipeline = {
             "supply_status": supply.status,
             "received": supply.record_count,
@@ -106,6 +109,16 @@ def bench_run(*, rows: int, seed: int = SEED, keep: bool = False) -> dict:
             "s": round(copy_to_seconds, 3),
             "rows_per_s": rate(extract.row_count, copy_to_seconds),
         }
+
+        small_files = small_files_timed(
+            world=world, dataset=dataset, reference=reference, work_dir=work_dir,
+            sizes=small_rows, months=earlier[: len(small_rows)], seed=seed, supplies=supplies,
+        )  # fmt: skip
+        workers = workers_timed(
+            world=world, dataset=dataset, reference=reference, work_dir=work_dir,
+            batch_supplies=batch_supplies, batch_rows=batch_rows,
+            months=earlier[len(small_rows) :], seed=seed, supplies=supplies,
+        )  # fmt: skip
         return {
             "benchmark": "pipeline",
             "machine": machine_info(),
@@ -114,6 +127,8 @@ def bench_run(*, rows: int, seed: int = SEED, keep: bool = False) -> dict:
             "copy_from": copy_from,
             "frictionless": peer,
             "extract": extract_figures,
+            "small_files": small_files,
+            "workers": workers,
             "ratios": {
                 "pipeline_time_over_copy_from": round(end_to_end / copy_seconds, 2),
                 "pipeline_speed_over_frictionless": round(

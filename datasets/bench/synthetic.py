@@ -193,6 +193,31 @@ def csv_write(table: pa.Table, path: Path) -> None:
     pa_csv.write_csv(table, str(path), pa_csv.WriteOptions(quoting_style="needed"))
 
 
+def offence_csv(
+    *,
+    path: Path,
+    rows: int,
+    period: tuple[datetime.date, datetime.date],
+    reference: Reference,
+    seed: int,
+) -> dict:
+    """``offence_file`` written to ``path``; returns what went into it and its size."""
+    table, made = offence_file(rows=rows, period=period, reference=reference, seed=seed)
+    csv_write(table, path)
+    return {**made, "bytes": path.stat().st_size}
+
+
 def previous_month(today: datetime.date | None = None) -> tuple[datetime.date, datetime.date]:
     end = (today or timezone.localdate()).replace(day=1) - datetime.timedelta(days=1)
     return end.replace(day=1), end
+
+
+def months_before(
+    period: tuple[datetime.date, datetime.date], count: int
+) -> list[tuple[datetime.date, datetime.date]]:
+    """The ``count`` months before ``period``'s, latest first."""
+    months = []
+    for _ in range(count):
+        period = previous_month(period[0])
+        months.append(period)
+    return months

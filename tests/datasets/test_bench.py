@@ -42,10 +42,12 @@ PIPELINE_FIGURES = [
     "ratios.extract_time_over_copy_to",
 ]  # fmt: skip
 STAGES = ["validating", "geocoding", "sanitising", "loading", "reporting"]
+# Small enough to be quick: two small files and a batch of two supplies.
+SMALL = ["--small-rows", "1000", "3000", "--batch-supplies", "2", "--batch-rows", "2000"]
 
 
 def test_the_benchmark_runs_the_real_pipeline_and_prints_every_figure():
-    figures = _run("bench", "--rows", "10000")
+    figures = _run("bench", "--rows", "10000", *SMALL)
 
     for path in PIPELINE_FIGURES:
         assert _figure(figures, path) is not None
@@ -64,9 +66,33 @@ def test_the_benchmark_runs_the_real_pipeline_and_prints_every_figure():
     assert figures["extract"]["rows"] == pipeline["accepted"]
     assert figures["extract"]["download_bytes"] > 0
 
+    small = figures["small_files"]
+    assert [file["rows"] for file in small] == [1000, 3000]
+    for file in small:
+        assert 0 < file["accepted"] <= file["rows"]
+        assert file["end_to_end_s"] > 0 and file["end_to_end_rows_per_s"] > 0
+        assert file["copy_from"]["s"] > 0 and file["copy_from"]["rows_per_s"] > 0
+        assert file["time_over_copy_from"] > 0
+
+    workers = figures["workers"]
+    assert workers["supplies"] == 2 and workers["rows_per_supply"] == 2000
+    one, two = workers["one_worker"], workers["two_workers"]
+    assert (one["workers"], two["workers"]) == (1, 2)
+    for run in (one, two):
+        assert run["completed"] == 2
+        assert run["received"] == 4000
+        assert run["accepted"] + run["rejected"] == 4000 and run["rejected"] > 0
+        assert run["wall_s"] > 0 and run["rows_per_s"] > 0
+    assert one["accepted"] == two["accepted"]  # the same batch both times
+    assert list(one["seconds_by_stage"]) == STAGES
+    # The one worker was busy from the first supply to the last: its stages fill the time.
+    assert sum(one["seconds_by_stage"].values()) == pytest.approx(one["wall_s"], abs=0.1)
+    assert workers["speed_up"] > 0
+
 
 def test_the_benchmark_leaves_nothing_behind():
-    _run("bench", "--rows", "2000")
+    _run("bench", "--rows", "2000", "--small-rows", "500", "--batch-supplies", "1",
+         "--batch-rows", "500")  # fmt: skip
 
     assert not Supply.objects.filter(agency__partnership__slug=PARTNERSHIP_SLUG).exists()
     assert not Record.objects.exists()

@@ -339,8 +339,8 @@ def test_progress_is_recorded_as_each_supply_s_rows_are_written(
     offences = Supply.objects.get(dataset__slug="police_crime_offence", status="completed")
     earlier = supply_row(
         dataset=offences.dataset, agency=offences.agency, uploaded_by=offences.uploaded_by,
-        period_start=start - datetime.timedelta(days=28), period_end=start - datetime.timedelta(days=1),
-        status="completed",
+        period_start=start - datetime.timedelta(days=28),
+        period_end=start - datetime.timedelta(days=1), status="completed",
     )  # fmt: skip
     moved = Record.objects.filter(supply=offences).order_by("pk").values("pk")[:100]
     Record.objects.filter(pk__in=moved).update(supply=earlier)
