@@ -5,7 +5,6 @@ from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Floor, Random
 
 from datasets.catalogue import DatasetSchema, schema_from_descriptor
@@ -220,14 +219,17 @@ RECORD_KEY_RANGE = 4096
 class Record(models.Model):
     """A depersonalised record in the warehouse: typed common columns and the other fields.
 
-    One table for every dataset; ``data`` holds the remaining sanitised fields. Location
-    columns are the sanitised primary location only (a postcode centroid, a place or a site).
+    One table for every dataset; its remaining sanitised fields are typed columns named
+    ``f_<field>`` (datasets.storage). Location columns are the sanitised primary location only
+    (a postcode centroid, a place or a site).
     """
 
     id = models.BigAutoField(primary_key=True)
     # Copies of the supply's partnership and dataset, so that queries need not join supplies.
     # The supply's own foreign keys guard them; checking them again for every record cost a
     # third of a load's time, and the covering index below serves every query that uses them.
+    # For the same reason the supply is not checked per record either: the load writes its
+    # records while it holds the supply's row locked, and deleting a supply deletes them.
     partnership = models.ForeignKey(
         Partnership, on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,
@@ -235,7 +237,9 @@ class Record(models.Model):
     dataset = models.ForeignKey(
         Dataset, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
-    supply = models.ForeignKey(Supply, on_delete=models.CASCADE, related_name="records")
+    supply = models.ForeignKey(
+        Supply, on_delete=models.CASCADE, related_name="records", db_constraint=False
+    )
     row_number = models.PositiveIntegerField(help_text="The record's row in the supplied file.")
     event_date = models.DateField(null=True)
     event_time = models.TimeField(null=True)
@@ -250,7 +254,8 @@ class Record(models.Model):
     msoa_code = models.CharField(max_length=9, blank=True, db_default="")
     ward_code = models.CharField(max_length=9, blank=True, db_default="")
     lad_code = models.CharField(max_length=9, blank=True, db_default="")
-    data = models.JSONField()
+    # The dataset's own fields are typed columns of this table too, f_<field>, added from the
+    # schema files by load_catalogue (datasets.storage), not by migrations.
     # Never shown, never exported. The pipeline derives it from what the record says
     # (datasets.pipeline.load.record_keys); a record stored any other way draws one at random.
     record_key = models.SmallIntegerField(
@@ -276,8 +281,6 @@ class Record(models.Model):
                 ],  # fmt: skip
                 name="record_dataset_date_cover",
             ),
-            # Offender, victim and detection records find their offence by crime_ref.
-            models.Index("dataset", KeyTextTransform("crime_ref", "data"), name="record_crime_ref"),
         ]
 
     def __str__(self):

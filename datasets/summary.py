@@ -15,6 +15,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
+from datasets.storage import field_sql
 
 _TABLES = {
     "summary": sql.Identifier(RecordMonthlyCount._meta.db_table),
@@ -67,12 +68,15 @@ def _redated_supplies(supply: Supply) -> list[uuid.UUID]:
                 cursor.execute(
                     sql.SQL(
                         "SELECT DISTINCT r.supply_id FROM {records} r JOIN {records} o "
-                        "ON o.data ->> %(key)s = r.data ->> %(key)s "
+                        "ON {linked_key} = {key} "
                         "WHERE o.supply_id = %(supply)s AND r.dataset_id = %(linked)s "
                         "AND r.partnership_id = %(partnership)s AND r.supply_id <> %(supply)s"
-                    ).format(**_TABLES),
+                    ).format(
+                        linked_key=field_sql("o", fields[0]),
+                        key=field_sql("r", fields[0]),
+                        **_TABLES,
+                    ),
                     {
-                        "key": fields[0],
                         "supply": str(supply.pk),
                         "linked": dataset.pk,
                         "partnership": supply.agency.partnership_id,

@@ -21,6 +21,7 @@ from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import FieldClass, SupplyStatus
 from datasets.models import Dataset, IdentifyingRecord, Record, Supply
 from datasets.spreadsheets import neutralise_sql
+from datasets.storage import field_sql, field_text_sql
 from sanitise.areas import DISTRICT
 from sanitise.choices import LOCATION_PRECISION_M
 from sanitise.models import Area
@@ -222,8 +223,12 @@ class ExtractQuery:
             )
             params.update(h0=self.hours[0], h1=self.hours[1])
         if self.category is not None:
-            clauses.append(sql.SQL("r.data ->> %(category_field)s = ANY(%(category_values)s)"))
-            params.update(category_field=self.category[0], category_values=self.category[1])
+            clauses.append(
+                sql.SQL("{} = ANY(%(category_values)s)").format(
+                    field_text_sql("r", self.category[0])
+                )
+            )
+            params["category_values"] = self.category[1]
         return sql.SQL(" AND ").join(clauses), params
 
     def records(self) -> tuple[sql.Composable, dict, list[str]]:
@@ -233,7 +238,7 @@ class ExtractQuery:
         columns = [sql.SQL("r.event_date")]
         names = ["event_date"]
         for name in self.fields:
-            columns.append(sql.SQL("r.data ->> {}").format(sql.Literal(name)))
+            columns.append(field_text_sql("r", name))
             names.append(name)
         columns += [sql.SQL("r.{}").format(sql.Identifier(c)) for c in STORED_LOCATION_COLUMNS]
         columns.append(_precision_sql())
@@ -262,7 +267,7 @@ class ExtractQuery:
         if self.linked is not None:
             prefix = link_prefix(self.dataset.slug, self.linked.slug)
             for name in self.linked_fields:
-                columns.append(sql.SQL("v.data ->> {}").format(sql.Literal(name)))
+                columns.append(field_text_sql("v", name))
                 names.append(prefix + name)
             (key,), _ = next(
                 link for link in self.linked.schema.links if link[1] == self.dataset.slug
@@ -270,10 +275,11 @@ class ExtractQuery:
             joins += sql.SQL(
                 " LEFT JOIN {records} v ON v.dataset_id = %(linked)s "
                 "AND v.partnership_id = r.partnership_id "
-                "AND v.data ->> {key} = r.data ->> {key} AND {current}"
+                "AND {linked_key} = {key} AND {current}"
             ).format(
                 records=sql.Identifier(Record._meta.db_table),
-                key=sql.Literal(key),
+                linked_key=field_sql("v", key),
+                key=field_sql("r", key),
                 current=self._current("v"),
             )
             params["linked"] = self.linked.pk
@@ -289,8 +295,8 @@ class ExtractQuery:
         """The rows' SELECT with each cell as the CSV shows it, for COPY: the date in ISO
         form, formulas neutralised and empty text as NULL (both are an empty field).
 
-        The records' SELECT is a subquery so that each JSON field is read once, not once
-        for each mention in the neutralising expression.
+        The records' SELECT is a subquery so that each field is turned into text once, not
+        once for each mention in the neutralising expression.
         """
         query, params, names = self.records()
         aliases = [sql.Identifier(f"c{number}") for number in range(len(names))]
@@ -344,7 +350,7 @@ class ExtractQuery:
         sharing.disclosure)."""
         where, params = self._where()
         category_sql = (
-            sql.SQL("COALESCE(r.data ->> {}, '(not given)')").format(sql.Literal(category))
+            sql.SQL("COALESCE({}, '(not given)')").format(field_text_sql("r", category))
             if category
             else sql.SQL("'All'")
         )

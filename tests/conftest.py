@@ -17,8 +17,10 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from rest_framework.test import APIClient
 
+from datasets.catalogue import read_catalogue
 from datasets.demo import demo_supplies_queue
 from datasets.models import Supply
+from datasets.storage import storage_sync
 from hub.access import two_factor_required
 from hub.demo import demo_load
 from hub.models import User
@@ -125,6 +127,14 @@ def queued_task_args(queue: str, task: str) -> list[tuple]:
         args, _kwargs, _embed = json.loads(base64.b64decode(message["body"]))
         found.append(tuple(args))
     return found
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """The test database's records table with a column for every catalogue field, as
+    load_catalogue leaves it: added once, not again inside every test's transaction."""
+    with django_db_blocker.unblock():
+        storage_sync(read_catalogue())
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ from datasets.bench.world import (
 )
 from datasets.choices import LocationMethod, SupplyStatus
 from datasets.models import Dataset, Record, Supply
+from datasets.storage import FIELD_PREFIX, stored_columns
 from datasets.summary import counts_recount
 from hub.services import audit_record
 
@@ -44,10 +45,6 @@ FILL_DATASETS = {
     "ambulance_callout": (0.10, "Benchmark Ambulance"),
     "fire_incident": (0.05, "Benchmark Fire"),
 }
-RECORD_COLUMNS = [
-    "partnership_id", "dataset_id", "supply_id", "row_number", "event_date", "event_time",
-    "easting", "northing", "postcode", "location_method", "data",
-]  # fmt: skip
 
 
 def fill_months(months: int, today: datetime.date | None = None) -> list[datetime.date]:
@@ -63,25 +60,26 @@ def _month_end(start: datetime.date) -> datetime.date:
     return (start + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(days=1)
 
 
-def _fill_data(rng, slug: str, number: int, count: int, sector: np.ndarray) -> np.ndarray:
-    """The records' sanitised other fields as JSON text, built column-wise."""
+def _fill_fields(
+    rng, dataset: Dataset, number: int, count: int, sector: np.ndarray
+) -> dict[str, pa.Array]:
+    """The records' sanitised fields that the dataset stores, by column, built column-wise."""
     refs = np.strings.add(f"F{number:04d}/", np.arange(count).astype(np.dtypes.StringDType()))
-    flag = np.where(rng.random(count) < 0.3, "true", "false").astype(np.dtypes.StringDType())
-    if slug == "police_crime_offence":
-        codes = np.array(OFFENCE_CODES, dtype=np.dtypes.StringDType())[
-            rng.integers(0, len(OFFENCE_CODES), count)
-        ]
-        parts = ['{"crime_ref": "', refs, '", "ho_offence_code": "', codes,
-                 '", "flag_alcohol": ', flag, ', "address": "', sector, '"}']  # fmt: skip
+    flags = rng.random(count) < 0.3
+    if dataset.slug == "police_crime_offence":
+        codes = np.array(OFFENCE_CODES, dtype=object)[rng.integers(0, len(OFFENCE_CODES), count)]
+        fields = {"crime_ref": refs, "ho_offence_code": codes, "flag_alcohol": flags,
+                  "address": sector}  # fmt: skip
     else:
-        types = np.array(["street", "home", "licensed_premises", "other"],
-                         dtype=np.dtypes.StringDType())[rng.integers(0, 4, count)]  # fmt: skip
-        parts = ['{"incident_ref": "', refs, '", "incident_type": "', types,
-                 '", "flag_domestic": ', flag, "}"]  # fmt: skip
-    text = parts[0]
-    for part in parts[1:]:
-        text = np.strings.add(text, part)
-    return text
+        types = np.array(["street", "home", "licensed_premises", "other"], dtype=object)
+        fields = {"incident_ref": refs, "patient_ref": refs, "flag_domestic": flags,
+                  "incident_type": types[rng.integers(0, 4, count)]}  # fmt: skip
+    stored = stored_columns(dataset.schema)
+    return {
+        FIELD_PREFIX + name: pa.array(values.astype(object) if values.dtype.kind != "b" else values)
+        for name, values in fields.items()
+        if name in stored
+    }
 
 
 def bench_fill(*, records: int, months: int = 36, seed: int = SEED) -> dict:
@@ -102,9 +100,6 @@ def bench_fill(*, records: int, months: int = 36, seed: int = SEED) -> dict:
     started = time.perf_counter()
     filled, number = 0, 0
     table = sql.Identifier(Record._meta.db_table)
-    copy = sql.SQL("COPY {} ({}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (postcode))").format(
-        table, sql.SQL(", ").join(map(sql.Identifier, RECORD_COLUMNS))
-    )
     for slug, (share, agency_name) in FILL_DATASETS.items():
         per_month = np.full(months, int(records * share) // months)
         per_month[-1] += int(records * share) - per_month.sum()
@@ -146,11 +141,12 @@ def bench_fill(*, records: int, months: int = 36, seed: int = SEED) -> dict:
                             LocationMethod.UNLOCATED.value,
                         )  # fmt: skip
                     ),
-                    "data": pa.array(
-                        _fill_data(rng, slug, number, count, sectors[where]).astype(object)
-                    ),
+                    **_fill_fields(rng, datasets[slug], number, count, sectors[where]),
                 }
             )
+            copy = sql.SQL(
+                "COPY {} ({}) FROM STDIN WITH (FORMAT csv, FORCE_NOT_NULL (postcode))"
+            ).format(table, sql.SQL(", ").join(map(sql.Identifier, frame.column_names)))
             buffer = io.BytesIO()
             pa_csv.write_csv(
                 frame, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed")

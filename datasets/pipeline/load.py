@@ -17,8 +17,8 @@ from django.db import connection, transaction
 from django.db.models import Q
 from psycopg2 import sql
 
-from datasets import copytext
-from datasets.catalogue import primary_group
+from datasets import copytext, storage
+from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import DatasetKind, LocationMethod
 from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline.stages import (
@@ -31,11 +31,13 @@ from datasets.pipeline.stages import (
     chunks_with_progress,
 )
 from datasets.staging import stage_read
+from datasets.storage import FIELD_PREFIX, field_sql, stored_columns
 from datasets.summary import counts_load
 from hub.crypto import encrypt_bytes
 from sanitise.areas import AREA_COLUMNS, areas_of_postcodes, postcode_areas_current
 
-RECORD_COLUMNS = [
+# The records' common columns; each dataset's fields follow (datasets.storage).
+COMMON_COLUMNS = [
     "partnership_id",
     "dataset_id",
     "supply_id",
@@ -47,13 +49,17 @@ RECORD_COLUMNS = [
     "postcode",
     "location_method",
     *AREA_COLUMNS,
-    "data",
     "record_key",
 ]
 
 
+def record_columns(schema: DatasetSchema) -> list[str]:
+    """The columns a dataset's records are COPYed into: the common ones, then its fields'."""
+    return COMMON_COLUMNS + [FIELD_PREFIX + name for name in stored_columns(schema)]
+
+
 def _record_table(claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame) -> pa.Table:
-    """One chunk of sanitised records as the warehouse table's columns (RECORD_COLUMNS), each
+    """One chunk of sanitised records as the warehouse table's columns (record_columns), each
     with the areas of its sanitised postcode from ``lookup`` (sanitise.areas)."""
     primary = primary_group(claim.schema)
     role = primary.role if primary else None
@@ -83,6 +89,11 @@ def _record_table(claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame) -> 
     rest = records.drop(
         columns=[EVENT_DATE, EVENT_TIME, *(c for c in typed.values() if c in records)]
     )
+    fields = stored_columns(claim.schema)
+    unstored = sorted(set(rest.columns) - set(fields))
+    if unstored:
+        # Sanitisation kept what the storage has no column for: stop rather than drop it.
+        raise ValueError(f"{claim.schema.slug}: no column stores {', '.join(unstored)}")
     columns = {
         "partnership_id": pa.repeat(claim.supply.agency.partnership_id, count),
         "dataset_id": pa.repeat(claim.supply.dataset_id, count),
@@ -94,15 +105,18 @@ def _record_table(claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame) -> 
         "northing": metres("northing"),
         "postcode": text(located("postcode"), ""),
         "location_method": text(located("location_method"), LocationMethod.UNLOCATED),
-        "data": copytext.json_objects(rest),
     }
     areas = areas_of_postcodes(lookup, located("postcode"))
     columns.update({column: text(areas[column]) for column in AREA_COLUMNS})
-    columns["record_key"] = record_keys(columns)
-    return pa.table([columns[name] for name in RECORD_COLUMNS], names=RECORD_COLUMNS)
+    for name, kind in fields.items():
+        values = rest[name] if name in rest else pd.Series(None, index=records.index)
+        columns[FIELD_PREFIX + name] = storage.copy_values(values, kind)
+    columns["record_key"] = record_keys(columns, [FIELD_PREFIX + name for name in fields])
+    names = record_columns(claim.schema)
+    return pa.table([columns[name] for name in names], names=names)
 
 
-def record_keys(columns: dict[str, pa.Array]) -> pa.Array:
+def record_keys(columns: dict[str, pa.Array], field_columns: list[str]) -> pa.Array:
     """Each record's key for cell-key perturbation (sharing.disclosure): SipHash, keyed by the
     hub's perturbation secret, of what the record says, modulo RECORD_KEY_RANGE. Uniform and
     unpredictable without the secret like a random key, but the same for the same record when
@@ -110,7 +124,7 @@ def record_keys(columns: dict[str, pa.Array]) -> pa.Array:
     content = pc.binary_join_element_wise(
         *(
             pc.cast(columns[name], pa.string())
-            for name in ("dataset_id", "event_date", "event_time", "postcode", "data")
+            for name in ("dataset_id", "event_date", "event_time", "postcode", *field_columns)
         ),
         "\x1f",
         null_handling="replace",
@@ -163,6 +177,7 @@ def load(claim: Claim) -> None:
         Record.objects.filter(supply=supply).delete()
         with connection.cursor() as cursor:
             loaded = 0
+            columns = record_columns(claim.schema)
             partnership = supply.agency.partnership
             lookup = postcode_areas_current(
                 local_authorities=partnership.local_authorities,
@@ -174,7 +189,7 @@ def load(claim: Claim) -> None:
             )
             for rows, payload in payloads:
                 if rows:
-                    copytext.copy_into(cursor, record_table, RECORD_COLUMNS, payload)
+                    copytext.copy_into(cursor, record_table, columns, payload)
                     loaded += rows
             if personal:
                 _load_identifying(claim, cursor, record_table, identifying_table)
@@ -289,7 +304,6 @@ def date_linked_records(cursor, supply: Supply) -> None:
                 "target": ids[target],
                 "partnership": supply.agency.partnership_id,
                 "supply": str(supply.pk),
-                "key": fields[0],
                 "loaded": list(LOADED_STATUSES),
             }
             # This supply's records are the linked ones, or the ones linked to: one selective
@@ -313,11 +327,13 @@ def date_linked_records(cursor, supply: Supply) -> None:
                     "AND o.dataset_id = %(target)s AND o.partnership_id = %(partnership)s "
                     "AND (s.status = ANY(%(loaded)s) OR s.id = %(supply)s) "
                     "AND s.superseded_by_id IS NULL "
-                    "AND o.data ->> %(key)s = r.data ->> %(key)s"
+                    "AND {linked_key} = {key}"
                 ).format(
                     records=sql.Identifier(Record._meta.db_table),
                     supplies=sql.Identifier(Supply._meta.db_table),
                     own=sql.Identifier(own),
+                    linked_key=field_sql("o", fields[0]),
+                    key=field_sql("r", fields[0]),
                 ),
                 params,
             )

@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections import Counter
 
 import pandas as pd
-from django.db.models.fields.json import KeyTextTransform
+from django.db import connection
+from psycopg2 import sql
 
 from datasets.choices import LocationMethod
-from datasets.models import Record
+from datasets.models import Dataset, Record, Supply
 from datasets.pipeline.stages import (
     EVENT_DATE,
     EVENT_TIME,
@@ -19,6 +20,7 @@ from datasets.pipeline.stages import (
     chunks_with_progress,
 )
 from datasets.staging import StageWriter
+from datasets.storage import field_text_sql
 
 
 def _linked_event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series | None:
@@ -27,17 +29,29 @@ def _linked_event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series | None:
         if len(fields) != 1 or fields[0] not in chunk:
             continue
         refs = chunk[fields[0]].dropna().astype(str).unique().tolist()
-        rows = (
-            Record.objects.filter(
-                partnership=claim.supply.agency.partnership,
-                dataset__slug=slug,
-                supply__status__in=LOADED_STATUSES,
-                supply__superseded_by__isnull=True,
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL(
+                    "SELECT {ref}, r.event_date FROM {records} r "
+                    "JOIN {supplies} s ON s.id = r.supply_id "
+                    "WHERE r.partnership_id = %(partnership)s AND r.dataset_id = %(dataset)s "
+                    "AND s.status = ANY(%(loaded)s) AND s.superseded_by_id IS NULL "
+                    "AND {ref} = ANY(%(refs)s)"
+                ).format(
+                    ref=field_text_sql("r", fields[0]),
+                    records=sql.Identifier(Record._meta.db_table),
+                    supplies=sql.Identifier(Supply._meta.db_table),
+                ),
+                {
+                    "partnership": claim.supply.agency.partnership_id,
+                    "dataset": Dataset.objects.filter(slug=slug)
+                    .values_list("pk", flat=True)
+                    .first(),
+                    "loaded": list(LOADED_STATUSES),
+                    "refs": refs,
+                },
             )
-            .annotate(ref=KeyTextTransform(fields[0], "data"))
-            .filter(ref__in=refs)
-            .values_list("ref", "event_date")
-        )
+            rows = cursor.fetchall()
         found = dict(rows)
         dates = pd.Series(
             pd.to_datetime(list(found.values())), index=list(found), dtype="datetime64[ns]"

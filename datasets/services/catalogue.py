@@ -11,6 +11,7 @@ from django.db import transaction
 
 from datasets.catalogue import SCHEMA_DIR, read_catalogue
 from datasets.models import Dataset
+from datasets.storage import storage_sync
 from hub.audit import HUB_WIDE
 from hub.choices import AuditAction
 from hub.models import User
@@ -41,9 +42,11 @@ def catalogue_sync(
     """Make the Dataset rows match the schema files: idempotent, all or nothing.
 
     A dataset whose file is gone is retired, not deleted, so that supplies keep their dataset.
-    Raises CatalogueError, naming the file, before anything changes if any file is invalid.
+    The records table gains the columns new fields need (datasets.storage). Raises
+    CatalogueError, naming the file, before anything changes if any file is invalid.
     """
     schemas = read_catalogue(directory)
+    storage_sync(schemas)
     existing = {dataset.slug: dataset for dataset in Dataset.objects.select_for_update()}
     result = CatalogueSyncResult()
     for schema in schemas:

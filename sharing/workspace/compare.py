@@ -17,6 +17,7 @@ from datasets import selectors as dataset_selectors
 from datasets.choices import MonthCoverage
 from datasets.coverage import MonthSupply, with_records
 from datasets.models import Record
+from datasets.storage import field_sql
 from hub.access import refuse
 from hub.models import User
 from sharing.access import access_decisions, acting_partnership
@@ -100,11 +101,11 @@ def _measure_sql(slug: str) -> tuple[sql.Composable, dict]:
     """Police violence is the violence group of OFFENCE_GROUPS; the health services' series
     are the incidents they record as assaults."""
     if slug == OFFENCES:
-        group = offence_group_sql(sql.SQL("r.data ->> 'ho_offence_code'"))
+        group = offence_group_sql(field_sql("r", "ho_offence_code"))
         return sql.SQL("{} = ANY(%(violence)s)").format(group), {
             "violence": list(OFFENCE_GROUPS[VIOLENCE])
         }
-    return sql.SQL("lower(trim(r.data ->> 'incident_type')) = 'assault'"), {}
+    return sql.SQL("lower(trim({})) = 'assault'").format(field_sql("r", "incident_type")), {}
 
 
 def monthly_counts(*, query: ExtractQuery, measure: sql.Composable, extra: dict) -> pd.DataFrame:

@@ -12,6 +12,7 @@ from psycopg2 import sql
 
 from datasets import selectors as dataset_selectors
 from datasets.models import Dataset, Record
+from datasets.storage import field_sql, field_text_sql
 from hub.access import refuse
 from hub.models import User
 from sharing.access import AccessDecision, access_decisions, acting_partnership
@@ -86,12 +87,16 @@ def _link_key(linked: Dataset, main: Dataset) -> str:
 def _joined(query: ExtractQuery, linked: Dataset) -> tuple[sql.Composable, sql.Composable, dict]:
     """The join of the offences (r) to a linked file's current records (v), and the WHERE."""
     where, params = query._where()
-    key = sql.Literal(_link_key(linked, query.dataset))
+    key = _link_key(linked, query.dataset)
     join = sql.SQL(
         "{records} r JOIN {records} v ON v.dataset_id = %(linked)s "
-        "AND v.partnership_id = r.partnership_id AND v.data ->> {key} = r.data ->> {key} "
-        "AND {current}"
-    ).format(records=sql.Identifier(Record._meta.db_table), key=key, current=query._current("v"))
+        "AND v.partnership_id = r.partnership_id AND {linked_key} = {key} AND {current}"
+    ).format(
+        records=sql.Identifier(Record._meta.db_table),
+        linked_key=field_sql("v", key),
+        key=field_sql("r", key),
+        current=query._current("v"),
+    )
     return join, where, {**params, "linked": linked.pk}
 
 
@@ -100,9 +105,14 @@ def victims_by_age_and_offence(*, query: ExtractQuery, victims: Dataset, release
     join, where, params = _joined(query, victims)
     frame = fetch(
         sql.SQL(
-            "SELECT r.data ->> 'ho_offence_code', v.data ->> 'age', count(*), "
-            "sum(v.record_key) FROM {join} WHERE {where} GROUP BY 1, 2"
-        ).format(join=join, where=where),
+            "SELECT {code}, {age}, count(*), sum(v.record_key) FROM {join} WHERE {where} "
+            "GROUP BY 1, 2"
+        ).format(
+            code=field_sql("r", "ho_offence_code"),
+            age=field_text_sql("v", "age"),
+            join=join,
+            where=where,
+        ),
         params,
         ["code", "age", "count", "key_sum"],
     )
@@ -154,15 +164,19 @@ def offenders_with_several_offences(
     """Offenders (by offender_ref) with two or more of the offences, by how many, with
     their total."""
     join, where, params = _joined(query, offenders)
-    key = sql.Literal(_link_key(offenders, query.dataset))
+    key = _link_key(offenders, query.dataset)
     frame = fetch(
         sql.SQL(
-            "SELECT offences, count(*), sum(record_keys) FROM (SELECT v.data ->> "
-            "'offender_ref' AS offender, count(DISTINCT r.data ->> {key}) AS offences, "
-            "sum(v.record_key) AS record_keys FROM {join} WHERE {where} "
-            "AND COALESCE(v.data ->> 'offender_ref', '') <> '' GROUP BY 1) AS per_offender "
-            "WHERE offences >= 2 GROUP BY 1"
-        ).format(key=key, join=join, where=where),
+            "SELECT offences, count(*), sum(record_keys) FROM (SELECT {offender} AS offender, "
+            "count(DISTINCT {key}) AS offences, sum(v.record_key) AS record_keys "
+            "FROM {join} WHERE {where} AND COALESCE({offender}, '') <> '' GROUP BY 1) "
+            "AS per_offender WHERE offences >= 2 GROUP BY 1"
+        ).format(
+            offender=field_sql("v", "offender_ref"),
+            key=field_sql("r", key),
+            join=join,
+            where=where,
+        ),
         params,
         ["offences", "count", "key_sum"],
     )

@@ -29,6 +29,7 @@ from tests.datasets.test_pipeline import (
     wait_for,
     world,  # noqa: F401 - the fixture, shared with the pipeline's tests
 )
+from tests.records import record_fields
 
 HOSTILE_HTML = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 METADATA = {
@@ -374,7 +375,7 @@ def loaded(api_client, world):  # noqa: F811 - the fixture imported above
                                                                       offence_rows(5)))  # fmt: skip
     assert wait_for(api_client, supply_id)["status"] == "completed"
     return supply_id, sorted(
-        Record.objects.filter(supply_id=supply_id).values_list("data", flat=True), key=str
+        map(record_fields, Record.objects.filter(supply_id=supply_id)), key=str
     )
 
 
@@ -382,7 +383,7 @@ def assert_undisturbed(loaded_supply) -> None:
     supply_id, records = loaded_supply
     kept = Supply.objects.get(pk=supply_id)
     assert kept.superseded_by_id is None and kept.status == "completed"
-    stored = Record.objects.filter(supply_id=supply_id).values_list("data", flat=True)
+    stored = map(record_fields, Record.objects.filter(supply_id=supply_id))
     assert sorted(stored, key=str) == records
 
 
@@ -411,7 +412,7 @@ def test_a_sheet_declaring_millions_of_cells_is_read_by_the_cells_it_has(api_cli
 
     body = wait_for(api_client, supply_id, timeout=120)
     assert (body["status"], body["record_count"], body["accepted_count"]) == ("completed", 1, 1)
-    assert Record.objects.get(supply_id=supply_id).data["crime_ref"] == "CR1"
+    assert record_fields(Record.objects.get(supply_id=supply_id))["crime_ref"] == "CR1"
 
 
 # -- values -----------------------------------------------------------------------------------
@@ -457,7 +458,8 @@ def test_formulas_in_every_text_field_are_stored_as_data_and_never_exported_as_f
     )  # fmt: skip
     assert wait_for(api_client, supply_id)["accepted_count"] == len(rows)
 
-    stored = {r.data["incident_ref"]: r.data for r in Record.objects.filter(supply_id=supply_id)}
+    records = map(record_fields, Record.objects.filter(supply_id=supply_id))
+    stored = {fields["incident_ref"]: fields for fields in records}
     for row in rows:  # as supplied, less the spaces around each value that validation trims
         assert [stored[row[0]][name] for name in ASB_TEXT] == [value.strip() for value in row[1:6]]
 
@@ -522,7 +524,8 @@ def test_sql_looking_values_are_stored_verbatim_and_run_nowhere(api_client, worl
 
     assert wait_for(api_client, supply_id)["accepted_count"] == len(SQL_VALUES)
     stored = Record.objects.filter(supply_id=supply_id).order_by("row_number")
-    assert [(r.data["crime_ref"], r.data["property_stolen"]) for r in stored] == [
+    fields = [record_fields(r) for r in stored]
+    assert [(f["crime_ref"], f["property_stolen"]) for f in fields] == [
         (value, value) for value in SQL_VALUES
     ]
     saved = Supply.objects.get(pk=supply_id)

@@ -11,6 +11,7 @@ from collections import Counter
 import pandas as pd
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.http import QueryDict
 from psycopg2 import sql
 
@@ -37,12 +38,14 @@ from tests.datasets.test_pipeline import (
     supply,
     wait_for,
 )
+from tests.records import record_fields
 
 CODE_LIST = read_code_list(
     CODE_LIST_DIR / "ho_offence_codes.csv",
     rule="home_office_offence",
     pattern="^[0-9]{1,3}(/?[0-9]{1,2}|/?[A-Za-z])?$",
 )
+FIELD_COLUMNS = ("datasets", "0015_record_field_columns")
 
 
 def normal(*values) -> list:
@@ -124,7 +127,8 @@ def test_codes_written_three_ways_are_stored_counted_and_grouped_as_one(api_clie
 
     assert (body["status"], body["accepted_count"], body["rejected_count"]) == ("completed", 5, 1)
     records = Record.objects.filter(supply_id=supply_id)
-    assert Counter(r.data["ho_offence_code"] for r in records) == {"8N": 3, "28/1": 1, "8Z": 1}
+    codes = [record_fields(r)["ho_offence_code"] for r in records]
+    assert Counter(codes) == {"8N": 3, "28/1": 1, "8Z": 1}
     report = api_client.get(f"/api/v1/supplies/{supply_id}/report/").json()
     assert [(e["row"], e["code"]) for e in report["errors"]] == [(7, "not_a_code")]
     (warning,) = [w for w in report["warnings"] if w["code"] == "not_in_code_list"]
@@ -142,15 +146,13 @@ def test_codes_written_three_ways_are_stored_counted_and_grouped_as_one(api_clie
     assert sorted(result.table.columns) == ["28/1", "8N", "8Z", "Total"]
     (total,) = [values for labels, values in result.table.rows if labels[1] == "Total"]
     assert dict(zip(result.table.columns, total, strict=True))["8N"] == 3
-    groups = offence_groups(pd.Series([r.data["ho_offence_code"] for r in records]))
+    groups = offence_groups(pd.Series(codes))
     assert Counter(groups) == {VIOLENCE: 4, "Burglary": 1}
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)
 def test_codes_stored_before_the_normal_form_are_rewritten_in_it(personas):
-    from django.apps import apps
-
-    from datasets.models import Dataset, Record
+    from datasets.models import Dataset
     from tests.conftest import supply_row
     from tests.hub import owned
 
@@ -160,15 +162,32 @@ def test_codes_stored_before_the_normal_form_are_rewritten_in_it(personas):
         dataset=offences, status="completed", period_start=datetime.date(2026, 9, 1),
         period_end=datetime.date(2026, 9, 30),
     )  # fmt: skip
-    for number, code in enumerate(["008N", "028/01", "105A", "Burglary"], 2):
-        Record.objects.create(
-            partnership_id=stored.agency.partnership_id, dataset=offences, supply=stored,
-            row_number=number, data={"ho_offence_code": code},
-        )  # fmt: skip
     migration = importlib.import_module("datasets.migrations.0013_normalise_stored_codes")
+    # The migration ran when the records' fields were one JSON column (before
+    # 0015_record_field_columns): it is run against the records as they were then.
+    executor = MigrationExecutor(connection)
+    then = next(
+        parent.key
+        for parent in executor.loader.graph.node_map[FIELD_COLUMNS].parents
+        if parent.key[0] == "datasets"
+    )
+    try:
+        executor.migrate([then])
+        apps = executor.loader.project_state(then).apps
+        OldRecord = apps.get_model("datasets", "Record")
+        for number, code in enumerate(["008N", "028/01", "105A", "Burglary"], 2):
+            OldRecord.objects.create(
+                partnership_id=stored.agency.partnership_id, dataset_id=offences.pk,
+                supply_id=stored.pk, row_number=number, data={"ho_offence_code": code},
+            )  # fmt: skip
 
-    with connection.schema_editor() as editor:
-        migration._normalise_stored_codes(apps, editor)
+        with connection.schema_editor() as editor:
+            migration._normalise_stored_codes(apps, editor)
 
-    codes = Record.objects.order_by("row_number").values_list("data__ho_offence_code", flat=True)
-    assert list(codes) == ["8N", "28/1", "105A", "Burglary"]  # what it cannot read stays
+        codes = OldRecord.objects.order_by("row_number").values_list(
+            "data__ho_offence_code", flat=True
+        )
+        assert list(codes) == ["8N", "28/1", "105A", "Burglary"]  # what it cannot read stays
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())

@@ -15,6 +15,7 @@ from datasets.pipeline.load import date_linked_records
 from hub.crypto import new_data_key
 from hub.models import AuditEntry
 from tests.conftest import supply_row
+from tests.records import record_create
 
 pytestmark = pytest.mark.django_db
 
@@ -71,7 +72,8 @@ def test_offences_with_no_victims_or_offenders_yet_run_no_dating_statement(perso
 def test_offences_date_the_victims_already_loaded(personas):
     offences = claimed(personas, "police_crime_offence", SupplyStatus.LOADING)
     victims = claimed(personas, "police_crime_victim", SupplyStatus.COMPLETED)
-    victims.supply.records.create(
+    record_create(
+        supply=victims.supply,
         partnership=victims.supply.agency.partnership,
         dataset=victims.supply.dataset,
         row_number=2,

@@ -225,7 +225,6 @@ def add_records(supply: Supply, rows: list[tuple[datetime.date | None, str]]) ->
             event_date=event_date,
             postcode=postcode,
             location_method="centroid" if postcode else "unlocated",
-            data={},
         )  # fmt: skip
         for number, (event_date, postcode) in enumerate(rows)
     )

@@ -66,7 +66,7 @@ def a_record(supply: Supply, event_date: datetime.date | None, *, identifying=Fa
     record = Record.objects.create(
         partnership=supply.agency.partnership, dataset=supply.dataset, supply=supply,
         row_number=Record.objects.filter(supply=supply).count() + 2, event_date=event_date,
-        location_method="centroid", data={},
+        location_method="centroid",
     )  # fmt: skip
     if identifying:
         IdentifyingRecord.objects.create(record=record, supply=supply, ciphertext=b"sealed")

@@ -106,7 +106,7 @@ def stored(personas, api_client) -> Stored:
     supply = Supply.objects.get(pk=upload_supply(api_client, personas["police_supplier"]))
     record = Record.objects.create(
         partnership=supply.agency.partnership, dataset=supply.dataset, supply=supply,
-        row_number=2, location_method="centroid", data={},
+        row_number=2, location_method="centroid",
     )  # fmt: skip
     identifying = IdentifyingRecord.objects.create(
         record=record,

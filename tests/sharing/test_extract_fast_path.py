@@ -16,19 +16,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from datasets.models import Dataset, Record, Supply
+from datasets.models import Dataset, Supply
 from datasets.spreadsheets import (
     FORMULA_STARTS,
     neutralise_cell,
     neutralise_formulas,
     neutralise_sql,
 )
+from datasets.storage import stored_columns
 from sharing.choices import ExtractFormat
 from sharing.files import MARKING, csv_text, write_csv_copy, write_csv_zip
 from sharing.records import ExtractQuery, record_fields, stream_parts
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
 from tests.conftest import supply_row
+from tests.records import record_create, records_create
 
 PERIOD = (datetime.date(2026, 10, 1), datetime.date(2026, 10, 31))
 HOSTILE = [
@@ -57,6 +59,28 @@ def hostile(number: int):
     return HOSTILE[number % len(HOSTILE)]
 
 
+def typed(kind: str, number: int):
+    """A valid value for a field that is not text (its column takes nothing else), missing
+    where the hostile text would be; negative numbers among them, which a spreadsheet would
+    take for formulas, none equal to a hostile text the tests look for."""
+    if hostile(number) is None:
+        return None
+    if kind == "date":
+        return PERIOD[0] + datetime.timedelta(days=number % 31)
+    if kind.startswith("time"):
+        return datetime.time(number % 24, number % 60, number % 7)
+    if kind == "boolean":
+        return number % 2 == 0
+    if kind in ("bigint", "integer"):
+        return [-7, 31, 0, -250][number % 4]
+    return [-0.5, 2.0, 0.25][number % 3]
+
+
+def field_value(kind: str, number: int):
+    """Hostile text for a text field; a valid typed value for the rest."""
+    return hostile(number) if kind == "text" else typed(kind, number)
+
+
 @pytest.fixture
 def offences(personas):
     """Offences (and victims for some of them) whose every text field is hostile, several
@@ -79,13 +103,16 @@ def offences(personas):
         status="completed", record_count=0, accepted_count=0, rejected_count=0,
     )  # fmt: skip
     fields = record_fields(dataset.schema)
+    kinds = stored_columns(dataset.schema)
     records = []
     for number in range(60):
-        data = {name: hostile(number + offset) for offset, name in enumerate(fields)}
+        data = {
+            name: field_value(kinds[name], number + offset) for offset, name in enumerate(fields)
+        }
         data["crime_ref"] = f"CR{number}"
         data = {name: value for name, value in data.items() if value is not None}
         records.append(
-            Record(
+            dict(
                 partnership_id=police.partnership_id,
                 dataset=dataset,
                 supply=earlier if number >= EARLIER_FROM else supply,
@@ -99,10 +126,11 @@ def offences(personas):
             )  # fmt: skip
         )
     victims, victim_supply = made["police_crime_victim"]
+    victim_kinds = stored_columns(victims.schema)
     for number in range(0, 60, 3):  # none for most offences, two for some
         for second in range(1 + (number % 2)):
             records.append(
-                Record(
+                dict(
                     partnership_id=police.partnership_id,
                     dataset=victims,
                     supply=victim_supply,
@@ -111,13 +139,13 @@ def offences(personas):
                     location_method="centroid",
                     data={
                         "crime_ref": f"CR{number}",
-                        "gender": hostile(number + second),
-                        "age": hostile(number + 5),
-                        "occupation": hostile(number + 9),
+                        "gender": field_value(victim_kinds["gender"], number + second),
+                        "age": field_value(victim_kinds["age"], number + 5),
+                        "occupation": field_value(victim_kinds["occupation"], number + 9),
                     },
                 )  # fmt: skip
             )
-    Record.objects.bulk_create(records)
+    records_create(records)
     return {"partnership": police.partnership_id, "offence": dataset, "victim": victims}
 
 
@@ -219,7 +247,7 @@ def test_a_superseded_supply_s_records_stay_out_of_a_copied_extract(offences, pe
         period_start=PERIOD[0], period_end=PERIOD[1], status="completed",
         record_count=0, accepted_count=0, rejected_count=0,
     )  # fmt: skip
-    Record.objects.create(
+    record_create(
         partnership_id=offences["partnership"], dataset=dataset, supply=newer, row_number=1,
         event_date=PERIOD[0], location_method="centroid", data={"crime_ref": "NEW1"},
     )  # fmt: skip

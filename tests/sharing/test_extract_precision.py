@@ -11,12 +11,13 @@ import zipfile
 import pandas as pd
 import pytest
 
-from datasets.models import Dataset, Record
+from datasets.models import Dataset
 from sanitise.choices import LOCATION_PRECISION_M, LocationMethod
 from sharing.disclosure import KAnonymity
 from sharing.files import write_csv_copy, write_csv_zip
 from sharing.records import ExtractQuery, stream_rows
 from tests.conftest import supply_row
+from tests.records import records_create
 from tests.sharing.test_extract_fast_path import METADATA
 
 pytestmark = pytest.mark.django_db
@@ -34,8 +35,8 @@ def located(personas):
         period_start=PERIOD[0], period_end=PERIOD[1], status="completed",
         record_count=0, accepted_count=0, rejected_count=0,
     )  # fmt: skip
-    Record.objects.bulk_create(
-        Record(
+    records_create(
+        dict(
             partnership_id=police.partnership_id,
             dataset=dataset,
             supply=supply,

@@ -26,6 +26,7 @@ from sharing.models import Extract
 from sharing.services.extracts import extracts_expire
 from tests import factories
 from tests.conftest import supply_row
+from tests.records import record_fields
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -97,7 +98,9 @@ def test_offences_joined_with_victims_come_as_a_marked_csv_of_sanitised_points(
     joined = [row for row in rows if row["victim_gender"]]
     refs = {row["crime_ref"] for row in rows}
     victims = Record.objects.filter(dataset__slug="police_crime_victim")
-    assert len(joined) == sum(victim.data["crime_ref"] in refs for victim in victims) > 200
+    assert (
+        len(joined) == sum(record_fields(victim)["crime_ref"] in refs for victim in victims) > 200
+    )
     assert metadata.startswith(MARKING)
     assert "Information Sharing Protocol of Wigan and Leigh" in metadata
     assert f"Extract id: {state['id']}" in metadata
@@ -231,7 +234,8 @@ def offence_cells() -> dict[tuple[str, str, str], tuple[int, int]]:
     cells: dict[tuple[str, str, str], list[int]] = {}
     for record in Record.objects.filter(dataset__slug="police_crime_offence"):
         district = record.postcode.split(" ")[0] if record.postcode else "(not located)"
-        key = (record.event_date.strftime("%Y-%m"), district, record.data["ho_offence_code"])
+        code = record_fields(record)["ho_offence_code"]
+        key = (record.event_date.strftime("%Y-%m"), district, code)
         cell = cells.setdefault(key, [0, 0])
         cell[0] += 1
         cell[1] += record.record_key

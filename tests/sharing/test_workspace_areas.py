@@ -19,6 +19,7 @@ from sanitise.models import Area, AreaStatistic, GazetteerVersion
 from tests import factories
 from tests.conftest import sign_in, supply_row
 from tests.hub import owned
+from tests.records import record_create
 
 pytestmark = pytest.mark.django_db
 
@@ -76,7 +77,7 @@ def wards(personas):
     for code, _, _, records in [*WARDS, ("", "", 0, UNPLACED)]:
         for _ in range(records):
             row += 1
-            Record.objects.create(
+            record_create(
                 partnership=partnership, dataset=offences, supply=supply, row_number=row,
                 event_date=start, ward_code=code, lad_code=WIGAN if code else "",
                 data={"ho_offence_code": "28E"},
@@ -239,7 +240,6 @@ def test_records_in_a_ward_outside_the_partnerships_authorities_are_said_not_los
         partnership_id=record.partnership_id, dataset_id=record.dataset_id,
         supply_id=record.supply_id, row_number=999, event_date=record.event_date,
         ward_code="E05999999", lad_code="E07000127",  # a West Lancashire ward, over the line
-        data={},
     )  # fmt: skip
     counts_recount(supply_ids=[record.supply_id])
     sign_in(client, wards["analyst"])

@@ -18,6 +18,7 @@ from hub.models import AuditEntry
 from sanitise.models import PostcodeCentroid, PostcodeHouseholds
 from tests.conftest import sign_in
 from tests.datasets.test_pipeline import OFFENCE_HEADER, csv_bytes, supply, wait_for
+from tests.records import record_fields, records_with
 
 pytestmark = [pytest.mark.worker, pytest.mark.django_db(transaction=True)]
 
@@ -73,7 +74,8 @@ def test_counts_equal_the_records_for_the_analyst_who_may_see_them(supplied):
     query = {"dataset": "police_crime_offence", "breakdown": "ho_offence_code", **period()}
     offences = list(Record.objects.filter(dataset__slug="police_crime_offence"))
     month = last_month()[0].strftime("%B %Y")  # as the page writes months
-    expected = Counter((district(r), r.data["ho_offence_code"]) for r in offences)
+    code_of = {r.pk: record_fields(r)["ho_offence_code"] for r in offences}
+    expected = Counter((district(r), code_of[r.pk]) for r in offences)
     by_district = Counter(district(r) for r in offences)
 
     response = client.get("/workspace/counts/", query)
@@ -83,7 +85,7 @@ def test_counts_equal_the_records_for_the_analyst_who_may_see_them(supplied):
     rows = table_rows(page, 'id="counts-table"')
     header, body = rows[0], rows[1:]
     codes = header[2:-1]
-    assert set(codes) == {r.data["ho_offence_code"] for r in offences}
+    assert set(codes) == set(code_of.values())
     shown = 0
     for row_month, area, *values in body:
         assert row_month == month
@@ -146,17 +148,21 @@ def test_the_chart_escapes_a_hostile_category_value(supplied, api_client):
 
 def test_the_linked_view_matches_victims_joined_by_crime_ref(supplied):
     offences = {
-        r.data["crime_ref"]: r for r in Record.objects.filter(dataset__slug="police_crime_offence")
+        fields["crime_ref"]: (r, fields)
+        for r in Record.objects.filter(dataset__slug="police_crime_offence")
+        for fields in [record_fields(r)]
     }
     bands = [(65, "65+"), (50, "50-64"), (35, "35-49"), (25, "25-34"), (16, "16-24"), (0, "0-15")]
     expected = Counter()
     for victim in Record.objects.filter(dataset__slug="police_crime_victim"):
-        offence = offences.get(victim.data["crime_ref"])
+        fields = record_fields(victim)
+        offence = offences.get(fields["crime_ref"])
         if offence is not None:
-            age = int(victim.data["age"])
+            age = int(fields["age"])
             band = next(label for lower, label in bands if age >= lower)
-            expected[(band, GROUPS[offence.data["ho_offence_code"]])] += 1
-    repeat = Counter(r.postcode for r in offences.values() if r.postcode)
+            _, offence_fields = offence
+            expected[(band, GROUPS[offence_fields["ho_offence_code"]])] += 1
+    repeat = Counter(r.postcode for r, _ in offences.values() if r.postcode)
 
     response = client_for(supplied["analyst"]).get("/workspace/linked/", period())
 
@@ -215,7 +221,7 @@ def test_repeat_locations_and_offenders_with_several_offences(supplied, api_clie
     planted = supply(api_client, police, csv_bytes(OFFENCE_HEADER, rows), name="before.csv",
                      period_start=str(before_start), period_end=str(before_end))  # fmt: skip
     # Twelve offenders with two of the offences each, three with three, one with five.
-    refs = [r.data["crime_ref"] for r in demo]
+    refs = [record_fields(r)["crime_ref"] for r in demo]
     links = [[refs[2 * n + k], f"OF{n:03d}"] for n in range(12) for k in range(2)]
     links += [[refs[24 + 3 * n + k], f"OT{n:03d}"] for n in range(3) for k in range(3)]
     links += [[refs[40 + k], "OFIVE"] for k in range(5)] + [[refs[50], "OONCE"]]
@@ -227,7 +233,7 @@ def test_repeat_locations_and_offenders_with_several_offences(supplied, api_clie
     offences = Record.objects.filter(dataset__slug="police_crime_offence")
     crimes = Counter()
     for offender in Record.objects.filter(dataset__slug="police_crime_offender"):
-        crimes[offender.data["offender_ref"]] += 1
+        crimes[record_fields(offender)["offender_ref"]] += 1
     several = Counter(min(n, 5) for n in crimes.values() if n >= 2)
 
     response = client_for(supplied["analyst"]).get(
@@ -262,12 +268,11 @@ def test_the_associate_analyst_is_told_why_victims_are_not_shown(supplied):
 
 def test_the_comparison_shows_each_series_it_may_as_the_user_may_see_it(supplied):
     month = last_month()[0].strftime("%B %Y")  # as the page writes months
-    violence = Record.objects.filter(
-        dataset__slug="police_crime_offence", data__ho_offence_code__in=["105A", "105B", "8N"]
-    ).count()
-    attendances = Record.objects.filter(
-        dataset__slug="ae_assault", data__incident_type="assault"
-    ).count()
+    violence = sum(
+        records_with(ho_offence_code=code).filter(dataset__slug="police_crime_offence").count()
+        for code in ["105A", "105B", "8N"]
+    )
+    attendances = records_with(incident_type="assault").filter(dataset__slug="ae_assault").count()
 
     page = client_for(supplied["analyst"]).get("/workspace/compare/", period()).content.decode()
 
