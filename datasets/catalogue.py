@@ -30,7 +30,9 @@ from hub.choices import AgencyType
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 LOCATION_MEMBERS = ("address", "postcode", "easting", "northing")
-_SNAKE_CASE = re.compile(r"^[a-z][a-z0-9_]*$")
+_SNAKE_CASE = re.compile(r"[a-z][a-z0-9_]*")
+# A field's column is f_<name> (datasets.storage), within PostgreSQL's 63-character names.
+FIELD_NAME_MAX = 60
 
 
 class CatalogueError(ValueError):
@@ -189,7 +191,10 @@ def _check_code_list(code_list: dict, where: str, code_lists: Path) -> frozenset
 def _field_from_descriptor(descriptor: dict, where: str, code_lists: Path) -> FieldSpec:
     name = descriptor.get("name", "")
     where = f"{where}, field {name!r}"
-    _check(bool(_SNAKE_CASE.match(name)), where, "field names are lower-case snake_case")
+    _check(bool(_SNAKE_CASE.fullmatch(name)), where, "field names are lower-case snake_case")
+    _check(
+        len(name) <= FIELD_NAME_MAX, where, f"field names are at most {FIELD_NAME_MAX} characters"
+    )
     _check(
         descriptor.get("type") in FieldType.values, where, f"type must be one of {FieldType.values}"
     )
@@ -230,7 +235,7 @@ def schema_from_descriptor(
     """Check a schema descriptor and return it as a DatasetSchema, or raise CatalogueError;
     a codeList's values file is read from ``code_lists``."""
     slug = descriptor.get("name", "")
-    _check(bool(_SNAKE_CASE.match(slug)), where, "name must be a lower-case snake_case slug")
+    _check(bool(_SNAKE_CASE.fullmatch(slug)), where, "name must be a lower-case snake_case slug")
     _check(bool(descriptor.get("title")), where, "title is required")
     _check(
         descriptor.get("tier") in DatasetTier.values,

@@ -39,6 +39,11 @@ GROUP_LOCATION_TYPES = {
     "postcode": "text",
     "location_method": "text",
 }
+# The index that finds a dataset's records by a field other datasets link to them by.
+LINK_INDEX_PREFIX = "record_link_"
+# How long adding columns waits for the records table before giving up (and the
+# catalogue's change with it): run it again when the table is quieter.
+LOCK_TIMEOUT_SECONDS = 10
 # Location roles whose address, postcode and coordinates are someone's (sanitise.services).
 PERSONAL_ROLES = ("event", "home")
 
@@ -106,7 +111,8 @@ def storage_sync(schemas: Iterable[DatasetSchema]) -> list[str]:
 
     Columns are never dropped or retyped here: older supplies keep what they hold. A field
     named as another dataset's field of a different type is refused, naming both, before
-    anything changes; the table is not locked when nothing is to be added.
+    anything changes; the table is not locked when nothing is to be added, and the change
+    gives up after LOCK_TIMEOUT_SECONDS rather than hold up every query while it waits.
     """
     table = _record_table()
     existing = _existing_columns(table)
@@ -126,22 +132,26 @@ def storage_sync(schemas: Iterable[DatasetSchema]) -> list[str]:
             wanted[column] = (kind, schema.slug)
         links |= {fields[0] for fields, _ in schema.links if len(fields) == 1}
     added = [column for column in wanted if column not in existing]
+    indexes = {f"{LINK_INDEX_PREFIX}{name}": name for name in sorted(links)}
     with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
+        missing = [index for index in indexes if index not in {n for (n,) in cursor.fetchall()}]
+        if added or missing:
+            # A load or an extract holds the table for seconds: rather than queue every other
+            # query behind this change while it waits, give up and say so.
+            cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_SECONDS}s"])
         for column in added:
             cursor.execute(
                 sql.SQL("ALTER TABLE {} ADD COLUMN {} {}").format(
                     sql.Identifier(table), sql.Identifier(column), sql.SQL(wanted[column][0])
                 )
             )
-        for name in sorted(links):
-            if FIELD_PREFIX + name in added:
-                cursor.execute(
-                    sql.SQL("CREATE INDEX {} ON {} (dataset_id, {})").format(
-                        sql.Identifier(f"record_link_{name}"[:63]),
-                        sql.Identifier(table),
-                        field_column(name),
-                    )
+        for index in missing:
+            cursor.execute(
+                sql.SQL("CREATE INDEX {} ON {} (dataset_id, {})").format(
+                    sql.Identifier(index), sql.Identifier(table), field_column(indexes[index])
                 )
+            )
     return added
 
 

@@ -26,7 +26,8 @@ def _fields_to_columns(apps, schema_editor):
         for pk, schema in schemas.items():
             columns = stored_columns(schema)
             cursor.execute(
-                "SELECT DISTINCT jsonb_object_keys(data) FROM datasets_record WHERE dataset_id = %s",
+                "SELECT DISTINCT field.key FROM datasets_record, jsonb_each(data) AS field "
+                "WHERE dataset_id = %s AND field.value <> 'null'::jsonb",
                 [pk],
             )
             unknown = sorted({key for (key,) in cursor.fetchall()} - set(columns))
@@ -36,14 +37,14 @@ def _fields_to_columns(apps, schema_editor):
                     f"{', '.join(unknown)}. Add them to the schema file, or export and remove "
                     "those records, then migrate again."
                 )
-            if not columns:
-                continue
             assignments = [
                 sql.SQL("{} = " + CASTS.get(kind, "(data ->> {key})::" + kind)).format(
                     sql.Identifier(FIELD_PREFIX + name), key=sql.Literal(name)
                 )
                 for name, kind in columns.items()
             ]
+            # The JSON emptied as it is read, so that the rows' new versions do not carry it.
+            assignments.append(sql.SQL("data = NULL"))
             cursor.execute(
                 sql.SQL("UPDATE datasets_record SET {} WHERE dataset_id = %s").format(
                     sql.SQL(", ").join(assignments)

@@ -181,3 +181,22 @@ def test_the_migration_stops_rather_than_lose_a_field_the_schema_does_not_store(
             cursor.execute("DELETE FROM datasets_record")
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+def test_a_link_on_a_column_already_there_gets_its_index_back():
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX record_link_crime_ref")
+
+    assert storage_sync(CATALOGUE) == []
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_indexes WHERE indexname = 'record_link_crime_ref'")
+        assert cursor.fetchone() == (1,)
+
+
+def test_a_field_name_too_long_for_its_column_is_refused():
+    long_name = "a" * 61
+
+    with pytest.raises(CatalogueError, match="field names are at most 60 characters"):
+        with_fields("fire_incident", {"name": long_name, "type": "string", "class": "attribute"})
