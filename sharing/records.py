@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Max
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -34,7 +33,7 @@ STORED_LOCATION_COLUMNS = ["easting", "northing", "postcode", "location_method"]
 # The record's ward and LSOA, by code and by the name the area lookup gives.
 AREA_OUTPUT_COLUMNS = ["ward_code", "ward_name", "lsoa_code", "lsoa_name"]
 LOCATION_COLUMNS = [*STORED_LOCATION_COLUMNS, "location_precision_m", *AREA_OUTPUT_COLUMNS]
-# Rows per frame read from a server-side cursor, and per part of an extract.
+# Rows per frame read from a server-side cursor.
 CHUNK_ROWS = 50_000
 
 
@@ -150,10 +149,8 @@ class ExtractQuery:
     # The current supplies, fixed once (see current_supplies) so that an extract made in
     # several queries takes every part from the same supplies.
     supply_ids: list | None = None
-    # One part of the rows: the records of this one supply from these rows of its file,
-    # [from, to) (see parts).
+    # One part of the rows: the records of this one supply (see parts).
     part_supply_id: str | None = None
-    part_rows: tuple[int, int] | None = None
 
     def _current(self, alias: str) -> sql.Composable:
         """Only the records of current supplies: completed and not superseded."""
@@ -191,14 +188,8 @@ class ExtractQuery:
         if self.supplying_agency_ids is not None:
             params["supplying_agencies"] = list(self.supplying_agency_ids)
         if self.part_supply_id is not None:
-            clauses.append(
-                sql.SQL(
-                    "r.supply_id = %(part_supply)s "
-                    "AND r.row_number >= %(part_from)s AND r.row_number < %(part_to)s"
-                )
-            )
+            clauses.append(sql.SQL("r.supply_id = %(part_supply)s"))
             params["part_supply"] = self.part_supply_id
-            params["part_from"], params["part_to"] = self.part_rows
         # Records in any of the areas named (a district, a ward, an LSOA, …).
         within = []
         if self.area.get("districts"):
@@ -334,24 +325,18 @@ class ExtractQuery:
         return replace(self, supply_ids=list(current.values_list("pk", flat=True)))
 
     def parts(self) -> tuple[list[ExtractQuery], int]:
-        """The extract as queries of at most CHUNK_ROWS rows of one supply's file each (the
-        current supplies of its dataset in the order of their periods, each in the order of its
-        rows), and how many rows there are in all. Rows are stored in their file's order, so
-        the whole extract is read without a sort, and progress can be told after each part."""
+        """The extract as one query per current supply of its dataset, in the order of their
+        periods, and how many rows there are in all. Each part's rows come as its scan reads
+        them, so the whole extract is read without a sort, a supply at a time, with progress
+        told (and the extract's lease renewed) after each: a supply of a hundred million rows
+        is read well within the lease."""
         fixed = self if self.supply_ids is not None else self.current_supplies()
         supplies = (
             Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)
             .order_by("period_start", "created_at", "pk")
             .values_list("pk", flat=True)
         )
-        parts = []
-        for pk in supplies:
-            # The last row read from the end of the supply's index, not by counting.
-            last = Record.objects.filter(supply_id=pk).aggregate(last=Max("row_number"))["last"]
-            parts += [
-                replace(fixed, part_supply_id=str(pk), part_rows=(start, start + CHUNK_ROWS))
-                for start in range(0, -1 if last is None else last + 1, CHUNK_ROWS)
-            ]
+        parts = [replace(fixed, part_supply_id=str(pk)) for pk in supplies]
         return parts, fixed.count()
 
     def count(self) -> int:

@@ -191,9 +191,7 @@ def copied_csv(query: ExtractQuery, progress: list | None = None) -> dict[str, b
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("linked", [False, True], ids=["offences", "with victims"])
-@pytest.mark.parametrize("part_rows", [50_000, 7], ids=["a part a supply", "parts of 7 rows"])
-def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, linked, part_rows):
-    monkeypatch.setattr("sharing.records.CHUNK_ROWS", part_rows)
+def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, linked):
     query = query_for(offences, linked=linked)
 
     progress = []
@@ -202,9 +200,8 @@ def test_the_copied_csv_is_the_frames_csv_byte_for_byte(offences, monkeypatch, l
     assert copied == frames_csv(query)
     rows = len(list(csv.reader(io.StringIO(copied["extract.csv"].decode(), newline="")))) - 1
     assert rows > 60 if linked else rows == 60
-    # Progress after each part, in rows: each supply's file read in parts of part_rows of its
-    # rows, up to its last (59 in the earlier supply, 39 in October's).
-    assert len(progress) == len(range(0, 60, part_rows)) + len(range(0, EARLIER_FROM, part_rows))
+    # Progress after each part (a supply), in rows: the earlier supply's, then the rest.
+    assert len(progress) == 2
     assert progress[-1] == (rows, rows)
 
 
