@@ -269,18 +269,8 @@ class ExtractQuery:
             for name in self.linked_fields:
                 columns.append(field_text_sql("v", name))
                 names.append(prefix + name)
-            (key,), _ = next(
-                link for link in self.linked.schema.links if link[1] == self.dataset.slug
-            )
-            joins += sql.SQL(
-                " LEFT JOIN {records} v ON v.dataset_id = %(linked)s "
-                "AND v.partnership_id = r.partnership_id "
-                "AND {linked_key} = {key} AND {current}"
-            ).format(
-                records=sql.Identifier(Record._meta.db_table),
-                linked_key=field_sql("v", key),
-                key=field_sql("r", key),
-                current=self._current("v"),
+            joins += sql.SQL(" LEFT JOIN {records} v ON {on}").format(
+                records=sql.Identifier(Record._meta.db_table), on=self.link_on(self.linked)
             )
             params["linked"] = self.linked.pk
         query = sql.SQL("SELECT {columns} FROM {records} r{joins} WHERE {where}").format(
@@ -290,6 +280,17 @@ class ExtractQuery:
             where=where,
         )
         return query, params, names
+
+    def link_on(self, linked: Dataset) -> sql.Composable:
+        """How a current record of ``linked`` (v, %(linked)s) joins this dataset's record (r):
+        by the field it links by, in the same partnership."""
+        (key,), _ = next(link for link in linked.schema.links if link[1] == self.dataset.slug)
+        return sql.SQL(
+            "v.dataset_id = %(linked)s AND v.partnership_id = r.partnership_id "
+            "AND {linked_key} = {key} AND {current}"
+        ).format(
+            linked_key=field_sql("v", key), key=field_sql("r", key), current=self._current("v")
+        )
 
     def csv_records(self) -> tuple[sql.Composable, dict, list[str]]:
         """The rows' SELECT with each cell as the CSV shows it, for COPY: the date in ISO

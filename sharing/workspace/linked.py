@@ -87,15 +87,8 @@ def _link_key(linked: Dataset, main: Dataset) -> str:
 def _joined(query: ExtractQuery, linked: Dataset) -> tuple[sql.Composable, sql.Composable, dict]:
     """The join of the offences (r) to a linked file's current records (v), and the WHERE."""
     where, params = query._where()
-    key = _link_key(linked, query.dataset)
-    join = sql.SQL(
-        "{records} r JOIN {records} v ON v.dataset_id = %(linked)s "
-        "AND v.partnership_id = r.partnership_id AND {linked_key} = {key} AND {current}"
-    ).format(
-        records=sql.Identifier(Record._meta.db_table),
-        linked_key=field_sql("v", key),
-        key=field_sql("r", key),
-        current=query._current("v"),
+    join = sql.SQL("{records} r JOIN {records} v ON {on}").format(
+        records=sql.Identifier(Record._meta.db_table), on=query.link_on(linked)
     )
     return join, where, {**params, "linked": linked.pk}
 

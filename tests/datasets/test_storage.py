@@ -102,29 +102,40 @@ def test_a_field_named_as_another_of_a_different_type_is_refused_naming_both():
     assert "f_ethnicity" in columns_of_table()
 
 
+# The last migration before the records' fields had columns of their own.
+BEFORE_COLUMNS = ("datasets", "0014_record_areas")
+
+
+def victims_supply(personas):
+    police = personas["police_supplier"].memberships.get().agency
+    return supply_row(
+        dataset=Dataset.objects.get(slug="police_crime_victim"), agency=police,
+        uploaded_by=personas["police_supplier"], period_start=datetime.date(2026, 5, 1),
+        period_end=datetime.date(2026, 5, 31), status="completed",
+    )  # fmt: skip
+
+
+def json_record_insert(supply, fields: dict) -> int:
+    """A record as the table held one at BEFORE_COLUMNS: its fields as JSON."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO datasets_record (partnership_id, dataset_id, supply_id, row_number, "
+            "event_date, postcode, location_method, data) VALUES "
+            "(%s, %s, %s, 2, '2026-05-03', 'WN1 1AA', 'centroid', %s) RETURNING id",
+            [supply.agency.partnership_id, supply.dataset_id, supply.pk, json.dumps(fields)],
+        )
+        return cursor.fetchone()[0]
+
+
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_moves_json_fields_into_typed_columns_and_back(personas):
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
-    before = ("datasets", "0014_record_areas")
-    victims = Dataset.objects.get(slug="police_crime_victim")
-    police = personas["police_supplier"].memberships.get().agency
-    supply = supply_row(
-        dataset=victims, agency=police, uploaded_by=personas["police_supplier"],
-        period_start=datetime.date(2026, 5, 1), period_end=datetime.date(2026, 5, 31),
-        status="completed",
-    )  # fmt: skip
+    supply = victims_supply(personas)
     fields = {"crime_ref": "CR1", "age": 34.0, "gender": "F", "occupation": "Nurse"}
     try:
-        executor.migrate([before])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO datasets_record (partnership_id, dataset_id, supply_id, row_number, "
-                "event_date, postcode, location_method, data) VALUES "
-                "(%s, %s, %s, 2, '2026-05-03', 'WN1 1AA', 'centroid', %s) RETURNING id",
-                [police.partnership_id, victims.pk, supply.pk, json.dumps(fields)],
-            )
-            (record_id,) = cursor.fetchone()
+        executor.migrate([BEFORE_COLUMNS])
+        record_id = json_record_insert(supply, fields)
         executor = MigrationExecutor(connection)
         executor.migrate(latest)
 
@@ -134,7 +145,7 @@ def test_the_migration_moves_json_fields_into_typed_columns_and_back(personas):
         assert "data" not in columns_of_table()
 
         executor = MigrationExecutor(connection)
-        executor.migrate([before])
+        executor.migrate([BEFORE_COLUMNS])
         with connection.cursor() as cursor:
             cursor.execute("SELECT data FROM datasets_record WHERE id = %s", [record_id])
             back = json.loads(cursor.fetchone()[0])
@@ -152,23 +163,10 @@ def test_the_migration_moves_json_fields_into_typed_columns_and_back(personas):
 def test_the_migration_stops_rather_than_lose_a_field_the_schema_does_not_store(personas):
     executor = MigrationExecutor(connection)
     latest = executor.loader.graph.leaf_nodes()
-    before = ("datasets", "0014_record_areas")
-    victims = Dataset.objects.get(slug="police_crime_victim")
-    police = personas["police_supplier"].memberships.get().agency
-    supply = supply_row(
-        dataset=victims, agency=police, uploaded_by=personas["police_supplier"],
-        period_start=datetime.date(2026, 5, 1), period_end=datetime.date(2026, 5, 31),
-        status="completed",
-    )  # fmt: skip
+    supply = victims_supply(personas)
     try:
-        executor.migrate([before])
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO datasets_record (partnership_id, dataset_id, supply_id, row_number, "
-                "event_date, postcode, location_method, data) VALUES "
-                "(%s, %s, %s, 2, '2026-05-03', '', 'unlocated', %s)",
-                [police.partnership_id, victims.pk, supply.pk, json.dumps({"shoe_size": 9})],
-            )
+        executor.migrate([BEFORE_COLUMNS])
+        json_record_insert(supply, {"shoe_size": 9})
         executor = MigrationExecutor(connection)
         with pytest.raises(RuntimeError, match="police_crime_victim hold fields its schema does "
                                                "not store: shoe_size"):  # fmt: skip
