@@ -81,11 +81,11 @@ def offences(personas):
         cursor.execute(
             sql.SQL(
                 "INSERT INTO {} (partnership_id, dataset_id, supply_id, row_number, event_date, "
-                "event_time, easting, northing, postcode, location_method, data) "
+                "event_time, easting, northing, postcode, location_method, f_crime_ref, "
+                "f_ho_offence_code, f_flag_domestic) "
                 "SELECT %(partnership)s, %(dataset)s, %(supply)s, n, "
                 "%(start)s::date + n %% 28, '22:30', 358000 + n %% 500, 405000 + n %% 500, "
-                "'WN1 1AA', 'centroid', jsonb_build_object("
-                "'crime_ref', 'CR' || n, 'ho_offence_code', '028/01', 'flag_domestic', 'N') "
+                "'WN1 1AA', 'centroid', 'CR' || n, '28/1', false "
                 "FROM generate_series(1, %(rows)s) AS n"
             ).format(sql.Identifier(Record._meta.db_table)),
             {

@@ -21,10 +21,11 @@ import pytest
 from datasets.charts import Series, bar_chart
 from datasets.choices import LocationMethod, MonthCoverage, SupplyStatus
 from datasets.coverage import MonthSupply, supply_coverage
-from datasets.models import Dataset, Record, Supply, SupplySchedule
+from datasets.models import Dataset, Supply, SupplySchedule
 from datasets.summary import counts_recount
 from hub.models import Agency, User
 from tests.conftest import supply_row
+from tests.records import records_create
 from tests.sharing.test_workspace_stats import client_for, svg_of, table_rows
 
 pytestmark = pytest.mark.django_db
@@ -55,17 +56,17 @@ def supplied(agency: str, slug: str, month: str, rows: list[dict], **fields) -> 
         period_end=end, uploaded_by=User.objects.get(username="police_supplier"),
         **{"status": SupplyStatus.COMPLETED, **fields},
     )  # fmt: skip
-    Record.objects.bulk_create(
-        Record(
-            partnership_id=agency.partnership_id,
-            dataset=supply.dataset,
-            supply=supply,
-            row_number=n + 1,
-            event_date=start.replace(day=10),
-            postcode="WN1 1AA",
-            location_method=LocationMethod.CENTROID,
-            data=data,
-        )  # fmt: skip
+    records_create(
+        {
+            "partnership_id": agency.partnership_id,
+            "dataset": supply.dataset,
+            "supply": supply,
+            "row_number": n + 1,
+            "event_date": start.replace(day=10),
+            "postcode": "WN1 1AA",
+            "location_method": LocationMethod.CENTROID,
+            "data": data,
+        }
         for n, data in enumerate(rows)
     )
     counts_recount(supply_ids=[supply.pk])
