@@ -142,6 +142,21 @@ class DatasetSchema:
         return spec.title if spec else name
 
 
+# Location roles that are someone's place: sanitisation moves or withholds their address,
+# postcode and coordinates (sanitise.services); a site is not moved.
+PERSONAL_ROLES = (LocationRole.EVENT, LocationRole.HOME)
+
+
+def withheld_fields(schema: DatasetSchema) -> set[str]:
+    """The fields sanitisation never keeps as supplied: the identifying ones, and the address,
+    postcode and coordinates of a location that is someone's."""
+    withheld = {spec.name for spec in schema.fields if spec.field_class == FieldClass.IDENTIFYING}
+    for group in schema.locations:
+        if group.role in PERSONAL_ROLES:
+            withheld |= {group.address, group.postcode, group.easting, group.northing} - {None}
+    return withheld
+
+
 def primary_group(schema: DatasetSchema) -> LocationGroup | None:
     """The location a record is mapped and extracted by: where it happened, else the home,
     else the site."""

@@ -238,11 +238,7 @@ class Record(models.Model):
         Dataset, on_delete=models.PROTECT, related_name="+", db_index=False, db_constraint=False
     )
     supply = models.ForeignKey(
-        Supply,
-        on_delete=models.CASCADE,
-        related_name="records",
-        db_constraint=False,
-        db_index=False,  # record_supply_row serves it
+        Supply, on_delete=models.CASCADE, related_name="records", db_constraint=False
     )
     row_number = models.PositiveIntegerField(help_text="The record's row in the supplied file.")
     event_date = models.DateField(null=True)
@@ -285,9 +281,6 @@ class Record(models.Model):
                 ],  # fmt: skip
                 name="record_dataset_date_cover",
             ),
-            # A supply's records, in the order of its file's rows: deleting or recounting a
-            # supply, and an extract read a part of a supply at a time.
-            models.Index(fields=["supply", "row_number"], name="record_supply_row"),
         ]
 
     def __str__(self):

@@ -18,8 +18,14 @@ import pyarrow.compute as pc
 from django.db import connection
 from psycopg2 import sql
 
-from datasets.catalogue import CatalogueError, DatasetSchema, primary_group
-from datasets.choices import FieldClass, FieldType
+from datasets.catalogue import (
+    PERSONAL_ROLES,
+    CatalogueError,
+    DatasetSchema,
+    primary_group,
+    withheld_fields,
+)
+from datasets.choices import FieldType
 from datasets.copytext import TO_DATE
 
 FIELD_PREFIX = "f_"
@@ -44,21 +50,18 @@ LINK_INDEX_PREFIX = "record_link_"
 # How long adding columns waits for the records table before giving up (and the
 # catalogue's change with it): run it again when the table is quieter.
 LOCK_TIMEOUT_SECONDS = 10
-# Location roles whose address, postcode and coordinates are someone's (sanitise.services).
-PERSONAL_ROLES = ("event", "home")
 
 
 def stored_columns(schema: DatasetSchema) -> dict[str, str]:
     """The fields a dataset's records keep, name → SQL type: what sanitisation leaves of them
     (never an identifying field, save an address reduced to its street and a postcode made
     safe), and the sanitised location of each group but the primary one."""
-    withheld = {spec.name for spec in schema.fields if spec.field_class == FieldClass.IDENTIFYING}
-    replaced = set()
-    for group in schema.locations:
-        if group.role in PERSONAL_ROLES:
-            withheld |= {group.address, group.postcode, group.easting, group.northing} - {None}
-            replaced |= {group.postcode} - {None}
-        replaced |= {group.address} - {None}
+    withheld = withheld_fields(schema)
+    # What sanitisation puts back in their place (sanitise.services): a street, a safe postcode.
+    replaced = {group.address for group in schema.locations} | {
+        group.postcode for group in schema.locations if group.role in PERSONAL_ROLES
+    }
+    replaced.discard(None)
     names = set(schema.field_names)
     derived = {"age"} if {"age", "date_of_birth"} <= names else set()
     columns = {

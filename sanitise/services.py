@@ -12,13 +12,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from datasets.catalogue import DatasetSchema, LocationGroup
-from datasets.choices import DatasetKind, FieldClass, LocationRole
+from datasets.catalogue import PERSONAL_ROLES, DatasetSchema, LocationGroup, withheld_fields
+from datasets.choices import DatasetKind, LocationRole
 from sanitise import text
 from sanitise.choices import GeocodeMethod, LocationMethod
 from sanitise.reference import Gazetteer
 
-PERSONAL_ROLES = (LocationRole.EVENT, LocationRole.HOME)
 MAX_AGE = 120
 
 # --- Addresses ---------------------------------------------------------------------------
@@ -221,13 +220,7 @@ def sanitise_frame(
     postcode with at least four known households (or NaN), or, for an event, the centre of a
     named place. ``age`` is derived from ``date_of_birth`` at ``event_date`` where missing.
     """
-    identifying = {
-        spec.name for spec in schema.fields if spec.field_class == FieldClass.IDENTIFYING
-    }
-    personal = [group for group in schema.locations if group.role in PERSONAL_ROLES]
-    withheld = set(identifying)
-    for group in personal:
-        withheld |= {group.address, group.postcode, group.easting, group.northing} - {None}
+    withheld = withheld_fields(schema)
     roles = [group.role for group in schema.locations]
     if len(roles) != len(set(roles)):
         raise ValueError(f"{schema.slug}: two location groups share a role {roles}")

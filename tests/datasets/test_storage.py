@@ -12,10 +12,15 @@ import pytest
 from django.db import connection
 from django.db.migrations.executor import MigrationExecutor
 
-from datasets.catalogue import CatalogueError, read_catalogue, schema_from_descriptor
+from datasets.catalogue import (
+    PERSONAL_ROLES,
+    CatalogueError,
+    read_catalogue,
+    schema_from_descriptor,
+)
 from datasets.choices import FieldClass
 from datasets.models import Dataset, Record
-from datasets.storage import FIELD_PREFIX, PERSONAL_ROLES, storage_sync, stored_columns
+from datasets.storage import FIELD_PREFIX, storage_sync, stored_columns
 from sharing.records import category_fields, record_fields
 from tests.conftest import supply_row
 from tests.records import record_fields as fields_of
