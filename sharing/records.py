@@ -329,8 +329,8 @@ class ExtractQuery:
         """The extract as one query per current supply of its dataset, in the order of their
         periods, and how many rows there are in all. Each part's rows come as its scan reads
         them, so the whole extract is read without a sort, a supply at a time, with progress
-        told (and the extract's lease renewed) after each: a supply of a hundred million rows
-        is read well within the lease."""
+        told (and the extract's lease renewed) after each: at the rate measured, a supply of
+        up to about a hundred million rows is read within the lease."""
         fixed = self if self.supply_ids is not None else self.current_supplies()
         supplies = (
             Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import os
 import platform
-import re
 import threading
 import time
 import uuid
@@ -24,13 +23,11 @@ from psycopg2 import sql
 from datasets.bench.world import BenchFailed, BenchWorld
 from datasets.models import Dataset, Supply
 from hub.models import AuditEntry
-from hub.workers import READY_TIMEOUT_SECONDS, worker_start, worker_stop
+from hub.workers import worker_start, worker_stop
 
 RSS_SAMPLE_SECONDS = 0.05
 POLL_SECONDS = 0.1
 WAIT_SECONDS = 3600
-# What a Celery worker logs once it takes tasks ("celery@host ready.").
-WORKER_READY = re.compile(r"@\S+ ready\.$", re.MULTILINE)
 
 
 def machine_info() -> dict:
@@ -112,23 +109,12 @@ def bench_workers(work_dir: Path, *, count: int) -> Iterator[list]:
         for number in range(count):
             log_path = work_dir / f"{queue}-{number}.log"
             processes.append(worker_start(queue=queue, log_path=log_path))
-            # A worker already on the queue may have answered worker_start's probe, so wait
-            # for this one's own log to say it is ready.
-            _ready_wait(processes[-1], log_path)
         app.conf.task_default_queue = queue
         yield processes
     finally:
         app.conf.task_default_queue = previous
         for process in processes:
             worker_stop(process)
-
-
-def _ready_wait(process, log_path: Path) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while not WORKER_READY.search(log_path.read_text()):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise BenchFailed(f"A benchmark worker never became ready:\n{log_path.read_text()}")
-        time.sleep(POLL_SECONDS)
 
 
 def wait_for(load: Callable[[], object], done: Callable[[object], bool]) -> object:
@@ -146,21 +132,29 @@ def rate(rows: int, seconds: float) -> int:
     return round(rows / seconds) if seconds > 0 else 0
 
 
-def stage_times(supply: Supply) -> dict[str, dict]:
-    """Each stage's seconds, from the previous stage's end (or the upload) to its own end, as
-    the audit trail recorded them."""
+def stage_seconds(supplies: list[Supply]) -> dict[str, float]:
+    """Seconds spent on each stage of these supplies, summed, from the end of the stage before
+    it (any of the supplies', or the first upload) to its own end, as the audit trail recorded
+    them: for one worker that never waits, its time on each stage."""
     entries = AuditEntry.objects.filter(
-        action="supply_stage_done", object_type=Supply._meta.label, object_id=str(supply.pk)
+        action="supply_stage_done",
+        object_type=Supply._meta.label,
+        object_id__in=[str(supply.pk) for supply in supplies],
     ).order_by("id")
-    stages, previous = {}, supply.created_at
+    seconds, previous = {}, min(supply.created_at for supply in supplies)
     for entry in entries:
-        seconds = (entry.created_at - previous).total_seconds()
-        stages[entry.detail["stage"]] = {
-            "s": round(seconds, 3),
-            "rows_per_s": rate(supply.record_count or 0, seconds),
-        }
+        stage = entry.detail["stage"]
+        seconds[stage] = seconds.get(stage, 0.0) + (entry.created_at - previous).total_seconds()
         previous = entry.created_at
-    return stages
+    return seconds
+
+
+def stage_times(supply: Supply) -> dict[str, dict]:
+    """Each stage's seconds and rows/s for one supply, from the upload on."""
+    return {
+        stage: {"s": round(seconds, 3), "rows_per_s": rate(supply.record_count or 0, seconds)}
+        for stage, seconds in stage_seconds([supply]).items()
+    }
 
 
 def copy_from_file(path: Path, columns: list[str]) -> float:

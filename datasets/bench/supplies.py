@@ -8,13 +8,19 @@ import datetime
 from collections.abc import Sequence
 from pathlib import Path
 
-from datasets.bench.measure import bench_worker, bench_workers, copy_from_file, rate, wait_for
+from datasets.bench.measure import (
+    bench_worker,
+    bench_workers,
+    copy_from_file,
+    rate,
+    stage_seconds,
+    wait_for,
+)
 from datasets.bench.synthetic import FILE_COLUMNS, Reference, offence_csv
 from datasets.bench.world import DATASET, BenchFailed, BenchWorld
 from datasets.choices import SupplyStatus
 from datasets.models import FINISHED_STATUSES, Dataset, Supply
 from datasets.services.supplies import supply_create
-from hub.models import AuditEntry
 from hub.uploads import EncryptedUpload, encrypted_upload
 
 SMALL_ROWS = (10_000, 100_000)
@@ -106,7 +112,12 @@ def workers_timed(
     return {
         "supplies": batch_supplies,
         "rows_per_supply": batch_rows,
-        "one_worker": {**one, "seconds_by_stage": _busy_seconds_by_stage(one_batch)},
+        "one_worker": {
+            **one,
+            "seconds_by_stage": {
+                stage: round(seconds, 3) for stage, seconds in stage_seconds(one_batch).items()
+            },
+        },
         "two_workers": two,
         "speed_up": round(two["rows_per_s"] / max(one["rows_per_s"], 1), 2),
     }
@@ -150,19 +161,3 @@ def _batch_timed(
         "rows_per_s": rate(received, wall),
     }
     return figures, batch
-
-
-def _busy_seconds_by_stage(batch: list[Supply]) -> dict[str, float]:
-    """One worker's time on each stage over the batch: with the queue never empty, from the end
-    of the task before it (any supply's) to the end of each, as the audit trail recorded."""
-    entries = AuditEntry.objects.filter(
-        action="supply_stage_done",
-        object_type=Supply._meta.label,
-        object_id__in=[str(supply.pk) for supply in batch],
-    ).order_by("id")
-    seconds, previous = {}, min(supply.created_at for supply in batch)
-    for entry in entries:
-        stage = entry.detail["stage"]
-        seconds[stage] = seconds.get(stage, 0.0) + (entry.created_at - previous).total_seconds()
-        previous = entry.created_at
-    return {stage: round(total, 3) for stage, total in seconds.items()}

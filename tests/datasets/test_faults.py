@@ -337,11 +337,6 @@ def worker_pair(django_db_setup, tmp_path_factory):
     try:
         for log in logs:
             processes.append(start_worker(queue, log))
-            # The probe may have been answered by the first worker: wait for this one too.
-            deadline = time.monotonic() + 60
-            while " ready." not in log.read_text():
-                assert time.monotonic() < deadline, log.read_text()
-                time.sleep(0.1)
         yield WorkerPair(queue=queue, processes=processes, logs=logs)
     finally:
         for process in processes:
