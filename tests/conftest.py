@@ -142,6 +142,30 @@ def worker_log(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("worker") / "worker.log"
 
 
+def worker_drain(queue: str) -> None:
+    """Returns once the worker taking ``queue`` has finished every task queued so far, and
+    those they queued in turn: a solo worker fetching one task at a time answers a probe
+    only after the tasks ahead of it."""
+    from redis import Redis
+
+    from hub.tasks import probe
+
+    broker = Redis.from_url(settings.REDIS_URL)
+    while True:
+        probe.apply_async(args=["drained"], queue=queue).get(timeout=300)
+        if not broker.llen(queue):
+            return
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_teardown(item):
+    """A test that ends while the suite's worker is still busy with what it started (deleting
+    withdrawn records, say) would have its database flushed under the worker's transaction;
+    the flush waits for the worker to finish first."""
+    if "celery_worker_process" in item.fixturenames and "own_queue" not in item.fixturenames:
+        worker_drain(settings.CELERY_TASK_DEFAULT_QUEUE)
+
+
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup, django_db_blocker, worker_log):
     """The suite's worker, on this run's queue."""
