@@ -9,7 +9,9 @@ import datetime
 import io
 import itertools
 import json
+import queue
 import re
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 
@@ -28,6 +30,8 @@ _CSV_QUOTED = r'[,"\r\n]'
 ZIP_LEVEL = 1
 # Bytes the COPY's rows gather in before they go to the compressor, a call per row apart.
 COPY_BUFFER = 1 << 20
+# Buffers waiting for the compressor while PostgreSQL goes on writing rows.
+COMPRESS_QUEUE_DEPTH = 4
 
 
 def metadata_text(metadata: dict) -> str:
@@ -84,6 +88,49 @@ def write_csv_zip(
     return rows
 
 
+class BackgroundWriter(io.RawIOBase):
+    """Writes what it is given to ``target`` on a thread of its own, so that compressing and
+    encrypting one buffer (zlib lets other threads run meanwhile) overlaps reading the next
+    from PostgreSQL. At most ``depth`` buffers wait; closing waits for the last, closes
+    ``target`` and raises what writing any of them raised, as does the next write after it."""
+
+    def __init__(self, target, *, depth: int = COMPRESS_QUEUE_DEPTH):
+        self._target = target
+        self._buffers: queue.Queue[bytes | None] = queue.Queue(depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._drain, name="extract-compress", daemon=True)
+        self._thread.start()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if self._error is not None:
+            raise self._error
+        self._buffers.put(bytes(data))  # the caller reuses its buffer
+        return len(data)
+
+    def _drain(self) -> None:
+        while (data := self._buffers.get()) is not None:
+            if self._error is None:  # after a failure, keep taking buffers so no put blocks
+                try:
+                    self._target.write(data)
+                except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+                    self._error = error
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self._buffers.put(None)
+        self._thread.join()
+        super().close()
+        try:
+            self._target.close()
+        finally:
+            if self._error is not None:
+                raise self._error
+
+
 def write_csv_copy(
     out,
     base_name: str,
@@ -94,14 +141,16 @@ def write_csv_copy(
 ) -> int:
     """write_csv_zip for rows that need no work in Python: PostgreSQL writes the CSV (see
     ExtractQuery.csv_records) and COPY streams it into the archive, one part (a supply) at a
-    time so that ``progress`` (rows done, rows in all) is told between parts."""
+    time so that ``progress`` (rows done, rows in all) is told between parts. The archive
+    compresses on a thread of its own (BackgroundWriter) while COPY goes on."""
     parts, total = query.parts()
     rows = 0
     with _csv_archive(out) as archive:
         member = archive.open(f"{base_name}.csv", "w", force_zip64=True)
         # psycopg2 writes each row with a call of its own: buffered, the compressor gets
         # them a megabyte at a time.
-        with io.BufferedWriter(member, COPY_BUFFER) as buffered, connection.cursor() as cursor:
+        compressing = BackgroundWriter(member)
+        with io.BufferedWriter(compressing, COPY_BUFFER) as buffered, connection.cursor() as cursor:
             buffered.write(csv_text(pd.DataFrame([columns])).encode())
             for part in parts:
                 select, params, _ = part.csv_records()

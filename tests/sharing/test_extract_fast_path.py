@@ -25,7 +25,7 @@ from datasets.spreadsheets import (
 )
 from datasets.storage import stored_columns
 from sharing.choices import ExtractFormat
-from sharing.files import MARKING, csv_text, write_csv_copy, write_csv_zip
+from sharing.files import MARKING, BackgroundWriter, csv_text, write_csv_copy, write_csv_zip
 from sharing.records import ExtractQuery, record_fields, stream_parts
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
@@ -326,3 +326,40 @@ def test_only_rows_needing_work_in_python_are_streamed_through_it(
     assert extract.status == "completed", extract.failure
     assert extract.row_count == 60
     assert bool(calls) is streamed
+
+
+class Recording(io.RawIOBase):
+    """A target that keeps what it is given and can be told to fail on its nth write."""
+
+    def __init__(self, fail_at: int | None = None):
+        self.parts: list[bytes] = []
+        self.fail_at = fail_at
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        if len(self.parts) + 1 == self.fail_at:
+            raise OSError("No space left on device")
+        self.parts.append(bytes(data))
+        return len(data)
+
+
+def test_the_background_writer_writes_every_buffer_in_order_and_closes_its_target():
+    target = Recording()
+    with io.BufferedWriter(BackgroundWriter(target, depth=2), 64) as buffered:
+        for number in range(2000):
+            buffered.write(f"{number}\n".encode())
+
+    assert b"".join(target.parts) == "".join(f"{n}\n" for n in range(2000)).encode()
+    assert target.closed
+
+
+def test_a_failed_write_in_the_background_is_raised_to_the_extract_not_lost():
+    target = Recording(fail_at=3)
+    writer = io.BufferedWriter(BackgroundWriter(target, depth=2), 64)
+    with pytest.raises(OSError, match="No space left"), writer as buffered:
+        for number in range(2000):
+            buffered.write(f"{number}\n".encode())
+
+    assert len(target.parts) == 2 and target.closed
