@@ -1,9 +1,9 @@
 """Rows as PostgreSQL COPY text, built column by column with pyarrow rather than row by row.
 
 A load of a million records spends most of its Python time turning cells into text; pyarrow's
-compute kernels do it in C++, a column at a time. JSON objects come out as
-``pandas.DataFrame.to_json`` would write them (numbers that pyarrow would format differently
-are written by pandas itself), so the ``jsonb`` stored is the same value.
+compute kernels do it in C++, a column at a time. JSON objects (a record's identifying fields,
+before they are encrypted) come out as ``pandas.DataFrame.to_json`` would write them (numbers
+that pyarrow would format differently are written by pandas itself).
 """
 
 from __future__ import annotations

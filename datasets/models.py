@@ -266,7 +266,7 @@ class Record(models.Model):
     class Meta:
         indexes = [
             # Covering: the workspace's counts and map read a dataset's period from the index
-            # alone (an index-only scan), never the records' JSON.
+            # alone (an index-only scan), never the records' rows.
             models.Index(
                 fields=["dataset", "event_date"],
                 include=[
