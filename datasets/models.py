@@ -301,10 +301,10 @@ class IdentifyingRecord(models.Model):
         return f"identifying fields of record {self.record_id}"
 
 
-class RecordMonthlyCount(models.Model):
-    """How many records a supply holds per event month, postcode district and area.
+class MonthlySummary(models.Model):
+    """What the records' summaries hold: how many records a supply has per event month and
+    area, and the sum of their keys.
 
-    The workspace's counts over years read these few rows rather than millions of records.
     Kept exactly in step with the records by ``datasets.summary``, in the transactions that
     change them (a supply's load, the retention purge), and deleted with the supply. Superseded
     supplies keep theirs, as they keep their records: readers take current supplies only.
@@ -327,6 +327,14 @@ class RecordMonthlyCount(models.Model):
     count = models.PositiveIntegerField()
     # The sum of the records' keys: the cell key of any sum of these rows (sharing.disclosure).
     key_sum = models.BigIntegerField(default=0)
+
+    class Meta:
+        abstract = True
+
+
+class RecordMonthlyCount(MonthlySummary):
+    """Records per supply, event month, postcode district and area: the workspace's counts
+    over years read these few rows rather than millions of records."""
 
     class Meta:
         constraints = [
@@ -366,3 +374,56 @@ class RecordMonthlyCount(models.Model):
 
     def __str__(self):
         return f"{self.count} records of {self.supply_id} in {self.month:%Y-%m} {self.district}"
+
+
+class RecordMonthlyPoint(MonthlySummary):
+    """Records per supply, event month and sanitised point (a postcode centroid, place or
+    site; none for unlocated records), with the point's areas: the hotspot map's whole months
+    read a row per point rather than every record there."""
+
+    easting = models.IntegerField(null=True)
+    northing = models.IntegerField(null=True)
+
+    class Meta:
+        constraints = [
+            # Led by the supply, as the counts' is; unlocated records share one row.
+            models.UniqueConstraint(
+                fields=[
+                    "supply",
+                    "dataset",
+                    "partnership",
+                    "month",
+                    "district",
+                    "ward_code",
+                    "lsoa_code",
+                    "msoa_code",
+                    "lad_code",
+                    "easting",
+                    "northing",
+                ],  # fmt: skip
+                name="record_monthly_point_unique",
+                nulls_distinct=False,
+            )
+        ]
+        indexes = [
+            # Covering: a dataset's points over a period come from the index alone.
+            models.Index(
+                fields=["dataset", "partnership", "month"],
+                include=[
+                    "supply",
+                    "easting",
+                    "northing",
+                    "district",
+                    "ward_code",
+                    "lsoa_code",
+                    "msoa_code",
+                    "lad_code",
+                    "count",
+                    "key_sum",
+                ],  # fmt: skip
+                name="record_monthly_point_read",
+            )
+        ]
+
+    def __str__(self):
+        return f"{self.count} records of {self.supply_id} in {self.month:%Y-%m} at a point"

@@ -1,9 +1,11 @@
-"""The records' monthly counts (RecordMonthlyCount), kept exactly in step with the records.
+"""The records' monthly summaries, kept exactly in step with the records: the counts by area
+(RecordMonthlyCount) and by sanitised point (RecordMonthlyPoint).
 
-Every change to the records that a count could see changes the counts in the same
-transaction: a supply's load recounts that supply, and the supplies whose records took their
-event dates from it through a link; the retention purge subtracts what it deletes; deleting a
-supply deletes its counts. The workspace then counts years of records from a few thousand rows.
+Every change to the records that a summary could see changes both in the same transaction: a
+supply's load recounts that supply, and the supplies whose records took their event dates from
+it through a link; the retention purge subtracts what it deletes; deleting a supply deletes
+them. The workspace then counts years of records, and maps whole months, from a few thousand
+rows. The counts are the points' rows summed, so a recount reads the records once.
 """
 
 from __future__ import annotations
@@ -14,41 +16,74 @@ from collections.abc import Iterable
 from django.db import connection
 from psycopg2 import sql
 
-from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
+from datasets.models import Dataset, Record, RecordMonthlyCount, RecordMonthlyPoint, Supply
 from datasets.storage import field_sql
 
 _TABLES = {
-    "summary": sql.Identifier(RecordMonthlyCount._meta.db_table),
+    "counts": sql.Identifier(RecordMonthlyCount._meta.db_table),
+    "points": sql.Identifier(RecordMonthlyPoint._meta.db_table),
     "records": sql.Identifier(Record._meta.db_table),
 }
-# The count's key, from a record: the same expressions the records' own counts group by.
-_KEY = sql.SQL(
-    "r.supply_id, r.dataset_id, r.partnership_id, date_trunc('month', r.event_date)::date, "
-    "split_part(r.postcode, ' ', 1), r.ward_code, r.lsoa_code, r.msoa_code, r.lad_code"
-)
-_KEY_COLUMNS = (
-    "supply_id, dataset_id, partnership_id, month, district, ward_code, lsoa_code, msoa_code, "
-    "lad_code"
-)
+# Each summary's key: its columns, and the expressions on a record that give them (the same
+# the records' own counts group by).
+_COUNT_KEY = {
+    "supply_id": "r.supply_id",
+    "dataset_id": "r.dataset_id",
+    "partnership_id": "r.partnership_id",
+    "month": "date_trunc('month', r.event_date)::date",
+    "district": "split_part(r.postcode, ' ', 1)",
+    "ward_code": "r.ward_code",
+    "lsoa_code": "r.lsoa_code",
+    "msoa_code": "r.msoa_code",
+    "lad_code": "r.lad_code",
+}
+_POINT_KEY = {**_COUNT_KEY, "easting": "r.easting", "northing": "r.northing"}
+
+
+def _columns(key: dict[str, str]) -> sql.Composable:
+    return sql.SQL(", ").join(sql.Identifier(column) for column in key)
+
+
+def _grouped_records(key: dict[str, str], where: str) -> sql.Composable:
+    """The records matching ``where`` grouped by the summary's key, with count and key sum."""
+    return sql.SQL(
+        "SELECT {expressions}, count(*), sum(r.record_key) FROM {records} r "
+        "WHERE {where} AND r.event_date IS NOT NULL GROUP BY {positions}"
+    ).format(
+        expressions=sql.SQL(", ").join(sql.SQL(expression) for expression in key.values()),
+        where=sql.SQL(where),
+        positions=sql.SQL(", ").join(sql.SQL(str(n)) for n in range(1, len(key) + 1)),
+        **_TABLES,
+    )
 
 
 def counts_recount(*, supply_ids: Iterable[uuid.UUID | str]) -> None:
-    """Replace the supplies' counts with a count of their records as they are now."""
+    """Replace the supplies' summaries with a count of their records as they are now."""
     ids = [str(pk) for pk in supply_ids]
     if not ids:
         return
     with connection.cursor() as cursor:
+        for table in ("points", "counts"):
+            cursor.execute(
+                sql.SQL("DELETE FROM {table} WHERE supply_id = ANY(%s::uuid[])").format(
+                    table=_TABLES[table]
+                ),
+                [ids],
+            )
         cursor.execute(
-            sql.SQL("DELETE FROM {summary} WHERE supply_id = ANY(%s::uuid[])").format(**_TABLES),
+            sql.SQL("INSERT INTO {points} ({columns}, count, key_sum) {grouped}").format(
+                columns=_columns(_POINT_KEY),
+                grouped=_grouped_records(_POINT_KEY, "r.supply_id = ANY(%s::uuid[])"),
+                **_TABLES,
+            ),
             [ids],
         )
         cursor.execute(
             sql.SQL(
-                "INSERT INTO {summary} ({columns}, count, key_sum) "
-                "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
-                "WHERE r.supply_id = ANY(%s::uuid[]) AND r.event_date IS NOT NULL "
-                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
-            ).format(key=_KEY, columns=sql.SQL(_KEY_COLUMNS), **_TABLES),
+                "INSERT INTO {counts} ({columns}, count, key_sum) "
+                "SELECT {columns}, sum(count), sum(key_sum) FROM {points} "
+                "WHERE supply_id = ANY(%s::uuid[]) GROUP BY {columns}"
+            ).format(columns=_columns(_COUNT_KEY), **_TABLES),
             [ids],
         )
 
@@ -109,26 +144,40 @@ def counts_forget(*, record_ids: list[int]) -> None:
             ).format(**_TABLES),
             [record_ids],
         )
-        cursor.execute(
-            sql.SQL(
-                "UPDATE {summary} c SET count = c.count - gone.count, "
-                "key_sum = c.key_sum - gone.key_sum FROM ("
-                "SELECT {key}, count(*), sum(r.record_key) FROM {records} r "
-                "WHERE r.id = ANY(%s) AND r.event_date IS NOT NULL "
-                "GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9"
-                ") AS gone ({columns}, count, key_sum) "
-                "WHERE c.supply_id = gone.supply_id AND c.dataset_id = gone.dataset_id "
-                "AND c.partnership_id = gone.partnership_id AND c.month = gone.month "
-                "AND c.district = gone.district AND c.ward_code = gone.ward_code "
-                "AND c.lsoa_code = gone.lsoa_code AND c.msoa_code = gone.msoa_code "
-                "AND c.lad_code = gone.lad_code"
-            ).format(key=_KEY, columns=sql.SQL(_KEY_COLUMNS), **_TABLES),
-            [record_ids],
-        )
-        cursor.execute(
-            sql.SQL(
-                "DELETE FROM {summary} WHERE count = 0 AND supply_id IN "
-                "(SELECT supply_id FROM {records} WHERE id = ANY(%s))"
-            ).format(**_TABLES),
-            [record_ids],
-        )
+        for table, key in (("counts", _COUNT_KEY), ("points", _POINT_KEY)):
+            # Unlocated records have no point: matched all the same, and every other column
+            # by equality, which the planner can join on.
+            matched = sql.SQL(" AND ").join(
+                sql.SQL(
+                    "c.{column} = gone.{column}"
+                    if column in _COUNT_KEY
+                    else "c.{column} IS NOT DISTINCT FROM gone.{column}"
+                ).format(column=sql.Identifier(column))
+                for column in key
+            )
+            cursor.execute(
+                sql.SQL(
+                    "UPDATE {table} c SET count = c.count - gone.count, "
+                    "key_sum = c.key_sum - gone.key_sum "
+                    "FROM ({grouped}) AS gone ({columns}, count, key_sum) WHERE {matched}"
+                ).format(
+                    table=_TABLES[table],
+                    grouped=_grouped_records(key, "r.id = ANY(%s)"),
+                    columns=_columns(key),
+                    matched=matched,
+                ),
+                [record_ids],
+            )
+            cursor.execute(
+                sql.SQL(
+                    "DELETE FROM {table} WHERE count = 0 AND supply_id IN "
+                    "(SELECT supply_id FROM {records} WHERE id = ANY(%s))"
+                ).format(table=_TABLES[table], **_TABLES),
+                [record_ids],
+            )
+
+
+def counts_delete(*, supply: Supply) -> None:
+    """A withdrawn supply's summaries, gone before its records are: it counts nowhere."""
+    RecordMonthlyCount.objects.filter(supply=supply).delete()
+    RecordMonthlyPoint.objects.filter(supply=supply).delete()

@@ -34,6 +34,7 @@ from datasets.models import Dataset, Record, Supply
 from datasets.storage import FIELD_PREFIX, stored_columns
 from datasets.summary import counts_recount
 from hub.services import audit_record
+from hub.startup import long_lived_freeze
 
 FILL_FILENAME = "bench-fill.csv"
 # bench_fill: each dataset's share of the records, and the agency that supplies it.
@@ -225,6 +226,8 @@ def bench_scale(*, runs: int = 20, extract_runs: int = 5) -> dict:
             breakdown=None,
         )
 
+    # Timed as the web server runs them, its start-up objects set apart (hub/wsgi.py).
+    long_lived_freeze()
     counts_figures, counts_statement = timed(counts, runs)
     map_figures, map_statement = timed(
         lambda: map_view(acting_user=world.analyst, params=month), runs
@@ -262,7 +265,7 @@ def bench_scale(*, runs: int = 20, extract_runs: int = 5) -> dict:
         "counts_month_by_district_3_years": counts_figures,
         "map_one_month": map_figures,
         "extract_one_month_start_to_download": extract_figures,
-        "targets_ms": {"counts": 1000, "map": 300},
+        "targets_ms": {"counts_p95": 300, "map_p95": 150},
         "plans": {
             "counts": explain(*counts_statement),
             "map": explain(*map_statement),

@@ -14,8 +14,8 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from datasets.choices import SupplyStatus
-from datasets.models import Dataset, IdentifyingRecord, Record, RecordMonthlyCount, Supply
-from datasets.summary import counts_forget
+from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.summary import counts_delete, counts_forget
 from hub.models import Agency
 from hub.services import audit_record
 from hub.uploads import upload_dir
@@ -185,7 +185,7 @@ def withdrawn_records_purge(*, batch_rows: int = RETENTION_BATCH_ROWS) -> int:
         records = Record.objects.filter(supply=supply)
         count = 0
         with transaction.atomic():
-            RecordMonthlyCount.objects.filter(supply=supply).delete()
+            counts_delete(supply=supply)
         while batch := list(records.values_list("pk", flat=True)[:batch_rows]):
             with transaction.atomic():
                 IdentifyingRecord.objects.filter(record_id__in=batch).delete()

@@ -168,7 +168,7 @@ def _next_month(day: datetime.date) -> datetime.date:
     return (day.replace(day=28) + 4 * DAY).replace(day=1)
 
 
-def _whole_months(
+def whole_months(
     period: tuple[datetime.date, datetime.date],
 ) -> tuple[datetime.date, datetime.date] | None:
     """The first days of the first and last whole months within the period, if any."""
@@ -199,11 +199,12 @@ def summary_answers(query: ExtractQuery) -> bool:
     return query == answerable
 
 
-def summary_counts(
-    *, query: ExtractQuery, months: tuple[datetime.date, datetime.date], area_kind: str = DISTRICT
-) -> pd.DataFrame:
-    """Records by month and area over whole ``months``, from the monthly counts of the
-    query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
+def summary_where(
+    query: ExtractQuery, months: tuple[datetime.date, datetime.date]
+) -> tuple[sql.Composable, dict]:
+    """The condition on a summary's rows (alias ``c``, datasets.summary) that the query's
+    records over whole ``months`` meet, and its parameters. Only for a query the summaries
+    answer (summary_answers)."""
     _, params = query._where()
     clauses = [
         sql.SQL("c.dataset_id = %(dataset)s"),
@@ -219,6 +220,30 @@ def summary_counts(
     ]
     if within:
         clauses.append(sql.SQL("({})").format(sql.SQL(" OR ").join(within)))
+    return sql.SQL(" AND ").join(clauses), {**params, "first": months[0], "last": months[1]}
+
+
+def part_months(
+    query: ExtractQuery, months: tuple[datetime.date, datetime.date]
+) -> list[ExtractQuery]:
+    """The query over what its period holds beyond the whole ``months``: a part month at
+    either end, which the records answer."""
+    start, end = query.period
+    following = _next_month(months[1])
+    parts = []
+    if start < months[0]:
+        parts.append(replace(query, period=(start, months[0] - DAY)))
+    if end >= following:
+        parts.append(replace(query, period=(following, end)))
+    return parts
+
+
+def summary_counts(
+    *, query: ExtractQuery, months: tuple[datetime.date, datetime.date], area_kind: str = DISTRICT
+) -> pd.DataFrame:
+    """Records by month and area over whole ``months``, from the monthly counts of the
+    query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
+    where, params = summary_where(query, months)
     return fetch(
         sql.SQL(
             "SELECT to_char(c.month, 'YYYY-MM'), {area}, 'All', sum(c.count), "
@@ -227,9 +252,9 @@ def summary_counts(
         ).format(
             area=area_label_sql("c", area_kind),
             summary=sql.Identifier(RecordMonthlyCount._meta.db_table),
-            where=sql.SQL(" AND ").join(clauses),
+            where=where,
         ),
-        {**params, "first": months[0], "last": months[1]},
+        params,
         ["month", "area", "category", "count", "key_sum"],
     )
 
@@ -240,18 +265,11 @@ def counts_frame(
     """Records by month, area (postcode district, or ``area_kind``'s code) and the
     breakdown's values (or "All"): the whole months from the monthly counts when they can
     answer, a part month at either end and everything else from the records."""
-    months = _whole_months(query.period)
+    months = whole_months(query.period)
     if breakdown or months is None or not summary_answers(query):
         return query.counts(breakdown or None, area_kind=area_kind)
-    start, end = query.period
-    following = _next_month(months[1])
     parts = [summary_counts(query=query, months=months, area_kind=area_kind)]
-    if start < months[0]:
-        before = replace(query, period=(start, months[0] - DAY))
-        parts.append(before.counts(None, area_kind=area_kind))
-    if end >= following:
-        after = replace(query, period=(following, end))
-        parts.append(after.counts(None, area_kind=area_kind))
+    parts += [part.counts(None, area_kind=area_kind) for part in part_months(query, months)]
     found = [part for part in parts if not part.empty]
     return pd.concat(found, ignore_index=True) if found else parts[0]
 

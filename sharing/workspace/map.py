@@ -1,10 +1,11 @@
 """The hotspot map: hexagons and points of what an analyst may see, in WGS84 for Leaflet.
 
-Counts come from one grouped query over the workspace's filters: records per distinct
-sanitised location (postcode centroid, place or site), so the rows fetched are bounded by the
-partnership's locations, never by its records. Hexagons are binned from those with numpy on a
-fixed grid anchored at the National Grid's origin, so a place falls in the same hexagon
-whatever the filters.
+Counts are records per distinct sanitised location (postcode centroid, place or site), so the
+rows fetched are bounded by the partnership's locations, never by its records: whole months
+come from the monthly points (datasets.summary) when no filter but areas applies, as the
+workspace's counts come from the monthly counts, and the rest from the records grouped.
+Hexagons are binned from those with numpy on a fixed grid anchored at the National Grid's
+origin, so a place falls in the same hexagon whatever the filters.
 
 Only users whose release is precise (sharing.disclosure: the records, at a core-tier agency)
 see points and numbers, and choose any hexagon size. Everyone else gets hexagons of the fixed
@@ -14,6 +15,7 @@ the small ones left out.
 
 from __future__ import annotations
 
+import datetime
 import math
 from dataclasses import dataclass
 
@@ -27,7 +29,7 @@ from django.http import QueryDict
 from psycopg2 import sql
 from scipy.spatial import ConvexHull, QhullError
 
-from datasets.models import Dataset, Record
+from datasets.models import Dataset, Record, RecordMonthlyPoint
 from hub.audit import DERIVE
 from hub.models import Partnership, User
 from hub.services import audit_record
@@ -37,6 +39,7 @@ from sharing.choices import AccessLevel
 from sharing.disclosure import breakdown_fields, release_of, released
 from sharing.records import ExtractQuery
 from sharing.workspace.areas import area_outlines
+from sharing.workspace.counts import part_months, summary_answers, summary_where, whole_months
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -92,17 +95,47 @@ def hex_size_get(*, params: QueryDict, precise: bool) -> int:
     return size
 
 
-def locations_count(*, query: ExtractQuery) -> Locations:
-    """Records matching the query, grouped by their sanitised point (null for unlocated)."""
+def _record_points(query: ExtractQuery) -> tuple[sql.Composable, dict]:
     where, params = query._where()
     statement = sql.SQL(
         "SELECT r.easting, r.northing, count(*), sum(r.record_key) FROM {records} r "
         "WHERE {where} GROUP BY 1, 2"
     ).format(records=sql.Identifier(Record._meta.db_table), where=where)
+    return statement, params
+
+
+def _summary_points(
+    query: ExtractQuery, months: tuple[datetime.date, datetime.date]
+) -> tuple[sql.Composable, dict]:
+    where, params = summary_where(query, months)
+    statement = sql.SQL(
+        "SELECT c.easting, c.northing, sum(c.count), sum(c.key_sum) FROM {points} c "
+        "WHERE {where} GROUP BY 1, 2"
+    ).format(points=sql.Identifier(RecordMonthlyPoint._meta.db_table), where=where)
+    return statement, params
+
+
+def locations_count(*, query: ExtractQuery) -> Locations:
+    """Records matching the query, grouped by their sanitised point (null for unlocated):
+    whole months from the monthly points when they answer the query, as the counts do, and
+    the rest from the records."""
+    months = whole_months(query.period)
+    if months is None or not summary_answers(query):
+        statements = [_record_points(query)]
+    else:
+        statements = [_summary_points(query, months)]
+        statements += [_record_points(part) for part in part_months(query, months)]
+    rows = []
     with connection.cursor() as cursor:
-        cursor.execute(statement, params)
-        rows = cursor.fetchall()
-    frame = pd.DataFrame(rows, columns=["easting", "northing", "count", "key_sum"])
+        for statement, params in statements:
+            cursor.execute(statement, params)
+            rows += cursor.fetchall()
+    frame = (
+        pd.DataFrame(rows, columns=["easting", "northing", "count", "key_sum"])
+        .astype({"count": "int64", "key_sum": "int64"})
+        .groupby(["easting", "northing"], dropna=False, as_index=False)
+        .sum()
+    )
     unlocated = frame["easting"].isna() | frame["northing"].isna()
     located = frame[~unlocated]
     return Locations(

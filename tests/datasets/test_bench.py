@@ -125,6 +125,7 @@ def test_the_fill_and_the_scale_queries_give_every_figure():
     assert figures["records"] == 20000
     for name in ["counts_month_by_district_3_years", "map_one_month"]:
         assert figures[name]["runs"] == 2
+        assert figures[name]["first_ms"] > 0
         assert figures[name]["p50_ms"] > 0 and figures[name]["p95_ms"] > 0
     extract = figures["extract_one_month_start_to_download"]
     assert extract["rows"] > 0 and extract["p50_ms"] > 0

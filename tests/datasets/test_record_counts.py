@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 from django.db import connection, transaction
@@ -16,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from datasets.choices import SupplyStatus
-from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
+from datasets.models import Dataset, Record, RecordMonthlyCount, RecordMonthlyPoint, Supply
 from datasets.pipeline import load as load_stage
 from datasets.pipeline.stages import run_stage
 from datasets.services.retention import records_purge
@@ -30,6 +31,7 @@ from sharing.records import ExtractQuery
 from sharing.workspace import counts
 from sharing.workspace.counts import counts_frame, workspace_counts
 from sharing.workspace.filters import workspace_query
+from sharing.workspace.map import locations_count
 from tests import factories
 from tests.conftest import supply_row
 from tests.datasets.test_pipeline import (
@@ -43,6 +45,7 @@ from tests.datasets.test_pipeline import (
 OFFENCES = "police_crime_offence"
 POLICE = "Greater Manchester Police (Wigan)"
 SUMMARY_TABLE = RecordMonthlyCount._meta.db_table
+POINTS_TABLE = RecordMonthlyPoint._meta.db_table
 
 # Tests that need a worker or DDL say so; the rest run in a transaction rolled back after.
 pytestmark = pytest.mark.django_db
@@ -78,8 +81,32 @@ def grouped_records() -> dict[tuple, int]:
     )
 
 
+def points() -> dict[tuple, tuple[int, int]]:
+    return {
+        (
+            str(row.supply_id), row.month, row.district,
+            *(getattr(row, area) for area in AREAS), row.easting, row.northing,
+        ): (row.count, row.key_sum)
+        for row in RecordMonthlyPoint.objects.all()
+    }  # fmt: skip
+
+
+def grouped_record_points() -> dict[tuple, tuple[int, int]]:
+    """The records' counts and key sums by supply, month, area and point, worked out here."""
+    found: dict[tuple, tuple[int, int]] = {}
+    for r in Record.objects.exclude(event_date=None):
+        key = (
+            str(r.supply_id), r.event_date.replace(day=1), r.postcode.split(" ")[0],
+            *(getattr(r, area) for area in AREAS), r.easting, r.northing,
+        )  # fmt: skip
+        count, key_sum = found.get(key, (0, 0))
+        found[key] = (count + 1, key_sum + r.record_key)
+    return found
+
+
 def assert_in_step() -> None:
     assert summary() == grouped_records()
+    assert points() == grouped_record_points()
 
 
 def by_cell(frame) -> dict[tuple, int]:
@@ -214,6 +241,13 @@ def a_supply(personas, *, period_start, agency=None, dataset=OFFENCES, **fields)
     )  # fmt: skip
 
 
+def point_of(postcode: str) -> tuple[int | None, int | None]:
+    """A made-up centroid for each postcode, none for no postcode."""
+    if not postcode:
+        return None, None
+    return 350_000 + sum(ord(c) * n for n, c in enumerate(postcode, 1)), 400_000 + len(postcode)
+
+
 def add_records(supply: Supply, rows: list[tuple[datetime.date | None, str]]) -> None:
     start = Record.objects.filter(supply=supply).count() + 2
     Record.objects.bulk_create(
@@ -224,6 +258,8 @@ def add_records(supply: Supply, rows: list[tuple[datetime.date | None, str]]) ->
             row_number=start + number,
             event_date=event_date,
             postcode=postcode,
+            easting=point_of(postcode)[0],
+            northing=point_of(postcode)[1],
             location_method="centroid" if postcode else "unlocated",
         )  # fmt: skip
         for number, (event_date, postcode) in enumerate(rows)
@@ -398,7 +434,21 @@ def test_counts_from_the_summary_equal_counts_from_the_records(
             area={"districts": districts} if districts else {},
         )
         assert by_cell(counts_frame(query, None)) == by_cell(query.counts(None))
+        # The map's points likewise: every weekday is the same records, from the records.
+        from_records = locations_count(query=replace(query, weekdays=[1, 2, 3, 4, 5, 6, 7]))
+        assert located_by_point(locations_count(query=query)) == located_by_point(from_records)
         transaction.set_rollback(True)
+
+
+def located_by_point(locations) -> dict:
+    points = zip(
+        locations.eastings.tolist(), locations.northings.tolist(), locations.counts.tolist(),
+        locations.key_sums.tolist(), strict=True,
+    )  # fmt: skip
+    return {
+        "points": {(e, n): (count, key_sum) for e, n, count, key_sum in points},
+        "unlocated": locations.unlocated,
+    }
 
 
 def _from_records(monkeypatch):
@@ -468,13 +518,38 @@ def test_filters_the_summary_cannot_answer_count_the_records(personas, extra):
     params.update({"dataset": OFFENCES, "period_start": "2026-05-01", "period_end": "2026-05-31"})
     params.update(extra)
 
+    workspace = workspace_query(user=personas["analyst"], params=params, route="test")
     with CaptureQueriesContext(connection) as queries:
-        workspace_counts(
-            workspace=workspace_query(user=personas["analyst"], params=params, route="test"),
-            breakdown=None,
-        )
+        workspace_counts(workspace=workspace, breakdown=None)
+        located = locations_count(query=workspace.query)
 
     assert not any(SUMMARY_TABLE in query["sql"] for query in queries.captured_queries)
+    assert not any(POINTS_TABLE in query["sql"] for query in queries.captured_queries)
+    assert located.located <= 12
+
+
+def test_the_maps_whole_months_come_from_the_points_and_a_part_month_from_the_records(
+    personas,
+):
+    may = a_supply(personas, period_start=datetime.date(2026, 5, 1))
+    add_records(may, [(datetime.date(2026, 5, 2), "WN1 1AA")] * 12)
+    add_records(may, [(datetime.date(2026, 6, 3), "WN1 1AA")] * 5)
+    add_records(may, [(datetime.date(2026, 5, 9), "")] * 2)
+    counts_recount(supply_ids=[may.pk])
+    params = QueryDict(mutable=True)
+    params.update({"dataset": OFFENCES, "period_start": "2026-05-01", "period_end": "2026-06-10"})
+    workspace = workspace_query(user=personas["analyst"], params=params, route="test")
+
+    with CaptureQueriesContext(connection) as queries:
+        located = locations_count(query=workspace.query)
+
+    read = [query["sql"] for query in queries.captured_queries]
+    assert [POINTS_TABLE in statement for statement in read] == [True, False]
+    assert located_by_point(located) == {
+        "points": {point_of("WN1 1AA"): (17, sum(Record.objects.filter(
+            supply=may, postcode="WN1 1AA").values_list("record_key", flat=True)))},
+        "unlocated": 2,
+    }  # fmt: skip
 
 
 def test_a_breakdown_counts_the_records(personas):
@@ -495,7 +570,7 @@ def test_a_breakdown_counts_the_records(personas):
 
 
 def test_the_whole_months_of_a_period():
-    whole = counts._whole_months
+    whole = counts.whole_months
     day = datetime.date
     assert whole((day(2026, 1, 1), day(2026, 3, 31))) == (day(2026, 1, 1), day(2026, 3, 1))
     assert whole((day(2026, 1, 2), day(2026, 3, 30))) == (day(2026, 2, 1), day(2026, 2, 1))
