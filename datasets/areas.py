@@ -4,7 +4,7 @@ import's own transaction, so that no count or map mixes two lookups."""
 
 from __future__ import annotations
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg2 import sql
 
 from datasets.models import Record
@@ -37,7 +37,15 @@ def records_areas_rederive() -> int:
         "(p.lad_code = ANY(h.local_authorities) OR substring(p.postcode from '^[A-Z]+') "
         "= ANY(h.postcode_areas))"
     )
-    with connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Every partnership's load lock, in order, as loads and purges take theirs: no load
+        # commits records with the old areas unseen, and no purge's subtraction interleaves.
+        cursor.execute(
+            sql.SQL(
+                "SELECT pg_advisory_xact_lock(id) FROM "
+                "(SELECT id FROM {partnerships} ORDER BY id) AS every"
+            ).format(**_TABLES)
+        )
         cursor.execute(
             sql.SQL(
                 "WITH changed AS (UPDATE {records} r SET ({columns}) = ({found}) "
@@ -66,7 +74,7 @@ def records_areas_rederive() -> int:
         )
         for supply_id, count in cursor.fetchall():
             changed[supply_id] = changed.get(supply_id, 0) + count
-    counts_recount(supply_ids=list(changed))
+        counts_recount(supply_ids=list(changed))
     return sum(changed.values())
 
 

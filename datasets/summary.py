@@ -13,9 +13,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 
-from django.db import connection
+from django.db import connection, transaction
 from psycopg2 import sql
 
+from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, RecordMonthlyCount, RecordMonthlyPoint, Supply
 from datasets.storage import field_sql
 
@@ -23,6 +24,7 @@ _TABLES = {
     "counts": sql.Identifier(RecordMonthlyCount._meta.db_table),
     "points": sql.Identifier(RecordMonthlyPoint._meta.db_table),
     "records": sql.Identifier(Record._meta.db_table),
+    "supplies": sql.Identifier(Supply._meta.db_table),
 }
 # Each summary's key: its columns, and the expressions on a record that give them (the same
 # the records' own counts group by).
@@ -103,9 +105,10 @@ def _redated_supplies(supply: Supply) -> list[uuid.UUID]:
                 cursor.execute(
                     sql.SQL(
                         "SELECT DISTINCT r.supply_id FROM {records} r JOIN {records} o "
-                        "ON {linked_key} = {key} "
+                        "ON {linked_key} = {key} JOIN {supplies} s ON s.id = r.supply_id "
                         "WHERE o.supply_id = %(supply)s AND r.dataset_id = %(linked)s "
-                        "AND r.partnership_id = %(partnership)s AND r.supply_id <> %(supply)s"
+                        "AND r.partnership_id = %(partnership)s AND r.supply_id <> %(supply)s "
+                        "AND s.status <> %(withdrawn)s"
                     ).format(
                         linked_key=field_sql("o", fields[0]),
                         key=field_sql("r", fields[0]),
@@ -115,10 +118,32 @@ def _redated_supplies(supply: Supply) -> list[uuid.UUID]:
                         "supply": str(supply.pk),
                         "linked": dataset.pk,
                         "partnership": supply.agency.partnership_id,
+                        # Its summaries are gone for good; its records are being deleted.
+                        "withdrawn": SupplyStatus.WITHDRAWN,
                     },
                 )
                 found.update(pk for (pk,) in cursor.fetchall())
     return sorted(found)
+
+
+def summaries_rebuild() -> int:
+    """Recount every supply's summaries from its records, one partnership at a time under its
+    load lock: for after an upgrade that changes what they hold, once every worker runs the
+    new code (a worker still on the old code would keep only what it knew). Returns the
+    supplies recounted."""
+    recounted = 0
+    partnerships = Supply.objects.values_list("agency__partnership_id", flat=True).distinct()
+    for partnership_id in sorted(partnerships):
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partnership_id])
+            ids = list(
+                Supply.objects.filter(agency__partnership_id=partnership_id).values_list(
+                    "pk", flat=True
+                )
+            )
+            counts_recount(supply_ids=ids)
+            recounted += len(ids)
+    return recounted
 
 
 def counts_load(*, supply: Supply) -> None:
@@ -144,7 +169,9 @@ def counts_forget(*, record_ids: list[int]) -> None:
             ).format(**_TABLES),
             [record_ids],
         )
-        for table, key in (("counts", _COUNT_KEY), ("points", _POINT_KEY)):
+        # The tables in the order counts_recount writes them, so that the two never wait
+        # on each other in opposite orders.
+        for table, key in (("points", _POINT_KEY), ("counts", _COUNT_KEY)):
             # Unlocated records have no point: matched all the same, and every other column
             # by equality, which the planner can join on.
             matched = sql.SQL(" AND ").join(
@@ -159,7 +186,8 @@ def counts_forget(*, record_ids: list[int]) -> None:
                 sql.SQL(
                     "UPDATE {table} c SET count = c.count - gone.count, "
                     "key_sum = c.key_sum - gone.key_sum "
-                    "FROM ({grouped}) AS gone ({columns}, count, key_sum) WHERE {matched}"
+                    "FROM ({grouped}) AS gone ({columns}, count, key_sum) WHERE {matched} "
+                    "RETURNING c.id, c.count"
                 ).format(
                     table=_TABLES[table],
                     grouped=_grouped_records(key, "r.id = ANY(%s)"),
@@ -168,13 +196,12 @@ def counts_forget(*, record_ids: list[int]) -> None:
                 ),
                 [record_ids],
             )
-            cursor.execute(
-                sql.SQL(
-                    "DELETE FROM {table} WHERE count = 0 AND supply_id IN "
-                    "(SELECT supply_id FROM {records} WHERE id = ANY(%s))"
-                ).format(table=_TABLES[table], **_TABLES),
-                [record_ids],
-            )
+            emptied = [row_id for row_id, count in cursor.fetchall() if count == 0]
+            if emptied:
+                cursor.execute(
+                    sql.SQL("DELETE FROM {table} WHERE id = ANY(%s)").format(table=_TABLES[table]),
+                    [emptied],
+                )
 
 
 def counts_delete(*, supply: Supply) -> None:

@@ -11,6 +11,7 @@ import itertools
 import json
 import queue
 import re
+import sys
 import threading
 import zipfile
 from collections.abc import Callable, Iterator
@@ -91,8 +92,13 @@ def write_csv_zip(
 class BackgroundWriter(io.RawIOBase):
     """Writes what it is given to ``target`` on a thread of its own, so that compressing and
     encrypting one buffer (zlib lets other threads run meanwhile) overlaps reading the next
-    from PostgreSQL. At most ``depth`` buffers wait; closing waits for the last, closes
-    ``target`` and raises what writing any of them raised, as does the next write after it."""
+    from PostgreSQL. At most ``depth`` buffers wait; closing waits for the last and closes
+    ``target``.
+
+    A failure writing in the background is raised by the next write or by closing, unless the
+    caller is already failing (closing on its way out): its own error is the one that counts,
+    so the background one is only noted on it.
+    """
 
     def __init__(self, target, *, depth: int = COMPRESS_QUEUE_DEPTH):
         self._target = target
@@ -106,7 +112,9 @@ class BackgroundWriter(io.RawIOBase):
 
     def write(self, data) -> int:
         if self._error is not None:
-            raise self._error
+            if sys.exc_info()[1] is None:
+                raise self._error
+            return len(data)  # the file is being given up: nothing more to write
         self._buffers.put(bytes(data))  # the caller reuses its buffer
         return len(data)
 
@@ -124,11 +132,16 @@ class BackgroundWriter(io.RawIOBase):
         self._buffers.put(None)
         self._thread.join()
         super().close()
+        failing = sys.exc_info()[1]
+        problems = [self._error] if self._error is not None else []
         try:
             self._target.close()
-        finally:
-            if self._error is not None:
-                raise self._error
+        except Exception as error:
+            problems.append(error)
+        if problems and failing is None:
+            raise problems[0]
+        for problem in problems:
+            failing.add_note(f"Writing the file had also failed: {problem!r}")
 
 
 def write_csv_copy(

@@ -142,28 +142,41 @@ def worker_log(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("worker") / "worker.log"
 
 
+DRAIN_TIMEOUT_SECONDS = 120
+
+
 def worker_drain(queue: str) -> None:
     """Returns once the worker taking ``queue`` has finished every task queued so far, and
     those they queued in turn: a solo worker fetching one task at a time answers a probe
-    only after the tasks ahead of it."""
+    only after the tasks ahead of it. (A task it holds back to retry later is not waited
+    for.)"""
     from redis import Redis
 
     from hub.tasks import probe
 
     broker = Redis.from_url(settings.REDIS_URL)
     while True:
-        probe.apply_async(args=["drained"], queue=queue).get(timeout=300)
+        probe.apply_async(args=["drained"], queue=queue).get(timeout=DRAIN_TIMEOUT_SECONDS)
         if not broker.llen(queue):
             return
 
 
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_teardown(item):
-    """A test that ends while the suite's worker is still busy with what it started (deleting
+@pytest.fixture(autouse=True)
+def worker_done_before_flush(request):
+    """A test that ends while the suite's worker is still at work it started (deleting
     withdrawn records, say) would have its database flushed under the worker's transaction;
     the flush waits for the worker to finish first."""
-    if "celery_worker_process" in item.fixturenames and "own_queue" not in item.fixturenames:
-        worker_drain(settings.CELERY_TASK_DEFAULT_QUEUE)
+    names = request.fixturenames
+    if "celery_worker_process" not in names or "own_queue" in names:
+        yield
+        return
+    # The database set up before this fixture, so torn down after it. (A worker sees only
+    # what is committed: its tests are transactional.)
+    request.getfixturevalue("transactional_db")
+    yield
+    if request.getfixturevalue("celery_worker_process").poll() is not None:
+        pytest.fail("The suite's Celery worker has exited; see its log.")
+    worker_drain(settings.CELERY_TASK_DEFAULT_QUEUE)
 
 
 @pytest.fixture(scope="session")

@@ -5,14 +5,17 @@ imported, and counted by area from the monthly counts exactly as from the record
 from __future__ import annotations
 
 import datetime
+import threading
 import zlib
 from collections import Counter
 
 import pytest
+from django.db import connection, connections, transaction
 from django.http import QueryDict
 
 from datasets.areas import records_areas_rederive
 from datasets.models import Record, RecordMonthlyCount
+from hub.models import Agency
 from sanitise.areas import postcode_areas_current
 from sanitise.choices import GazetteerKind
 from sanitise.demo import demo_gazetteer_load
@@ -194,3 +197,23 @@ def test_a_postcode_outside_the_partnerships_authorities_and_postcode_areas_give
     # The load reads the same part of the lookup.
     lookup = postcode_areas_current(local_authorities=["E08000010"], postcode_areas=["WN"])
     assert sorted(lookup.index) == ["M46 0AA", "WN1 1AA"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_re_derivation_waits_for_a_load_in_progress_rather_than_recount_beside_it(personas):
+    partnership_id = Agency.objects.get(name="Greater Manchester Police (Wigan)").partnership_id
+    done = threading.Event()
+
+    def rederive():
+        try:
+            records_areas_rederive()
+        finally:
+            connections.close_all()
+            done.set()
+
+    # A load holds its partnership's lock until it commits.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partnership_id])
+        threading.Thread(target=rederive).start()
+        assert not done.wait(1.0)
+    assert done.wait(30)

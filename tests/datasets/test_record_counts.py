@@ -5,10 +5,12 @@ counts read from them say exactly what the records say."""
 from __future__ import annotations
 
 import datetime
+import io
 from collections import Counter
 from dataclasses import replace
 
 import pytest
+from django.core.management import call_command
 from django.db import connection, transaction
 from django.db.migrations.executor import MigrationExecutor
 from django.http import QueryDict
@@ -578,3 +580,17 @@ def test_the_whole_months_of_a_period():
     assert whole((day(2025, 12, 5), day(2026, 1, 30))) is None
     assert whole((day(2024, 2, 1), day(2024, 2, 29))) == (day(2024, 2, 1), day(2024, 2, 1))
     assert whole((day(2024, 2, 1), day(2024, 2, 28))) is None
+
+
+def test_the_recount_command_rebuilds_summaries_an_older_worker_left_behind(personas):
+    may = a_supply(personas, period_start=datetime.date(2026, 5, 1))
+    add_records(may, [(datetime.date(2026, 5, 2), "WN1 1AA")] * 3 + [(None, "")])
+    counts_recount(supply_ids=[may.pk])
+    # A worker on the code before the points table counted this supply's areas only.
+    RecordMonthlyPoint.objects.filter(supply=may).delete()
+    RecordMonthlyCount.objects.filter(supply=may).update(count=1)
+
+    call_command("recount_summaries", stdout=io.StringIO())
+
+    assert_in_step()
+    assert sum(count for count, _ in points().values()) == 3

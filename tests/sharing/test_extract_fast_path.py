@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import time
 import zipfile
 
 import pandas as pd
@@ -363,3 +364,15 @@ def test_a_failed_write_in_the_background_is_raised_to_the_extract_not_lost():
             buffered.write(f"{number}\n".encode())
 
     assert len(target.parts) == 2 and target.closed
+
+
+def test_the_extracts_own_failure_is_the_one_raised_not_a_background_one_it_follows():
+    target = Recording(fail_at=1)
+    writer = io.BufferedWriter(BackgroundWriter(target, depth=2), 64)
+    with pytest.raises(ConnectionError, match="server closed") as raised, writer as buffered:
+        buffered.write(b"x" * 200)  # the background write of these fails
+        time.sleep(0.2)
+        raise ConnectionError("server closed the connection unexpectedly")
+
+    assert "No space left" in " ".join(raised.value.__notes__)
+    assert target.closed
