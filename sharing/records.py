@@ -14,12 +14,13 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from django.db import connection
+from django.db.models import Sum
 from django.utils import timezone
 from psycopg2 import sql
 
 from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import FieldClass, SupplyStatus
-from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.models import Dataset, IdentifyingRecord, Record, RecordMonthlyCount, Supply
 from datasets.spreadsheets import neutralise_sql
 from datasets.storage import field_sql, field_text_sql
 from sanitise.areas import DISTRICT
@@ -327,25 +328,26 @@ class ExtractQuery:
 
     def parts(self) -> tuple[list[ExtractQuery], int]:
         """The extract as one query per current supply of its dataset, in the order of their
-        periods, and how many rows there are in all. Each part's rows come as its scan reads
-        them, so the whole extract is read without a sort, a supply at a time, with progress
-        told (and the extract's lease renewed) after each: at the rate measured, a supply of
-        up to about a hundred million rows is read within the lease."""
+        periods, and about how many rows there are in all. Each part's rows come as its scan
+        reads them, so the whole extract is read without a sort, a supply at a time, with
+        progress told (and the extract's lease renewed) after each: at the rate measured, a
+        supply of up to about a hundred million rows is read within the lease.
+
+        The rows in all, for progress only, are the records its supplies hold in the months
+        of its period, from their monthly counts (datasets.summary): exact for whole months
+        and no other filter, more otherwise, and known without reading the rows once more."""
         fixed = self if self.supply_ids is not None else self.current_supplies()
-        supplies = (
+        supplies = list(
             Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)
             .order_by("period_start", "created_at", "pk")
             .values_list("pk", flat=True)
         )
         parts = [replace(fixed, part_supply_id=str(pk)) for pk in supplies]
-        return parts, fixed.count()
-
-    def count(self) -> int:
-        """How many rows the extract will have."""
-        query, params, _ = self.records()
-        with connection.cursor() as cursor:
-            cursor.execute(sql.SQL("SELECT count(*) FROM ({}) AS rows").format(query), params)
-            return cursor.fetchone()[0]
+        start, end = self.period
+        held = RecordMonthlyCount.objects.filter(
+            supply_id__in=supplies, month__range=(start.replace(day=1), end)
+        ).aggregate(rows=Sum("count"))["rows"]
+        return parts, held or 0
 
     def counts(self, category: str | None, *, area_kind: str = DISTRICT) -> pd.DataFrame:
         """Records by month, area (a postcode district, or the code of the ``area_kind`` of
