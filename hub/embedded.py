@@ -24,6 +24,11 @@ from pathlib import Path
 import fasteners
 
 DATABASE_NAME = "hub"
+# The server settings a warehouse that takes million-row loads needs beyond PostgreSQL's
+# defaults: room for a load's write-ahead log (about 600 MB a million records) between
+# checkpoints, so that none falls in the middle of a load and doubles what it writes. The
+# embedded server is given them; docker-compose.yml passes the same to its postgres.
+SERVER_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,10 @@ def _ensure_postgres(pgdata: Path) -> Path:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
+        for name, value in SERVER_SETTINGS.items():
+            setting = sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(name))
+            cursor.execute(setting, [value])
+        cursor.execute("SELECT pg_reload_conf()")  # both take effect without a restart
     connection.close()
     return Path(socket_dir)
 

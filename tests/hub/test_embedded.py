@@ -46,6 +46,10 @@ def test_start_gives_a_database_and_a_redis_and_starting_again_reuses_them(data_
     with connection.cursor() as cursor:
         cursor.execute("SELECT current_database()")
         assert cursor.fetchone() == ("hub",)
+        # With room for a million-record load between checkpoints.
+        for name, value in embedded.SERVER_SETTINGS.items():
+            cursor.execute(f"SHOW {name}")
+            assert cursor.fetchone() == (value,)
     connection.close()
     assert redis.Redis.from_url(services.redis_url).ping()
     assert embedded._redis_dir_on_port(port) == (folder / "redis").resolve()
@@ -211,3 +215,14 @@ def _answers(port: int, *, deadline: float, demo=None) -> int | None:
         finally:
             connection.close()
     return None
+
+
+def test_the_compose_postgres_runs_with_the_embedded_servers_settings():
+    import yaml
+
+    command = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["postgres"][
+        "command"
+    ]
+    given = dict(flag.split("=", 1) for flag in command[2::2])
+    assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
+    assert given == embedded.SERVER_SETTINGS
