@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import logging
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import fasteners
+
+logger = logging.getLogger(__name__)
 
 DATABASE_NAME = "hub"
 # The server settings a warehouse that takes million-row loads needs beyond PostgreSQL's
@@ -98,12 +101,31 @@ def _ensure_postgres(pgdata: Path) -> Path:
         cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME])
         if cursor.fetchone() is None:
             cursor.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(DATABASE_NAME)))
-        for name, value in SERVER_SETTINGS.items():
-            setting = sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(name))
-            cursor.execute(setting, [value])
-        cursor.execute("SELECT pg_reload_conf()")  # both take effect without a restart
+        _server_settings_apply(cursor)
     connection.close()
     return Path(socket_dir)
+
+
+def _server_settings_apply(cursor) -> None:
+    """SERVER_SETTINGS, for those still at PostgreSQL's built-in value (which initdb also
+    writes into postgresql.conf): a value someone has changed is theirs to keep. Both take
+    effect without a restart; a server that refuses ALTER SYSTEM runs on, with a warning."""
+    import psycopg2
+    from psycopg2 import sql
+
+    cursor.execute(
+        "SELECT name FROM pg_settings WHERE name = ANY(%s) AND setting = boot_val",
+        [list(SERVER_SETTINGS)],
+    )
+    unset = [name for (name,) in cursor.fetchall()]
+    try:
+        for name in unset:
+            setting = sql.SQL("ALTER SYSTEM SET {} = %s").format(sql.Identifier(name))
+            cursor.execute(setting, [SERVER_SETTINGS[name]])
+        if unset:
+            cursor.execute("SELECT pg_reload_conf()")
+    except psycopg2.Error as error:
+        logger.warning("The embedded PostgreSQL keeps its defaults for %s: %s", unset, error)
 
 
 def _redis_bin(name: str) -> Path:

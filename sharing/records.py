@@ -14,7 +14,6 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Sum
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -326,6 +325,30 @@ class ExtractQuery:
         current = self.current_supply_list()
         return replace(self, supply_ids=list(current.values_list("pk", flat=True)))
 
+    def summary_where(
+        self, months: tuple[datetime.date, datetime.date]
+    ) -> tuple[sql.Composable, dict]:
+        """The condition on a summary's rows (alias ``c``, datasets.summary) that this query's
+        records over whole ``months`` meet, and its parameters: exactly for a query of a
+        dataset, a period and areas (sharing.workspace.counts.summary_answers), a bound for
+        any other."""
+        _, params = self._where()
+        clauses = [
+            sql.SQL("c.dataset_id = %(dataset)s"),
+            sql.SQL("c.partnership_id = %(partnership)s"),
+            sql.SQL("c.month BETWEEN %(first)s AND %(last)s"),
+            self._current("c"),
+        ]
+        within = [sql.SQL("c.district = ANY(%(districts)s)")] if "districts" in params else []
+        within += [
+            sql.SQL("c.{} = ANY({})").format(sql.Identifier(column), sql.Placeholder(key))
+            for key, column in AREA_KEYS.items()
+            if key in params
+        ]
+        if within:
+            clauses.append(sql.SQL("({})").format(sql.SQL(" OR ").join(within)))
+        return sql.SQL(" AND ").join(clauses), {**params, "first": months[0], "last": months[1]}
+
     def parts(self) -> tuple[list[ExtractQuery], int]:
         """The extract as one query per current supply of its dataset, in the order of their
         periods, and about how many rows there are in all. Each part's rows come as its scan
@@ -333,21 +356,28 @@ class ExtractQuery:
         progress told (and the extract's lease renewed) after each: at the rate measured, a
         supply of up to about a hundred million rows is read within the lease.
 
-        The rows in all, for progress only, are the records its supplies hold in the months
-        of its period, from their monthly counts (datasets.summary): exact for whole months
-        and no other filter, more otherwise, and known without reading the rows once more."""
+        The rows in all, for progress only, are what the monthly counts of its supplies
+        (datasets.summary) say of the months of its period and its areas: exact for whole
+        months and no other filter, more otherwise (and fewer for a linked extract, whose
+        records may each have several linked), and known without reading the rows once more;
+        0 where there are no counts to tell."""
         fixed = self if self.supply_ids is not None else self.current_supplies()
-        supplies = list(
+        supplies = (
             Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)
             .order_by("period_start", "created_at", "pk")
             .values_list("pk", flat=True)
         )
         parts = [replace(fixed, part_supply_id=str(pk)) for pk in supplies]
         start, end = self.period
-        held = RecordMonthlyCount.objects.filter(
-            supply_id__in=supplies, month__range=(start.replace(day=1), end)
-        ).aggregate(rows=Sum("count"))["rows"]
-        return parts, held or 0
+        where, params = fixed.summary_where((start.replace(day=1), end))
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.SQL("SELECT coalesce(sum(c.count), 0) FROM {counts} c WHERE {where}").format(
+                    counts=sql.Identifier(RecordMonthlyCount._meta.db_table), where=where
+                ),
+                params,
+            )
+            return parts, cursor.fetchone()[0]
 
     def counts(self, category: str | None, *, area_kind: str = DISTRICT) -> pd.DataFrame:
         """Records by month, area (a postcode district, or the code of the ``area_kind`` of

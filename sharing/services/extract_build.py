@@ -372,10 +372,11 @@ def _with_progress(extract: Extract, total: int, frames):
 
 
 def _record_progress(extract: Extract, done: int, total: int) -> None:
-    """Record how far the extract is, and renew its lease."""
+    """Record how far the extract is, and renew its lease. With no total to go by
+    (ExtractQuery.parts) the lease alone is renewed: no figure rather than a wrong one."""
+    progress = {"progress": min(99, int(100 * done / total))} if total else {}
     Extract.objects.filter(pk=extract.pk, status=ExtractStatus.RUNNING).update(
-        progress=min(99, int(100 * done / max(total, 1))),
-        lease_until=timezone.now() + _lease(),
+        **progress, lease_until=timezone.now() + _lease()
     )
 
 

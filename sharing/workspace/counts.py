@@ -199,30 +199,6 @@ def summary_answers(query: ExtractQuery) -> bool:
     return query == answerable
 
 
-def summary_where(
-    query: ExtractQuery, months: tuple[datetime.date, datetime.date]
-) -> tuple[sql.Composable, dict]:
-    """The condition on a summary's rows (alias ``c``, datasets.summary) that the query's
-    records over whole ``months`` meet, and its parameters. Only for a query the summaries
-    answer (summary_answers)."""
-    _, params = query._where()
-    clauses = [
-        sql.SQL("c.dataset_id = %(dataset)s"),
-        sql.SQL("c.partnership_id = %(partnership)s"),
-        sql.SQL("c.month BETWEEN %(first)s AND %(last)s"),
-        query._current("c"),
-    ]
-    within = [sql.SQL("c.district = ANY(%(districts)s)")] if "districts" in params else []
-    within += [
-        sql.SQL("c.{} = ANY({})").format(sql.Identifier(column), sql.Placeholder(key))
-        for key, column in AREA_KEYS.items()
-        if key in params
-    ]
-    if within:
-        clauses.append(sql.SQL("({})").format(sql.SQL(" OR ").join(within)))
-    return sql.SQL(" AND ").join(clauses), {**params, "first": months[0], "last": months[1]}
-
-
 def part_months(
     query: ExtractQuery, months: tuple[datetime.date, datetime.date]
 ) -> list[ExtractQuery]:
@@ -243,7 +219,7 @@ def summary_counts(
 ) -> pd.DataFrame:
     """Records by month and area over whole ``months``, from the monthly counts of the
     query's current supplies: the rows and labels ExtractQuery.counts(None) gives."""
-    where, params = summary_where(query, months)
+    where, params = query.summary_where(months)
     return fetch(
         sql.SQL(
             "SELECT to_char(c.month, 'YYYY-MM'), {area}, 'All', sum(c.count), "

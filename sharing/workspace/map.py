@@ -39,7 +39,7 @@ from sharing.choices import AccessLevel
 from sharing.disclosure import breakdown_fields, release_of, released
 from sharing.records import ExtractQuery
 from sharing.workspace.areas import area_outlines
-from sharing.workspace.counts import part_months, summary_answers, summary_where, whole_months
+from sharing.workspace.counts import part_months, summary_answers, whole_months
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -107,7 +107,7 @@ def _record_points(query: ExtractQuery) -> tuple[sql.Composable, dict]:
 def _summary_points(
     query: ExtractQuery, months: tuple[datetime.date, datetime.date]
 ) -> tuple[sql.Composable, dict]:
-    where, params = summary_where(query, months)
+    where, params = query.summary_where(months)
     statement = sql.SQL(
         "SELECT c.easting, c.northing, sum(c.count), sum(c.key_sum) FROM {points} c "
         "WHERE {where} GROUP BY 1, 2"

@@ -38,6 +38,7 @@ PIPELINE_FIGURES = [
     "pipeline.end_to_end_s", "pipeline.end_to_end_rows_per_s", "pipeline.worker_peak_rss_mb",
     "copy_from.rows_per_s", "frictionless.rows_per_s", "frictionless.errors",
     "extract.rows_per_s", "extract.start_to_download_s", "extract.copy_to.rows_per_s",
+    "extract.first_after_load.rows_per_s", "extract.vacuum_s",
     "ratios.pipeline_time_over_copy_from", "ratios.pipeline_speed_over_frictionless",
     "ratios.extract_time_over_copy_to",
 ]  # fmt: skip

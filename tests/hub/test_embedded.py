@@ -226,3 +226,20 @@ def test_the_compose_postgres_runs_with_the_embedded_servers_settings():
     given = dict(flag.split("=", 1) for flag in command[2::2])
     assert command[0] == "postgres" and set(command[1::2]) == {"-c"}
     assert given == embedded.SERVER_SETTINGS
+
+
+def test_a_setting_someone_has_changed_is_kept_at_the_next_start(data_dir):
+    folder, port = data_dir
+    services = embedded.ensure_running(folder, port)
+    connection = psycopg2.connect(**_connect_kwargs(services))
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute("ALTER SYSTEM SET max_wal_size = '16GB'")
+        cursor.execute("SELECT pg_reload_conf()")
+
+    embedded.ensure_running(folder, port)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW max_wal_size")
+        assert cursor.fetchone() == ("16GB",)
+    connection.close()

@@ -9,6 +9,7 @@ import datetime
 import io
 import time
 import zipfile
+from dataclasses import replace
 
 import pandas as pd
 import pytest
@@ -17,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from psycopg2 import sql
 
-from datasets.models import Dataset, Supply
+from datasets.models import Dataset, Record, RecordMonthlyCount, Supply
 from datasets.spreadsheets import (
     FORMULA_STARTS,
     neutralise_cell,
@@ -26,8 +27,9 @@ from datasets.spreadsheets import (
 )
 from datasets.storage import stored_columns
 from datasets.summary import counts_recount
-from sharing.choices import ExtractFormat
+from sharing.choices import ExtractFormat, ExtractStatus
 from sharing.files import MARKING, BackgroundWriter, csv_text, write_csv_copy, write_csv_zip
+from sharing.models import Extract
 from sharing.records import ExtractQuery, record_fields, stream_parts
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
@@ -379,3 +381,31 @@ def test_the_extracts_own_failure_is_the_one_raised_not_a_background_one_it_foll
 
     assert "No space left" in " ".join(raised.value.__notes__)
     assert target.closed
+
+
+@pytest.mark.django_db
+def test_the_progress_total_is_what_the_monthly_counts_say_of_the_months_and_areas(
+    offences, personas
+):
+    query = query_for(offences, linked=False)
+
+    assert query.parts()[1] == 60
+    in_wn1 = replace(query, area={"districts": ["WN1"]})
+    held = Record.objects.filter(dataset=offences["offence"], postcode="WN1 1AA").count()
+    assert in_wn1.parts()[1] == held == 15
+
+    # With no counts to go by there is no total, and progress shows no figure rather than a
+    # wrong one; the lease is renewed all the same.
+    RecordMonthlyCount.objects.all().delete()
+    assert query.parts()[1] == 0
+    extract = Extract.objects.create(
+        created_by=personas["analyst"], agency=personas["analyst"].memberships.get().agency,
+        dataset=offences["offence"], level="record", file_format="csv",
+        period_start=PERIOD[0], period_end=PERIOD[1], status=ExtractStatus.RUNNING,
+    )  # fmt: skip
+    extract_build._record_progress(extract, 20, 0)
+    extract.refresh_from_db()
+    assert extract.progress == 0 and extract.lease_until is not None
+    extract_build._record_progress(extract, 20, 40)
+    extract.refresh_from_db()
+    assert extract.progress == 50
