@@ -332,6 +332,11 @@ class MonthlySummary(models.Model):
         abstract = True
 
 
+# A summary row's areas, and its key: a supply's records in a month and those areas.
+SUMMARY_AREAS = ["district", "ward_code", "lsoa_code", "msoa_code", "lad_code"]
+SUMMARY_KEY = ["supply", "dataset", "partnership", "month", *SUMMARY_AREAS]
+
+
 class RecordMonthlyCount(MonthlySummary):
     """Records per supply, event month, postcode district and area: the workspace's counts
     over years read these few rows rather than millions of records."""
@@ -339,35 +344,13 @@ class RecordMonthlyCount(MonthlySummary):
     class Meta:
         constraints = [
             # Led by the supply: a load's recount and the supply's deletion find its rows here.
-            models.UniqueConstraint(
-                fields=[
-                    "supply",
-                    "dataset",
-                    "partnership",
-                    "month",
-                    "district",
-                    "ward_code",
-                    "lsoa_code",
-                    "msoa_code",
-                    "lad_code",
-                ],  # fmt: skip
-                name="record_monthly_count_unique",
-            )
+            models.UniqueConstraint(fields=SUMMARY_KEY, name="record_monthly_count_unique")
         ]
         indexes = [
             # Covering: a dataset's counts over a period come from the index alone.
             models.Index(
                 fields=["dataset", "partnership", "month"],
-                include=[
-                    "supply",
-                    "district",
-                    "ward_code",
-                    "lsoa_code",
-                    "msoa_code",
-                    "lad_code",
-                    "count",
-                    "key_sum",
-                ],  # fmt: skip
+                include=["supply", *SUMMARY_AREAS, "count", "key_sum"],
                 name="record_monthly_count_read",
             )
         ]
@@ -388,19 +371,7 @@ class RecordMonthlyPoint(MonthlySummary):
         constraints = [
             # Led by the supply, as the counts' is; unlocated records share one row.
             models.UniqueConstraint(
-                fields=[
-                    "supply",
-                    "dataset",
-                    "partnership",
-                    "month",
-                    "district",
-                    "ward_code",
-                    "lsoa_code",
-                    "msoa_code",
-                    "lad_code",
-                    "easting",
-                    "northing",
-                ],  # fmt: skip
+                fields=[*SUMMARY_KEY, "easting", "northing"],
                 name="record_monthly_point_unique",
                 nulls_distinct=False,
             )
@@ -409,18 +380,7 @@ class RecordMonthlyPoint(MonthlySummary):
             # Covering: a dataset's points over a period come from the index alone.
             models.Index(
                 fields=["dataset", "partnership", "month"],
-                include=[
-                    "supply",
-                    "easting",
-                    "northing",
-                    "district",
-                    "ward_code",
-                    "lsoa_code",
-                    "msoa_code",
-                    "lad_code",
-                    "count",
-                    "key_sum",
-                ],  # fmt: skip
+                include=["supply", "easting", "northing", *SUMMARY_AREAS, "count", "key_sum"],
                 name="record_monthly_point_read",
             )
         ]
