@@ -22,7 +22,7 @@ from django.db import connection
 from psycopg2 import sql
 
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
-from sharing.records import ExtractQuery, ExtractRefused
+from sharing.records import ExtractQuery, ExtractRefused, scans_in_stored_order
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
 # Fields with these characters are quoted in the CSV, as PostgreSQL's COPY quotes them.
@@ -163,7 +163,11 @@ def write_csv_copy(
         # psycopg2 writes each row with a call of its own: buffered, the compressor gets
         # them a megabyte at a time.
         compressing = BackgroundWriter(member)
-        with io.BufferedWriter(compressing, COPY_BUFFER) as buffered, connection.cursor() as cursor:
+        with (
+            io.BufferedWriter(compressing, COPY_BUFFER) as buffered,
+            scans_in_stored_order(),
+            connection.cursor() as cursor,
+        ):
             buffered.write(csv_text(pd.DataFrame([columns])).encode())
             for part in parts:
                 select, params, _ = part.csv_records()

@@ -8,12 +8,13 @@ sanitised ones. Identifying fields are decrypted only for personal extracts.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
-from django.db import connection
+from django.db import DatabaseError, connection
 from django.utils import timezone
 from psycopg2 import sql
 
@@ -437,6 +438,21 @@ def _precision_sql() -> sql.Composable:
         for method, metres in known
     )
     return sql.SQL("CASE r.location_method {} END").format(cases)
+
+
+@contextlib.contextmanager
+def scans_in_stored_order() -> Iterator[None]:
+    """Queries run in here read each table with one process, so that rows come in the order
+    the scan meets them. PostgreSQL's parallel workers would interleave them (a different
+    file each time, which deflates worse) and take the cores that compressing needs."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET max_parallel_workers_per_gather = 0")
+    try:
+        yield
+    finally:
+        # A connection that has failed is discarded, and its setting with it.
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET max_parallel_workers_per_gather")
 
 
 def stream_parts(parts: list[ExtractQuery]) -> Iterator[pd.DataFrame]:
