@@ -22,7 +22,8 @@ from django.db import connection
 from psycopg2 import sql
 
 from datasets.spreadsheets import neutralise_cell, neutralise_formulas
-from sharing.records import ExtractQuery, ExtractRefused, scans_in_stored_order
+from sharing.reading import scans_in_stored_order
+from sharing.records import ExtractQuery, ExtractRefused
 
 MARKING = "OFFICIAL-SENSITIVE / RESTRICTED — CSP use only"
 # Fields with these characters are quoted in the CSV, as PostgreSQL's COPY quotes them.

@@ -215,8 +215,8 @@ def frictionless_validate(path: Path, dataset: Dataset, rows: int) -> dict:
 
 def copy_to_devnull(query: sql.Composable, params: dict) -> float:
     """Seconds to COPY the query's rows out as CSV, read and thrown away; as an extract reads
-    them, by one process (sharing.records.scans_in_stored_order)."""
-    from sharing.records import scans_in_stored_order
+    them, by one process (sharing.reading.scans_in_stored_order)."""
+    from sharing.reading import scans_in_stored_order
 
     with scans_in_stored_order(), connection.cursor() as cursor:
         bound = cursor.mogrify(query, params).decode()

@@ -44,6 +44,7 @@ from sharing.identifying import IdentifyingFields
 from sharing.models import (
     Extract,
 )
+from sharing.reading import stream_parts, stream_rows
 from sharing.records import (
     CIPHERTEXT,
     ROW,
@@ -53,8 +54,6 @@ from sharing.records import (
     link_prefix,
     personal_fields,
     record_fields,
-    stream_parts,
-    stream_rows,
 )
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,8 @@ from datasets.summary import counts_recount
 from sharing.choices import ExtractFormat, ExtractStatus
 from sharing.files import MARKING, BackgroundWriter, csv_text, write_csv_copy, write_csv_zip
 from sharing.models import Extract
-from sharing.records import ExtractQuery, record_fields, stream_parts
+from sharing.reading import stream_parts
+from sharing.records import ExtractQuery, record_fields
 from sharing.services import extract_build
 from sharing.services.extracts import extract_request
 from tests.conftest import supply_row

@@ -15,7 +15,8 @@ from datasets.models import Dataset
 from sanitise.choices import LOCATION_PRECISION_M, LocationMethod
 from sharing.disclosure import KAnonymity
 from sharing.files import write_csv_copy, write_csv_zip
-from sharing.records import ExtractQuery, stream_rows
+from sharing.reading import stream_rows
+from sharing.records import ExtractQuery
 from tests.conftest import supply_row
 from tests.records import records_create
 from tests.sharing.test_extract_fast_path import METADATA
