@@ -168,7 +168,7 @@ def _next_month(day: datetime.date) -> datetime.date:
     return (day.replace(day=28) + 4 * DAY).replace(day=1)
 
 
-def whole_months(
+def _whole_months(
     period: tuple[datetime.date, datetime.date],
 ) -> tuple[datetime.date, datetime.date] | None:
     """The first days of the first and last whole months within the period, if any."""
@@ -199,19 +199,23 @@ def summary_answers(query: ExtractQuery) -> bool:
     return query == answerable
 
 
-def part_months(
-    query: ExtractQuery, months: tuple[datetime.date, datetime.date]
-) -> list[ExtractQuery]:
-    """The query over what its period holds beyond the whole ``months``: a part month at
-    either end, which the records answer."""
+def summary_split(
+    query: ExtractQuery,
+) -> tuple[tuple[datetime.date, datetime.date] | None, list[ExtractQuery]]:
+    """Which of the query's months a summary (datasets.summary) answers, and the queries the
+    records answer for the rest: its whole months when the summaries hold its answer
+    (summary_answers), and a part month at either end; otherwise none, and the query."""
+    months = _whole_months(query.period)
+    if months is None or not summary_answers(query):
+        return None, [query]
     start, end = query.period
     following = _next_month(months[1])
-    parts = []
+    rest = []
     if start < months[0]:
-        parts.append(replace(query, period=(start, months[0] - DAY)))
+        rest.append(replace(query, period=(start, months[0] - DAY)))
     if end >= following:
-        parts.append(replace(query, period=(following, end)))
-    return parts
+        rest.append(replace(query, period=(following, end)))
+    return months, rest
 
 
 def summary_counts(
@@ -241,11 +245,13 @@ def counts_frame(
     """Records by month, area (postcode district, or ``area_kind``'s code) and the
     breakdown's values (or "All"): the whole months from the monthly counts when they can
     answer, a part month at either end and everything else from the records."""
-    months = whole_months(query.period)
-    if breakdown or months is None or not summary_answers(query):
-        return query.counts(breakdown or None, area_kind=area_kind)
+    if breakdown:
+        return query.counts(breakdown, area_kind=area_kind)
+    months, rest = summary_split(query)
+    if months is None:
+        return query.counts(None, area_kind=area_kind)
     parts = [summary_counts(query=query, months=months, area_kind=area_kind)]
-    parts += [part.counts(None, area_kind=area_kind) for part in part_months(query, months)]
+    parts += [part.counts(None, area_kind=area_kind) for part in rest]
     found = [part for part in parts if not part.empty]
     return pd.concat(found, ignore_index=True) if found else parts[0]
 

@@ -39,7 +39,7 @@ from sharing.choices import AccessLevel
 from sharing.disclosure import breakdown_fields, release_of, released
 from sharing.records import ExtractQuery
 from sharing.workspace.areas import area_outlines
-from sharing.workspace.counts import part_months, summary_answers, whole_months
+from sharing.workspace.counts import summary_split
 from sharing.workspace.filters import (
     FilterInvalid,
     WorkspaceQuery,
@@ -119,12 +119,9 @@ def locations_count(*, query: ExtractQuery) -> Locations:
     """Records matching the query, grouped by their sanitised point (null for unlocated):
     whole months from the monthly points when they answer the query, as the counts do, and
     the rest from the records."""
-    months = whole_months(query.period)
-    if months is None or not summary_answers(query):
-        statements = [_record_points(query)]
-    else:
-        statements = [_summary_points(query, months)]
-        statements += [_record_points(part) for part in part_months(query, months)]
+    months, rest = summary_split(query)
+    statements = [_summary_points(query, months)] if months else []
+    statements += [_record_points(part) for part in rest]
     rows = []
     with connection.cursor() as cursor:
         for statement, params in statements:

@@ -572,7 +572,7 @@ def test_a_breakdown_counts_the_records(personas):
 
 
 def test_the_whole_months_of_a_period():
-    whole = counts.whole_months
+    whole = counts._whole_months
     day = datetime.date
     assert whole((day(2026, 1, 1), day(2026, 3, 31))) == (day(2026, 1, 1), day(2026, 3, 1))
     assert whole((day(2026, 1, 2), day(2026, 3, 30))) == (day(2026, 2, 1), day(2026, 2, 1))
