@@ -40,10 +40,7 @@ class LocationRole(models.TextChoices):
 
 class SupplyStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
-    VALIDATING = "validating", "Validating"
-    GEOCODING = "geocoding", "Geocoding"
-    SANITISING = "sanitising", "Sanitising"
-    LOADING = "loading", "Loading"
+    LOADING = "loading", "Checking and loading"
     REPORTING = "reporting", "Writing the report"
     COMPLETED = "completed", "Completed"
     REJECTED = "rejected", "Rejected"

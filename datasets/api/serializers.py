@@ -77,9 +77,8 @@ class SupplyCreatedSerializer(serializers.Serializer):
 
 
 CONTRACT_STATUSES = [
-    SupplyStatus.QUEUED, SupplyStatus.VALIDATING, SupplyStatus.GEOCODING,
-    SupplyStatus.SANITISING, SupplyStatus.LOADING, SupplyStatus.COMPLETED,
-    SupplyStatus.REJECTED, SupplyStatus.FAILED, SupplyStatus.WITHDRAWN,
+    SupplyStatus.QUEUED, SupplyStatus.LOADING, SupplyStatus.COMPLETED, SupplyStatus.REJECTED,
+    SupplyStatus.FAILED, SupplyStatus.WITHDRAWN,
 ]  # fmt: skip
 
 

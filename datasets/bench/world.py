@@ -127,9 +127,8 @@ def bench_world() -> BenchWorld:
 
 def bench_clear(*, supplies: list[Supply], extracts: list = ()) -> None:
     """Delete what a benchmark made: extracts and their files, supplies with their records,
-    raw files and work in progress; audited."""
+    raw files and rejected rows; audited."""
     from datasets.rejected_rows import rejected_rows_path
-    from datasets.staging import stage_clear
 
     for extract in extracts:
         if extract.file_path:
@@ -149,7 +148,6 @@ def bench_clear(*, supplies: list[Supply], extracts: list = ()) -> None:
         if supply.raw_path:
             Path(supply.raw_path).unlink(missing_ok=True)
         rejected_rows_path(supply).unlink(missing_ok=True)
-        stage_clear(supply.pk)
     Supply.objects.filter(pk__in=ids).delete()
     if ids:
         audit_record(

@@ -1,12 +1,13 @@
-"""The supply pipeline: validate → geocode → sanitise → load → report.
+"""The supply pipeline: one pass that checks, geocodes, sanitises and loads the file chunk by
+chunk (``process``), then the report.
 
 Each stage is a plain function of a supply id, run by a thin Celery task. A stage first
 claims the supply with a conditional update (so two workers never run the same stage), holds
 a lease that every chunk renews, and on success hands the supply to the next stage in the
-same update that releases the lease. A stage may be run again from scratch: it rewrites its
-own outputs and nothing else. Data move between stages as encrypted chunks (``staging``);
-only ``load`` touches the warehouse, in one transaction.
+same update that releases the lease. A stage may be run again from scratch: the pass reads
+the stored raw file again, and its load commits in one transaction or not at all, so nothing
+between the raw file and the warehouse is ever written to disk.
 
-``stages`` holds the machinery (claim, lease, hand-over, run); each stage has a module of its
-own.
+``stages`` holds the machinery (claim, lease, hand-over, run); each step of the pass has a
+module of its own.
 """

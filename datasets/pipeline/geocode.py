@@ -1,55 +1,55 @@
-"""The geocode stage: each location group of the validated rows placed on the National Grid
-from the supplied coordinates, address or postcode; its warnings added to the report."""
+"""Geocoding: each location group of the accepted rows placed on the National Grid from the
+supplied coordinates, address or postcode; its warnings added to the report."""
 
 from __future__ import annotations
 
 from collections import Counter
 
+import pandas as pd
+
 from datasets.catalogue import primary_group
-from datasets.pipeline.stages import (
-    LATITUDE,
-    LONGITUDE,
-    REPORT_LIST_LIMIT,
-    Claim,
-    advance,
-    chunks_with_progress,
-)
-from datasets.staging import StageWriter
+from datasets.pipeline.stages import LATITUDE, LONGITUDE, REPORT_LIST_LIMIT, Claim
 
 
-def geocode(claim: Claim) -> None:
-    from sanitise.geocode import LocationInput, geocode_frame
-    from sanitise.reference import gazetteer_current
+class Geocoding:
+    """Places chunk after chunk, keeping their warnings for the report."""
 
-    schema = claim.schema
-    gazetteer = gazetteer_current()
-    area = gazetteer.area_for(
-        claim.supply.agency.partnership.postcode_areas, name=str(claim.supply.agency.partnership)
-    )
-    primary = primary_group(schema)
-    groups = [
-        LocationInput.from_group(
-            group,
-            latitude=LATITUDE if group is primary else None,
-            longitude=LONGITUDE if group is primary else None,
+    def __init__(self, claim: Claim):
+        from sanitise.geocode import LocationInput
+        from sanitise.reference import gazetteer_current
+
+        self.gazetteer = gazetteer_current()
+        partnership = claim.supply.agency.partnership
+        self._area = self.gazetteer.area_for(partnership.postcode_areas, name=str(partnership))
+        primary = primary_group(claim.schema)
+        self._groups = [
+            LocationInput.from_group(
+                group,
+                latitude=LATITUDE if group is primary else None,
+                longitude=LONGITUDE if group is primary else None,
+            )
+            for group in claim.schema.locations
+        ]
+        self._warnings: list[dict] = []
+
+    def place(self, chunk: pd.DataFrame) -> pd.DataFrame:
+        """The chunk with each location group's point and how it was found."""
+        from sanitise.geocode import geocode_frame
+
+        if not self._groups:
+            return chunk
+        result = geocode_frame(
+            chunk, groups=self._groups, gazetteer=self.gazetteer, area=self._area
         )
-        for group in schema.locations
-    ]
-    writer = StageWriter(claim.supply.pk, "geocoded", claim.data_key)
-    warnings: list[dict] = []
-    for chunk in chunks_with_progress(claim, "validated"):
-        if groups and not chunk.empty:
-            result = geocode_frame(chunk, groups=groups, gazetteer=gazetteer, area=area)
-            chunk = chunk.join(result.frame)
-            warnings.extend(result.errors + result.warnings)
-        writer.write(chunk)
-    writer.commit()
-    report = dict(claim.supply.report)
-    report["warnings"] = (report.get("warnings", []) + _plain(warnings))[:REPORT_LIST_LIMIT]
-    counts = Counter(report.get("warning_counts", {}))
-    counts.update(warning["code"] for warning in warnings)
-    report["warning_counts"] = dict(counts)
-    advance(claim, report=report)
+        self._warnings.extend(result.errors + result.warnings)
+        return chunk.join(result.frame)
+
+    def reported(self, report: dict) -> dict:
+        """The report with geocoding's warnings added to the file check's."""
+        counts = Counter(report.get("warning_counts", {}))
+        counts.update(warning["code"] for warning in self._warnings)
+        listed = report.get("warnings", []) + _plain(self._warnings)
+        return {**report, "warnings": listed[:REPORT_LIST_LIMIT], "warning_counts": dict(counts)}
 
 
 def _plain(entries: list[dict]) -> list[dict]:

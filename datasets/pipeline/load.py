@@ -1,13 +1,15 @@
-"""The load stage: the sanitised records COPYed into the warehouse in one transaction, with
-their identifying fields encrypted, linked records dated and the monthly counts kept; the
-period's earlier supply superseded."""
+"""Loading: the sanitised records COPYed into the warehouse in one transaction, with their
+identifying fields encrypted, linked records dated and the monthly counts kept; the period's
+earlier supply superseded."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import hmac
-from functools import partial
+import queue
+import threading
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
@@ -21,6 +23,7 @@ from datasets import copytext, storage
 from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import DatasetKind, LocationMethod
 from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
+from datasets.pipeline.sanitise import Sanitised
 from datasets.pipeline.stages import (
     EVENT_DATE,
     EVENT_TIME,
@@ -28,13 +31,11 @@ from datasets.pipeline.stages import (
     Claim,
     SupplyRejected,
     advance,
-    chunks_with_progress,
 )
-from datasets.staging import stage_read
 from datasets.storage import FIELD_PREFIX, field_sql, stored_columns
 from datasets.summary import counts_load
 from hub.crypto import encrypt_bytes
-from sanitise.areas import AREA_COLUMNS, areas_of_postcodes, postcode_areas_current
+from sanitise.areas import AREA_COLUMNS, areas_of_postcodes
 
 # The records' common columns; each dataset's fields follow (datasets.storage).
 COMMON_COLUMNS = [
@@ -144,70 +145,135 @@ def _record_key_secret() -> str:
     return base64.b64encode(derived[:12]).decode()
 
 
-def _copy_payload(
-    claim: Claim, lookup: pd.DataFrame, records: pd.DataFrame
-) -> tuple[int, pa.Buffer]:
-    """A chunk's row count and its COPY text (nothing when it is empty)."""
-    if records.empty:
-        return 0, pa.py_buffer(b"")
-    return len(records), copytext.copy_text(_record_table(claim, lookup, records))
+class Loader:
+    """Puts a supply's records in the warehouse, all or nothing: a thread of its own, with its
+    own database connection, COPYs each chunk given to ``put`` in one transaction while the
+    caller works on the next; ``commit`` finishes the load and hands the supply on in that
+    transaction. Leaving the ``with`` block without committing rolls everything back.
+
+    The caller's connection stays free for what others must see at once: progress and the
+    lease. Nothing of the supply's is written on it while the load runs."""
+
+    def __init__(self, claim: Claim, areas_lookup: pd.DataFrame):
+        self.claim, self._lookup = claim, areas_lookup
+        self._personal = claim.schema.kind != DatasetKind.DEPERSONALISED
+        # Two chunks in hand at most: one being COPYed, one waiting.
+        self._inbox: queue.Queue = queue.Queue(maxsize=1)
+        self._thread = threading.Thread(
+            target=self._run, name=f"load-{claim.supply.pk}", daemon=True
+        )
+        self._error: BaseException | None = None
+        self.loaded = 0
+
+    def __enter__(self) -> Loader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, exc_type, exc, traceback) -> None:
+        if self._thread.is_alive():
+            self._inbox.put(_ABORT)
+            self._thread.join()
+
+    def put(self, sanitised: Sanitised) -> None:
+        self._send(sanitised)
+
+    def commit(self, *, report: dict, counts: dict[str, int]) -> None:
+        """The load's last steps, then the hand-over to the next stage; SupplyRejected (all
+        rolled back) if the period overlaps another supply's."""
+        self._send(_Finish(report=report, counts=counts))
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+
+    def _send(self, item) -> None:
+        while True:
+            try:
+                self._inbox.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                if not self._thread.is_alive():
+                    break
+        # The loader stopped early: its failure is the stage's.
+        raise self._error or RuntimeError("The load stopped without saying why")
+
+    def _run(self) -> None:
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                # Foreign keys checked as each row arrives, not queued (a million queued checks
+                # hold memory) and run at commit, after the stage has recorded its end.
+                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                if self._personal:
+                    cursor.execute(
+                        "CREATE TEMPORARY TABLE identifying_load "
+                        "(row_number integer PRIMARY KEY, ciphertext bytea) ON COMMIT DROP"
+                    )
+                while not isinstance(item := self._inbox.get(), _Finish):
+                    if item is _ABORT:
+                        raise _Abandoned
+                    self._copy(cursor, item)
+                _load_finish(self.claim, cursor, item, loaded=self.loaded)
+        except _Abandoned:
+            pass
+        except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
+            self._error = error
+        finally:
+            connection.close()
+
+    def _copy(self, cursor, sanitised: Sanitised) -> None:
+        records = sanitised.records
+        if not records.empty:
+            table = _record_table(self.claim, self._lookup, records)
+            copytext.copy_into(
+                cursor, Record._meta.db_table, table.column_names, copytext.copy_text(table)
+            )
+            self.loaded += len(records)
+        if self._personal and sanitised.identifying is not None:
+            _copy_identifying(self.claim, cursor, sanitised.identifying)
 
 
-def load(claim: Claim) -> None:
-    """Put the supply's records in the warehouse in one transaction, all or nothing."""
+@dataclass
+class _Finish:
+    report: dict
+    counts: dict[str, int]
+
+
+class _Abandoned(Exception):
+    """The caller left without committing: the load is rolled back."""
+
+
+_ABORT = object()
+
+
+def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
     supply = claim.supply
-    record_table = Record._meta.db_table
-    identifying_table = IdentifyingRecord._meta.db_table
-    personal = claim.schema.kind != DatasetKind.DEPERSONALISED
-    with transaction.atomic():
-        # A lost lease means another worker has this stage now; stop before writing anything.
-        held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
-        if not held.exists():
-            return
-        with connection.cursor() as cursor:
-            # One load at a time per partnership: linked records (a victim and its offence)
-            # loading at once would each miss the other's uncommitted rows.
-            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
-            # Foreign keys checked as each row arrives, not queued (a million queued checks
-            # hold memory) and run at commit, after the stage has recorded its end.
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        overlap = _overlapping_supply(supply)
-        if overlap is not None:
-            raise SupplyRejected([_overlap_problem(supply, overlap)])
-        Record.objects.filter(supply=supply).delete()
-        with connection.cursor() as cursor:
-            loaded = 0
-            columns = record_columns(claim.schema)
-            partnership = supply.agency.partnership
-            lookup = postcode_areas_current(
-                local_authorities=partnership.local_authorities,
-                postcode_areas=partnership.postcode_areas,
-            )
-            # The next chunk's COPY text is made (in a thread) while PostgreSQL takes this one.
-            payloads = chunks_with_progress(
-                claim, "sanitised", prepare=partial(_copy_payload, claim, lookup)
-            )
-            for rows, payload in payloads:
-                if rows:
-                    copytext.copy_into(cursor, record_table, columns, payload)
-                    loaded += rows
-            if personal:
-                _load_identifying(claim, cursor, record_table, identifying_table)
-            date_linked_records(cursor, supply)
-            counts_load(supply=supply)
-        # The same period supplied again, and nil returns within it: records replace them.
-        superseded = list(
-            _overlapping(supply)
-            .filter(
-                Q(period_start=supply.period_start, period_end=supply.period_end)
-                | Q(nil_return=True, period_start__gte=supply.period_start,
-                    period_end__lte=supply.period_end)
-            )
-            .values_list("pk", flat=True)
-        )  # fmt: skip
-        Supply.objects.filter(pk__in=superseded).update(superseded_by=supply)
-        report = {**supply.report, "superseded": [str(pk) for pk in superseded]}
-        advance(claim, report=report, accepted_count=loaded)
+    # A lost lease means another worker has this stage now: if it finished first, its load
+    # stands and this one is rolled back.
+    held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
+    if not held.exists():
+        raise _Abandoned
+    # One load at a time per partnership: linked records (a victim and its offence) loading
+    # at once would each miss the other's uncommitted rows.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
+    overlap = _overlapping_supply(supply)
+    if overlap is not None:
+        raise SupplyRejected([_overlap_problem(supply, overlap)])
+    if claim.schema.kind != DatasetKind.DEPERSONALISED:
+        _identifying_insert(cursor, supply)
+    date_linked_records(cursor, supply)
+    counts_load(supply=supply)
+    # The same period supplied again, and nil returns within it: records replace them.
+    superseded = list(
+        _overlapping(supply)
+        .filter(
+            Q(period_start=supply.period_start, period_end=supply.period_end)
+            | Q(nil_return=True, period_start__gte=supply.period_start,
+                period_end__lte=supply.period_end)
+        )
+        .values_list("pk", flat=True)
+    )  # fmt: skip
+    Supply.objects.filter(pk__in=superseded).update(superseded_by=supply)
+    report = {**finish.report, "superseded": [str(pk) for pk in superseded]}
+    advance(claim, report=report, **{**finish.counts, "accepted_count": loaded})
 
 
 def _overlapping(supply: Supply):
@@ -253,37 +319,33 @@ def _overlap_problem(supply: Supply, overlap: Supply) -> str:
     )
 
 
-def _load_identifying(claim: Claim, cursor, record_table: str, identifying_table: str) -> None:
-    """Encrypt each record's identifying fields with the supply's key, bound to its row."""
-    cursor.execute(
-        "CREATE TEMPORARY TABLE identifying_load "
-        "(row_number integer PRIMARY KEY, ciphertext bytea) ON COMMIT DROP"
-    )
+def _copy_identifying(claim: Claim, cursor, identifying: pd.DataFrame) -> None:
+    """A chunk's identifying fields, each record's encrypted with the supply's key and bound
+    to its row, held until the records they belong to are all in."""
+    if identifying.empty:
+        return
     supply_id = str(claim.supply.pk)
-    for chunk in stage_read(claim.supply.pk, "identifying", claim.data_key):
-        if chunk.empty:
-            continue
-        lines = copytext.json_objects(chunk).to_pylist()
-        ciphertexts = [
-            "\\x"
-            + encrypt_bytes(
-                line.encode(), claim.data_key, context=f"{supply_id}:{row}".encode()
-            ).hex()
-            for row, line in zip(chunk.index, lines, strict=True)
-        ]
-        table = pa.table({"row_number": pa.array(chunk.index), "ciphertext": ciphertexts})
-        copytext.copy_into(
-            cursor, "identifying_load", table.column_names, copytext.copy_text(table)
-        )
+    lines = copytext.json_objects(identifying).to_pylist()
+    ciphertexts = [
+        "\\x"
+        + encrypt_bytes(line.encode(), claim.data_key, context=f"{supply_id}:{row}".encode()).hex()
+        for row, line in zip(identifying.index, lines, strict=True)
+    ]
+    table = pa.table({"row_number": pa.array(identifying.index), "ciphertext": ciphertexts})
+    copytext.copy_into(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
+
+
+def _identifying_insert(cursor, supply: Supply) -> None:
     cursor.execute(
         sql.SQL(
             "INSERT INTO {identifying} (record_id, supply_id, ciphertext) "
             "SELECT r.id, r.supply_id, l.ciphertext FROM {records} r "
             "JOIN identifying_load l ON l.row_number = r.row_number WHERE r.supply_id = %s"
         ).format(
-            identifying=sql.Identifier(identifying_table), records=sql.Identifier(record_table)
+            identifying=sql.Identifier(IdentifyingRecord._meta.db_table),
+            records=sql.Identifier(Record._meta.db_table),
         ),
-        [supply_id],
+        [str(supply.pk)],
     )
 
 

@@ -1,5 +1,5 @@
-"""The report stage: the supply's summary completed, its staged work cleared, and the
-supplier told by e-mail that it has been processed."""
+"""The report stage: the supply's summary completed, and the supplier told by e-mail that it
+has been processed."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from django.conf import settings
 from django.utils import timezone
 
 from datasets.pipeline.stages import Claim, advance
-from datasets.staging import stage_clear
 
 
 def report(claim: Claim) -> None:
@@ -22,7 +21,6 @@ def report(claim: Claim) -> None:
         "accepted": supply.accepted_count,
         "rejected": supply.rejected_count,
     }
-    stage_clear(supply.pk)
     advance(claim, report=summary)
     if supply.uploaded_by.email:
         url = settings.HUB_SITE_URL + reverse("supply-detail", args=[supply.pk])

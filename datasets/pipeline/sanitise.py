@@ -1,9 +1,10 @@
-"""The sanitise stage: each record dated, its locations moved to safe centroids and its
-identifying fields set apart, staged for the load; the count of each location method."""
+"""Sanitising: each record dated, its locations moved to safe centroids and its identifying
+fields set apart, for the load; the count of each location method."""
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 
 import pandas as pd
 from django.db import connection
@@ -11,15 +12,7 @@ from psycopg2 import sql
 
 from datasets.choices import LocationMethod
 from datasets.models import Dataset, Record, Supply
-from datasets.pipeline.stages import (
-    EVENT_DATE,
-    EVENT_TIME,
-    LOADED_STATUSES,
-    Claim,
-    advance,
-    chunks_with_progress,
-)
-from datasets.staging import StageWriter
+from datasets.pipeline.stages import EVENT_DATE, EVENT_TIME, LOADED_STATUSES, Claim
 from datasets.storage import field_text_sql
 
 
@@ -72,29 +65,33 @@ def _event_dates(claim: Claim, chunk: pd.DataFrame) -> pd.Series:
     return dates.fillna(period_start)
 
 
-def sanitise(claim: Claim) -> None:
-    from sanitise.reference import gazetteer_current
-    from sanitise.services import sanitise_frame
+@dataclass
+class Sanitised:
+    """A chunk's records for the warehouse, and their identifying fields (None for a dataset
+    that has none)."""
 
-    schema = claim.schema
-    gazetteer = gazetteer_current()
-    records_out = StageWriter(claim.supply.pk, "sanitised", claim.data_key)
-    identifying_out = StageWriter(claim.supply.pk, "identifying", claim.data_key)
-    counts: Counter = Counter({method: 0 for method in LocationMethod.values})
-    for chunk in chunks_with_progress(claim, "geocoded"):
-        event_dates = _event_dates(claim, chunk)
+    records: pd.DataFrame
+    identifying: pd.DataFrame | None
+
+
+class Sanitising:
+    """Sanitises chunk after chunk, counting how each record was located."""
+
+    def __init__(self, claim: Claim, gazetteer):
+        self.claim, self.gazetteer = claim, gazetteer
+        self.location_counts: Counter = Counter({method: 0 for method in LocationMethod.values})
+
+    def sanitise(self, chunk: pd.DataFrame) -> Sanitised:
+        from sanitise.services import sanitise_frame
+
+        schema = self.claim.schema
+        event_dates = _event_dates(self.claim, chunk)
         fields = chunk[[name for name in schema.field_names if name in chunk]]
         result = sanitise_frame(
-            fields, chunk, schema=schema, gazetteer=gazetteer, event_date=event_dates
+            fields, chunk, schema=schema, gazetteer=self.gazetteer, event_date=event_dates
         )
         records = result.records
         records[EVENT_DATE] = event_dates
         records[EVENT_TIME] = chunk[schema.event_time] if schema.event_time else None
-        records_out.write(records)
-        if result.identifying is not None:
-            identifying_out.write(result.identifying)
-        counts.update(result.location_counts)
-    records_out.commit()
-    identifying_out.commit()
-    report = {**claim.supply.report, "locations": dict(counts)}
-    advance(claim, report=report)
+        self.location_counts.update(result.location_counts)
+        return Sanitised(records=records, identifying=result.identifying)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import datetime
 import logging
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TypeVar
 
-import pandas as pd
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
@@ -19,32 +19,20 @@ from django.utils import timezone
 from datasets.catalogue import DatasetSchema
 from datasets.choices import SupplyStatus
 from datasets.models import Supply
-from datasets.staging import read_ahead, stage_chunk_count, stage_clear, stage_read
 from hub.crypto import unwrap_key
 from hub.services import audit_record
 
 logger = logging.getLogger(__name__)
 
-STAGES = [
-    SupplyStatus.VALIDATING,
-    SupplyStatus.GEOCODING,
-    SupplyStatus.SANITISING,
-    SupplyStatus.LOADING,
-    SupplyStatus.REPORTING,
-]
+# Loading is the one pass over the file that checks, geocodes, sanitises and loads it.
+STAGES = [SupplyStatus.LOADING, SupplyStatus.REPORTING]
 # Where each stage's progress bar runs, in percent of the whole supply.
-PROGRESS_SPAN = {
-    SupplyStatus.VALIDATING: (0, 40),
-    SupplyStatus.GEOCODING: (40, 55),
-    SupplyStatus.SANITISING: (55, 75),
-    SupplyStatus.LOADING: (75, 95),
-    SupplyStatus.REPORTING: (95, 100),
-}
+PROGRESS_SPAN = {SupplyStatus.LOADING: (0, 95), SupplyStatus.REPORTING: (95, 100)}
 # Errors and warnings kept in the report itself; all of them are counted, and every rejected
 # row is in the downloadable rejected-rows file.
 REPORT_LIST_LIMIT = 1000
-# Columns one stage leaves for a later one: the supplied point (validate → geocode) and the
-# record's date and time (sanitise → load).
+# Columns one step of the pass leaves for a later one: the supplied point (check → geocode)
+# and the record's date and time (sanitise → load).
 LATITUDE, LONGITUDE = "_latitude", "_longitude"
 EVENT_DATE, EVENT_TIME = "_event_date", "_event_time"
 # A supply's records are in the warehouse from the moment its load commits.
@@ -86,7 +74,7 @@ def claim(supply_id, stage: str) -> Claim | None:
     """Take the stage for this worker, or None if it is not this stage's turn or is held."""
     now = timezone.now()
     ready = Q(status=stage) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
-    if stage == SupplyStatus.VALIDATING:
+    if stage == STAGES[0]:
         ready |= Q(status=SupplyStatus.QUEUED)
     taken = Supply.objects.filter(ready, pk=supply_id).update(
         status=stage, lease_until=_lease(), attempts=F("attempts") + 1
@@ -168,7 +156,6 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
         finished_at=timezone.now(),
         **rejection.counts,
     )
-    stage_clear(claim.supply.pk)
     audit_record(
         actor=None,
         action="supply_rejected",
@@ -180,33 +167,26 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
     )
 
 
-def chunks_with_progress(
-    claim: Claim, stage_in: str, prepare: Callable[[pd.DataFrame], T] | None = None
-) -> Iterator[pd.DataFrame | T]:
-    """The stage's input chunks, each passed through ``prepare`` if given, made one chunk
-    ahead in a thread (which must not touch the database) while the caller works on the last;
-    progress is recorded, and the lease renewed, after each."""
-    total = max(stage_chunk_count(claim.supply.pk, stage_in), 1)
-    chunks = stage_read(claim.supply.pk, stage_in, claim.data_key)
-    if prepare is not None:
-        chunks = map(prepare, chunks)
-    for number, chunk in enumerate(read_ahead(chunks), 1):
-        yield chunk
-        claim.progress(number / total)
+def read_ahead(items: Iterator[T]) -> Iterator[T]:
+    """The items, each made in a background thread while the caller works on the one before.
+
+    Decryption, parsing and pyarrow kernels release the GIL, so the two threads share the
+    cores. At most two items are held at once.
+    """
+    end = object()
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as pool:
+        pending = pool.submit(next, items, end)
+        while (item := pending.result()) is not end:
+            pending = pool.submit(next, items, end)
+            yield item
 
 
 def stage_functions() -> dict[str, Callable[[Claim], None]]:
     """Each stage's function. The stages are built on this module's claim and hand-over, so
     they are imported when a stage runs, not when this module loads."""
-    from datasets.pipeline import geocode, load, report, sanitise, validate
+    from datasets.pipeline import process, report
 
-    return {
-        SupplyStatus.VALIDATING: validate.validate,
-        SupplyStatus.GEOCODING: geocode.geocode,
-        SupplyStatus.SANITISING: sanitise.sanitise,
-        SupplyStatus.LOADING: load.load,
-        SupplyStatus.REPORTING: report.report,
-    }
+    return {SupplyStatus.LOADING: process.process, SupplyStatus.REPORTING: report.report}
 
 
 def run_stage(supply_id, stage: str) -> str | None:

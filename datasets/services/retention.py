@@ -22,11 +22,10 @@ from hub.uploads import upload_dir
 
 
 def raw_files_purge(*, now: datetime.datetime | None = None) -> int:
-    """Delete raw files, rejected-row files and the staged work a failed supply kept for its
-    retry, once their retention has ended; one audit entry per agency and dataset that had
-    files purged (by agency, so that each partnership's trail shows only its own)."""
+    """Delete raw files and rejected-row files once their retention has ended; one audit entry
+    per agency and dataset that had files purged (by agency, so that each partnership's trail
+    shows only its own)."""
     from datasets.rejected_rows import rejected_rows_path
-    from datasets.staging import stage_clear
 
     now = now or timezone.now()
     cutoff = now - datetime.timedelta(days=settings.HUB_RAW_RETENTION_DAYS)
@@ -35,7 +34,6 @@ def raw_files_purge(*, now: datetime.datetime | None = None) -> int:
     for supply in expired.select_related("agency", "dataset").order_by("created_at"):
         Path(supply.raw_path).unlink(missing_ok=True)
         rejected_rows_path(supply).unlink(missing_ok=True)
-        stage_clear(supply.pk)
         Supply.objects.filter(pk=supply.pk).update(raw_deleted_at=now)
         purged.setdefault((supply.agency, supply.dataset), []).append(str(supply.pk))
     for (agency, dataset), supply_ids in purged.items():

@@ -121,7 +121,7 @@ def supply_create(
             ip_address=ip_address,
         )
         transaction.on_commit(
-            lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.VALIDATING)
+            lambda: supply_enqueue(supply_id=supply.pk, stage=SupplyStatus.LOADING)
         )
     return supply
 
@@ -256,9 +256,14 @@ def supply_retry(*, supply: Supply, acting_user: User) -> Supply:
         acting_user=acting_user, agency=supply.agency, service="supply_retry",
         act="retry its supplies", refusal=SupplyRefused,
     )  # fmt: skip
+    from datasets.pipeline.stages import STAGES
+
     supply_standing_check(user=acting_user, agency=supply.agency, route="supply_retry")
     with transaction.atomic():
-        stage = supply.report.get("failed_stage", SupplyStatus.VALIDATING)
+        stage = supply.report.get("failed_stage")
+        if stage not in STAGES:
+            # A stage of the pipeline as it was before its stages became one pass.
+            stage = STAGES[0]
         updated = Supply.objects.filter(pk=supply.pk, status=SupplyStatus.FAILED).update(
             status=stage, lease_until=None, attempts=0, failure="", finished_at=None
         )
@@ -305,7 +310,7 @@ def supplies_reap(*, now: datetime.datetime | None = None) -> list[str]:
                 continue
             stage = supply.status
             if stage == SupplyStatus.QUEUED:
-                stage = SupplyStatus.VALIDATING
+                stage = STAGES[0]
             if supply.attempts >= settings.HUB_STAGE_MAX_ATTEMPTS:
                 fail(supply, stage, _attempts_used_up(stage=stage, attempts=supply.attempts))
                 continue

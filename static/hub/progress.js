@@ -10,8 +10,7 @@
   var percent = document.getElementById("progress-percent");
   var label = document.getElementById("progress-status");
   var labels = {
-    queued: "Queued", validating: "Validating", geocoding: "Geocoding",
-    sanitising: "Sanitising", loading: "Loading", reporting: "Writing the report",
+    queued: "Queued", loading: "Checking and loading", reporting: "Writing the report",
     running: "Running", completed: "Completed", rejected: "Rejected", failed: "Failed",
     expired: "Expired and deleted"
   };
