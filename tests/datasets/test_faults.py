@@ -1,6 +1,6 @@
 """Faults in supply processing, each with real worker processes, PostgreSQL and Redis: a worker
-killed in each stage, a file that kills every worker, Redis down at upload, two workers given
-the same stage, and stuck supplies reaped."""
+killed at each point of the pass and in the report, a file that kills every worker, Redis down
+at upload, two workers given the same stage, and stuck supplies reaped."""
 
 from __future__ import annotations
 
@@ -29,7 +29,6 @@ from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Record, Supply
 from datasets.pipeline.stages import STAGES, run_stage
 from datasets.services.supplies import supplies_reap
-from datasets.staging import supply_work_dir
 from datasets.tasks import run_supply_stage
 from hub.crypto import MAGIC, read_encrypted, unwrap_key
 from hub.models import AuditEntry
@@ -43,8 +42,8 @@ OFFENCE_HEADER = [
     "Crime reference number", "HO offence code", "Date committed from", "Time committed from",
     "address", "postcode", "easting", "northing", "flag_domestic",
 ]  # fmt: skip
-# Enough rows, in small enough chunks, for every stage to take many chunks; the worker is
-# stopped with SIGSTOP, so no stage has to be slow for the kill to land inside it.
+# Enough rows, in small enough chunks, for the pass to take many chunks; the worker is
+# stopped with SIGSTOP, so no chunk has to be slow for the kill to land where it is meant to.
 KILL_ROWS = 3000
 KILL_CHUNK_ROWS = 100
 POLL_SECONDS = 0.002
@@ -112,13 +111,12 @@ def after_the_lease() -> datetime.datetime:
 
 
 def assert_loaded_once(supply: Supply, rows: int) -> None:
-    """Completed, every row in the warehouse exactly once, nothing left in staging."""
+    """Completed, every row in the warehouse exactly once, and audited as loaded once."""
     assert supply.status == SupplyStatus.COMPLETED, supply.failure
     records = Record.objects.filter(supply=supply)
     assert records.count() == rows == supply.accepted_count
     assert records.values("row_number").distinct().count() == rows
     assert not records.values("row_number").annotate(n=Count("id")).filter(n__gt=1).exists()
-    assert not supply_work_dir(supply.pk).exists()
     loads = AuditEntry.objects.filter(
         action="supply_stage_done", object_id=str(supply.pk), detail__stage="loading"
     )
@@ -149,12 +147,16 @@ def gazetteer(personas):
     return personas
 
 
-def kill_in_stage(worker: subprocess.Popen, supply_id: str, stage: str, *, claims: int = 0):
+def kill_in_stage(
+    worker: subprocess.Popen, supply_id: str, stage: str, *, claims: int = 0, progress: int = 0
+):
     """SIGSTOP the worker the moment the supply is in ``stage`` (claimed at least ``claims``
-    times), check that it is still there, then SIGKILL the worker."""
+    times, with at least ``progress`` percent recorded), check that it is still there, then
+    SIGKILL the worker."""
     supply = Supply.objects.filter(pk=supply_id)
     deadline = time.monotonic() + 120
-    while not supply.filter(status=stage, attempts__gte=claims).exists():
+    reached = supply.filter(status=stage, attempts__gte=claims, progress__gte=progress)
+    while not reached.exists():
         status = supply.values_list("status", flat=True).get()
         assert status in (SupplyStatus.QUEUED, *STAGES), f"finished as {status} before {stage}"
         assert worker.poll() is None, "the worker exited"
@@ -166,19 +168,28 @@ def kill_in_stage(worker: subprocess.Popen, supply_id: str, stage: str, *, claim
     worker.wait()
 
 
-# -- a worker killed in each stage ------------------------------------------------------------
+# -- a worker killed at each point ------------------------------------------------------------
 
 
 @pytest.mark.worker
-@pytest.mark.parametrize("stage", STAGES)
-def test_a_worker_killed_in_each_stage_is_replaced_and_the_supply_loads_exactly_once(
-    api_client, gazetteer, workers, stage
+@pytest.mark.parametrize(
+    ("stage", "progress"),
+    [
+        (SupplyStatus.LOADING, 0),  # as it claims the pass
+        (SupplyStatus.LOADING, 1),  # after its first chunk
+        (SupplyStatus.LOADING, 50),  # half way through the file
+        (SupplyStatus.LOADING, 90),  # near its end
+        (SupplyStatus.REPORTING, 0),  # after the load committed
+    ],
+)
+def test_a_worker_killed_at_each_point_is_replaced_and_the_supply_loads_exactly_once(
+    api_client, gazetteer, workers, stage, progress
 ):
     rows = offence_rows(KILL_ROWS)
     doomed = workers("doomed")
     supply_id = upload(api_client, gazetteer["police_supplier"], csv_bytes(rows))
 
-    kill_in_stage(doomed, supply_id, stage)
+    kill_in_stage(doomed, supply_id, stage, progress=progress)
 
     # Never half-loaded: the warehouse has all the rows once the load committed, none before.
     loaded = Record.objects.filter(supply_id=supply_id).count()
@@ -197,21 +208,21 @@ def test_a_file_that_kills_every_worker_fails_with_a_message_once_its_attempts_a
     first = workers("first")
     supply_id = upload(api_client, gazetteer["police_supplier"], csv_bytes(offence_rows(KILL_ROWS)))
 
-    kill_in_stage(first, supply_id, SupplyStatus.VALIDATING, claims=1)
+    kill_in_stage(first, supply_id, SupplyStatus.LOADING, claims=1)
     second = workers("second")
     assert supplies_reap(now=after_the_lease()) == [supply_id]
-    kill_in_stage(second, supply_id, SupplyStatus.VALIDATING, claims=2)
+    kill_in_stage(second, supply_id, SupplyStatus.LOADING, claims=2)
     assert supplies_reap(now=after_the_lease()) == []
 
     supply = Supply.objects.get(pk=supply_id)
     assert supply.status == SupplyStatus.FAILED
     assert "interrupted 2 times" in supply.failure
-    assert supply.report["failed_stage"] == SupplyStatus.VALIDATING
+    assert supply.report["failed_stage"] == SupplyStatus.LOADING
     assert supply.report["failure"] == supply.failure
     assert not Record.objects.filter(supply=supply).exists()
     assert Redis.from_url(settings.REDIS_URL).llen(own_queue) == 0  # not queued again
     failed = AuditEntry.objects.get(action="supply_failed", object_id=supply_id)
-    assert failed.detail == {"stage": "validating", "failure": supply.failure}
+    assert failed.detail == {"stage": "loading", "failure": supply.failure}
     # The supplier reads why on the supply's page.
     client.force_login(gazetteer["police_supplier"])
     assert "interrupted 2 times" in client.get(f"/supplies/{supply_id}/").content.decode()
@@ -353,7 +364,7 @@ def test_two_workers_given_the_same_stage_at_once_process_it_once(
     supply_id = upload(api_client, gazetteer["police_supplier"], csv_bytes(rows))
     for earlier in STAGES[: STAGES.index(stage)]:
         run_stage(supply_id, earlier)
-    waiting = SupplyStatus.QUEUED if stage == SupplyStatus.VALIDATING else stage
+    waiting = SupplyStatus.QUEUED if stage == STAGES[0] else stage
     assert Supply.objects.get(pk=supply_id).status == waiting
 
     sent = [
@@ -391,13 +402,13 @@ def test_stuck_supplies_are_queued_again_and_the_others_left_alone(personas, own
         return str(supply.pk)
 
     expired = {stage: row(stage, lease_until=now - lease, attempts=1) for stage in STAGES}
-    handed_on_but_lost = row(SupplyStatus.SANITISING, queued_at=now - 2 * lease)
+    handed_on_but_lost = row(SupplyStatus.REPORTING, queued_at=now - 2 * lease)
     lost = row(SupplyStatus.QUEUED, queued_at=now - 2 * lease)
     never_queued = row(SupplyStatus.QUEUED)  # the broker was down when it was uploaded
     fine = [
         row(SupplyStatus.LOADING, lease_until=now + lease, attempts=1),  # a live worker has it
         row(SupplyStatus.QUEUED, queued_at=now),  # waiting its turn
-        row(SupplyStatus.GEOCODING, queued_at=now),  # just handed on
+        row(SupplyStatus.REPORTING, queued_at=now),  # just handed on
         row(SupplyStatus.COMPLETED, lease_until=now - lease),
         row(SupplyStatus.REJECTED),
         row(SupplyStatus.FAILED, queued_at=now - 2 * lease),
@@ -408,9 +419,9 @@ def test_stuck_supplies_are_queued_again_and_the_others_left_alone(personas, own
 
     expected = {
         *((supply_id, stage) for stage, supply_id in expired.items()),
-        (handed_on_but_lost, SupplyStatus.SANITISING),
-        (lost, SupplyStatus.VALIDATING),
-        (never_queued, SupplyStatus.VALIDATING),
+        (handed_on_but_lost, SupplyStatus.REPORTING),
+        (lost, SupplyStatus.LOADING),
+        (never_queued, SupplyStatus.LOADING),
     }
     assert sorted(reaped) == sorted(supply_id for supply_id, _ in expected)
     assert set(queued_task_args(own_queue, "datasets.run_supply_stage")) == expected
@@ -427,7 +438,7 @@ def test_the_reaper_fails_a_stuck_supply_whose_attempts_are_used_up(personas, ow
         "uploaded_by": personas["police_supplier"],
         "period_start": datetime.date(2026, 10, 1),
         "period_end": datetime.date(2026, 10, 31),
-        "status": SupplyStatus.SANITISING,
+        "status": SupplyStatus.LOADING,
         "lease_until": expired,
     }
     used_up = supply_row(attempts=3, **common)
@@ -438,11 +449,11 @@ def test_the_reaper_fails_a_stuck_supply_whose_attempts_are_used_up(personas, ow
     used_up.refresh_from_db()
     assert used_up.status == SupplyStatus.FAILED
     assert used_up.failure.startswith(
-        "Processing stopped during “Sanitising”: it was interrupted 3"
+        "Processing stopped during “Checking and loading”: it was interrupted 3"
     )
-    assert used_up.report == {"failed_stage": "sanitising", "failure": used_up.failure}
+    assert used_up.report == {"failed_stage": "loading", "failure": used_up.failure}
     assert used_up.finished_at is not None and used_up.lease_until is None
     assert AuditEntry.objects.filter(action="supply_failed", object_id=str(used_up.pk)).exists()
     assert set(queued_task_args(own_queue, "datasets.run_supply_stage")) == {
-        (str(one_left.pk), SupplyStatus.SANITISING)
+        (str(one_left.pk), SupplyStatus.LOADING)
     }

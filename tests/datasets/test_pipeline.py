@@ -319,10 +319,7 @@ def test_the_supply_status_is_audited_from_upload_to_completion(api_client, worl
     entries = AuditEntry.objects.filter(object_id=supply_id).order_by("id")
     assert [entry.action for entry in entries][0] == "supply_uploaded"
     stages = [e.detail["stage"] for e in entries if e.action == "supply_stage_done"]
-    assert stages == [
-        SupplyStatus.VALIDATING, SupplyStatus.GEOCODING, SupplyStatus.SANITISING,
-        SupplyStatus.LOADING, SupplyStatus.REPORTING,
-    ]  # fmt: skip
+    assert stages == [SupplyStatus.LOADING, SupplyStatus.REPORTING]
 
 
 def test_the_supplier_is_mailed_when_processing_ends(api_client, world, settings):

@@ -35,7 +35,7 @@ def claimed(personas, slug: str, stage: str) -> stages.Claim:
 
 
 def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(personas, monkeypatch):
-    claim = claimed(personas, "police_crime_offence", SupplyStatus.GEOCODING)
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.LOADING)
 
     def broken(**kwargs):
         raise RuntimeError("the audit trail is unavailable")
@@ -44,17 +44,17 @@ def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(pers
     with pytest.raises(RuntimeError):
         stages.advance(claim)
 
-    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.GEOCODING
+    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.LOADING
 
 
 def test_a_hand_over_is_audited(personas):
-    claim = claimed(personas, "police_crime_offence", SupplyStatus.GEOCODING)
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.LOADING)
 
-    assert stages.advance(claim) == SupplyStatus.SANITISING
+    assert stages.advance(claim) == SupplyStatus.REPORTING
 
     entry = AuditEntry.objects.filter(action="supply_stage_done").latest("id")
-    assert entry.detail == {"stage": "geocoding", "next": "sanitising"}
-    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.SANITISING
+    assert entry.detail == {"stage": "loading", "next": "reporting"}
+    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.REPORTING
 
 
 def dating_statements(claim: stages.Claim) -> list[str]:

@@ -68,7 +68,7 @@ def supply(
         caveats=f"Caveat {marker}",
         data_key_wrapped=wrap_key(data_key),
         status=status,
-        report={"failed_stage": SupplyStatus.VALIDATING} if status == SupplyStatus.FAILED else {},
+        report={"failed_stage": SupplyStatus.LOADING} if status == SupplyStatus.FAILED else {},
     )
     path = rejected_rows_path(made)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,130 @@
+"""The one pass over a supplied file: progress and the lease seen at once while the load's
+records are not; a rejection or failure decided after rows were COPYed leaves nothing; the
+loader's own connection closed whatever happens."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection
+
+from datasets import copytext
+from datasets.choices import SupplyStatus
+from datasets.models import Record, RecordMonthlyCount, Supply
+from datasets.pipeline import stages
+from datasets.pipeline.stages import run_stage
+from sanitise.demo import demo_gazetteer_load
+from tests.datasets.test_pipeline import OFFENCE_HEADER, csv_bytes, offence_rows, supply
+
+pytestmark = pytest.mark.django_db(transaction=True)
+CHUNK_ROWS = 10
+ROWS = 40
+# A pass that hangs fails its test instead of the suite.
+PASS_TIMEOUT_SECONDS = 60
+
+
+@pytest.fixture
+def world(personas, own_queue, settings):
+    """Supplies uploaded to a queue no worker takes: this test runs the pass itself."""
+    settings.HUB_CHUNK_ROWS = CHUNK_ROWS
+    demo_gazetteer_load()
+    return personas
+
+
+def uploaded(client, personas, rows) -> str:
+    return supply(client, personas["police_supplier"], csv_bytes(OFFENCE_HEADER, rows))
+
+
+def backends() -> int:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return cursor.fetchone()[0]
+
+
+def pass_run(supply_id: str) -> Supply:
+    """The pass run here, in a thread of its own so that a hang fails the test; the thread's
+    own connection is closed after it, as the worker's would be at its end."""
+
+    def run() -> None:
+        try:
+            run_stage(supply_id, SupplyStatus.LOADING)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(PASS_TIMEOUT_SECONDS)
+    assert not thread.is_alive(), "the pass hung"
+    return Supply.objects.get(pk=supply_id)
+
+
+def test_progress_is_seen_chunk_by_chunk_and_the_records_only_once_all_are_in(
+    api_client, world, monkeypatch
+):
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    seen: list[tuple[int, int]] = []
+    recorded = stages.Claim.progress
+
+    def watched(claim, fraction):
+        recorded(claim, fraction)
+        # Read on this thread's connection, not the loader's: what anyone else sees.
+        progress = Supply.objects.values_list("progress", flat=True).get(pk=supply_id)
+        seen.append((progress, Record.objects.filter(supply_id=supply_id).count()))
+
+    monkeypatch.setattr(stages.Claim, "progress", watched)
+    with connection.cursor():
+        before = backends()
+    done = pass_run(supply_id)
+
+    assert done.status == SupplyStatus.REPORTING
+    assert len(seen) == ROWS // CHUNK_ROWS
+    progresses = [progress for progress, _ in seen]
+    assert progresses == sorted(progresses) and 0 < progresses[0] < progresses[-1] <= 95
+    assert [records for _, records in seen] == [0] * len(seen)
+    assert Record.objects.filter(supply_id=supply_id).count() == ROWS
+    assert backends() == before
+
+
+def test_a_file_found_to_be_another_periods_after_its_rows_were_loaded_leaves_nothing(
+    api_client, world
+):
+    # Every row valid, so every chunk is COPYed; only the whole file says it is September's.
+    rows = [[*row[:2], row[2].replace("/10/", "/09/"), *row[3:]] for row in offence_rows(ROWS)]
+    supply_id = uploaded(api_client, world, rows)
+    with connection.cursor():
+        before = backends()
+
+    done = pass_run(supply_id)
+
+    assert done.status == SupplyStatus.REJECTED
+    assert "seems to cover September 2026" in done.report["problems"][0]
+    assert not Record.objects.filter(supply_id=supply_id).exists()
+    assert not RecordMonthlyCount.objects.filter(supply_id=supply_id).exists()
+    assert backends() == before
+
+
+def test_a_load_that_fails_mid_file_fails_the_supply_at_once_and_leaves_nothing(
+    api_client, world, monkeypatch
+):
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    copies = []
+    real_copy = copytext.copy_into
+
+    def failing_second(cursor, table, columns, payload):
+        copies.append(table)
+        if len(copies) == 2:
+            raise RuntimeError("the server went away")
+        real_copy(cursor, table, columns, payload)
+
+    monkeypatch.setattr(copytext, "copy_into", failing_second)
+    with connection.cursor():
+        before = backends()
+
+    done = pass_run(supply_id)
+
+    assert done.status == SupplyStatus.FAILED
+    assert done.failure == "An internal error stopped the loading stage."
+    assert len(copies) == 2  # the pass stopped at the failure, not at the end of the file
+    assert not Record.objects.filter(supply_id=supply_id).exists()
+    assert backends() == before
