@@ -170,31 +170,37 @@ class Loader:
         return self
 
     def __exit__(self, exc_type, exc, traceback) -> None:
+        # Left without a commit: the loader rolls back. The caller's own error goes on.
         if self._thread.is_alive():
-            self._inbox.put(_ABORT)
+            self._deliver(_ABORT)
             self._thread.join()
 
     def put(self, sanitised: Sanitised) -> None:
-        self._send(sanitised)
+        if not self._deliver(sanitised):
+            raise self._stopped()
 
     def commit(self, *, report: dict, counts: dict[str, int]) -> None:
         """The load's last steps, then the hand-over to the next stage; SupplyRejected (all
         rolled back) if the period overlaps another supply's."""
-        self._send(_Finish(report=report, counts=counts))
+        if not self._deliver(_Finish(report=report, counts=counts)):
+            raise self._stopped()
         self._thread.join()
         if self._error is not None:
             raise self._error
 
-    def _send(self, item) -> None:
+    def _deliver(self, item) -> bool:
+        """Hands the item to the loader; False if the loader has stopped and never will take it."""
         while True:
             try:
                 self._inbox.put(item, timeout=0.5)
-                return
+                return True
             except queue.Full:
                 if not self._thread.is_alive():
-                    break
+                    return False
+
+    def _stopped(self) -> BaseException:
         # The loader stopped early: its failure is the stage's.
-        raise self._error or RuntimeError("The load stopped without saying why")
+        return self._error or RuntimeError("The load stopped without saying why")
 
     def _run(self) -> None:
         try:
@@ -256,7 +262,8 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
     overlap = _overlapping_supply(supply)
     if overlap is not None:
-        raise SupplyRejected([_overlap_problem(supply, overlap)])
+        counts = {name: finish.counts[name] for name in ("record_count", "rejected_count")}
+        raise SupplyRejected([_overlap_problem(supply, overlap)], counts=counts, **finish.report)
     if claim.schema.kind != DatasetKind.DEPERSONALISED:
         _identifying_insert(cursor, supply)
     date_linked_records(cursor, supply)

@@ -4,6 +4,8 @@ worked on; the file's whole-file checks then decide whether the load commits."""
 
 from __future__ import annotations
 
+from contextlib import closing
+
 from datasets.pipeline.geocode import Geocoding
 from datasets.pipeline.load import Loader
 from datasets.pipeline.sanitise import Sanitising
@@ -22,8 +24,9 @@ def process(claim: Claim) -> None:
         local_authorities=partnership.local_authorities,
         postcode_areas=partnership.postcode_areas,
     )
-    with Loader(claim, areas_lookup) as loader:
-        for accepted in check.accepted():
+    # Closed however the pass ends, so that the file and its reading thread are let go.
+    with Loader(claim, areas_lookup) as loader, closing(check.accepted()) as chunks:
+        for accepted in chunks:
             loader.put(sanitising.sanitise(geocoding.place(accepted)))
             claim.progress(check.fraction_read())
         report, counts = check.outcome()

@@ -1,17 +1,22 @@
-"""Handing a supply from one stage to the next, and dating linked records, inside the worker."""
+"""Handing a supply from one stage to the next, dating linked records inside the worker, and
+supplies left by the staged pipeline before the one pass."""
 
 from __future__ import annotations
 
 import datetime
+from importlib import import_module
 
 import pytest
+from django.apps import apps
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from datasets.choices import SupplyStatus
 from datasets.models import Dataset, Supply
 from datasets.pipeline import stages
 from datasets.pipeline.load import date_linked_records
+from datasets.services.supplies import supply_retry
 from hub.crypto import new_data_key
 from hub.models import AuditEntry
 from tests.conftest import supply_row
@@ -83,3 +88,38 @@ def test_offences_date_the_victims_already_loaded(personas):
 
     # Victims are on the other side of the link; offenders, of whom there are none, are not.
     assert len(dating_statements(offences)) == 1
+
+
+# -- from the staged pipeline to the one pass -------------------------------------------------
+
+
+def test_a_supply_that_failed_at_a_former_stage_is_retried_from_the_pass(personas):
+    claim = claimed(personas, "police_crime_offence", SupplyStatus.FAILED)
+    Supply.objects.filter(pk=claim.supply.pk).update(report={"failed_stage": "geocoding"})
+
+    supply_retry(supply=Supply.objects.get(pk=claim.supply.pk), acting_user=personas["coordinator"])
+
+    assert Supply.objects.get(pk=claim.supply.pk).status == SupplyStatus.LOADING
+
+
+def test_the_upgrade_queues_supplies_left_in_a_former_stage_and_deletes_what_they_staged(
+    personas, settings, tmp_path
+):
+    settings.HUB_FILES_DIR = tmp_path
+    staged = tmp_path / "work" / "a-supply" / "validated"
+    staged.mkdir(parents=True)
+    (staged / "000000.parquet.enc").write_bytes(b"rows before sanitisation")
+    left = claimed(personas, "police_crime_offence", SupplyStatus.LOADING).supply
+    Supply.objects.filter(pk=left.pk).update(
+        status="sanitising", attempts=2, progress=60, lease_until=timezone.now()
+    )
+    finished = claimed(personas, "police_crime_victim", SupplyStatus.COMPLETED).supply
+
+    import_module("datasets.migrations.0018_one_pass").former_stages_requeue(apps, None)
+
+    left.refresh_from_db()
+    assert (left.status, left.attempts, left.progress, left.lease_until) == (
+        SupplyStatus.QUEUED, 0, 0, None,
+    )  # fmt: skip
+    assert Supply.objects.get(pk=finished.pk).status == SupplyStatus.COMPLETED
+    assert not (tmp_path / "work").exists()

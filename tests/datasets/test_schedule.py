@@ -120,7 +120,7 @@ def test_the_first_supply_of_the_period_decides_and_a_late_correction_does_not_m
 
 @pytest.mark.parametrize(
     ("status", "counts"),
-    [("validating", True), ("completed", True), ("failed", True), ("rejected", False)],
+    [("loading", True), ("completed", True), ("failed", True), ("rejected", False)],
 )
 def test_a_supply_being_processed_or_failed_by_the_hub_counts_but_a_rejected_file_does_not(
     personas, status, counts

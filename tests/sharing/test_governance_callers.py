@@ -78,7 +78,7 @@ def failed_supply() -> Supply:
         period_start=datetime.date(2026, 10, 1),
         period_end=datetime.date(2026, 10, 31),
         status="failed",
-        report={"failed_stage": "geocoding"},
+        report={"failed_stage": "loading"},
     )
 
 
@@ -200,7 +200,7 @@ def acts(users: dict[str, User]) -> dict[str, Act]:
         ),  # fmt: skip
         "supply_retry": Act(
             lambda user: supply_retry(supply=supply, acting_user=user),
-            lambda: Supply.objects.get(pk=supply.pk).status == "geocoding",
+            lambda: Supply.objects.get(pk=supply.pk).status == "loading",
             SupplyRefused,
         ),
     }
