@@ -1,6 +1,7 @@
 """The records' areas kept in step with the postcode lookup: a new lookup re-derives the
 areas of every stored record whose postcode it changes, and their monthly counts, in the
-import's own transaction, so that no count or map mixes two lookups."""
+import's own transaction; a load that began before it re-derives its own records before it
+commits. No count or map mixes two lookups."""
 
 from __future__ import annotations
 
@@ -25,6 +26,30 @@ def records_areas_rederive() -> int:
     postcode lies in its partnership's local authorities or postcode areas as at load
     (sanitise.areas.postcode_areas_current), "" elsewhere; recount the supplies touched. The
     number of records changed."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        # Every partnership's load lock, in order, as loads and purges take theirs: no load
+        # commits records unseen in between, and no purge's subtraction interleaves.
+        cursor.execute(
+            sql.SQL(
+                "SELECT pg_advisory_xact_lock(id) FROM "
+                "(SELECT id FROM {partnerships} ORDER BY id) AS every"
+            ).format(**_TABLES)
+        )
+        changed = _areas_update(cursor)
+        counts_recount(supply_ids=list(changed))
+    return sum(changed.values())
+
+
+def supply_areas_rederive(cursor, *, supply_id) -> None:
+    """In a load's transaction, under its partnership's lock and before its counts: the areas
+    of the supply's records from the lookup as it now stands, for a load whose records took
+    theirs from a lookup that a newer one replaced while it ran."""
+    _areas_update(cursor, supply_id=supply_id)
+
+
+def _areas_update(cursor, *, supply_id=None) -> dict:
+    """The records' areas set from the lookup (only the supply's, if given); the number of
+    records changed by supply."""
 
     def listed(prefix: str) -> sql.Composable:
         return sql.SQL(", ").join(
@@ -37,45 +62,47 @@ def records_areas_rederive() -> int:
         "(p.lad_code = ANY(h.local_authorities) OR substring(p.postcode from '^[A-Z]+') "
         "= ANY(h.postcode_areas))"
     )
-    with transaction.atomic(), connection.cursor() as cursor:
-        # Every partnership's load lock, in order, as loads and purges take theirs: no load
-        # commits records with the old areas unseen, and no purge's subtraction interleaves.
-        cursor.execute(
-            sql.SQL(
-                "SELECT pg_advisory_xact_lock(id) FROM "
-                "(SELECT id FROM {partnerships} ORDER BY id) AS every"
-            ).format(**_TABLES)
-        )
-        cursor.execute(
-            sql.SQL(
-                "WITH changed AS (UPDATE {records} r SET ({columns}) = ({found}) "
-                "FROM {lookup} p, {partnerships} h "
-                "WHERE p.postcode = r.postcode AND h.id = r.partnership_id AND {theirs} "
-                "AND ({ours}) IS DISTINCT FROM ({found}) RETURNING r.supply_id) "
-                "SELECT supply_id, count(*) FROM changed GROUP BY 1"
-            ).format(
-                columns=listed(""),
-                found=listed("p."),
-                ours=listed("r."),
-                theirs=theirs,
-                **_TABLES,
-            )  # fmt: skip
-        )
-        # One row per supply, not per record: a first lookup changes millions.
-        changed = dict(cursor.fetchall())
-        cursor.execute(
-            sql.SQL(
-                "WITH changed AS (UPDATE {records} r SET ({columns}) = ({blank}) "
-                "WHERE ({ours}) IS DISTINCT FROM ({blank}) AND NOT EXISTS (SELECT 1 FROM "
-                "{lookup} p JOIN {partnerships} h ON h.id = r.partnership_id "
-                "WHERE p.postcode = r.postcode AND {theirs}) RETURNING r.supply_id) "
-                "SELECT supply_id, count(*) FROM changed GROUP BY 1"
-            ).format(columns=listed(""), ours=listed("r."), blank=blank, theirs=theirs, **_TABLES)
-        )
-        for supply_id, count in cursor.fetchall():
-            changed[supply_id] = changed.get(supply_id, 0) + count
-        counts_recount(supply_ids=list(changed))
-    return sum(changed.values())
+    only = sql.SQL("r.supply_id = %(supply)s AND " if supply_id else "")
+    params = {"supply": str(supply_id)} if supply_id else {}
+    cursor.execute(
+        sql.SQL(
+            "WITH changed AS (UPDATE {records} r SET ({columns}) = ({found}) "
+            "FROM {lookup} p, {partnerships} h "
+            "WHERE {only}p.postcode = r.postcode AND h.id = r.partnership_id AND {theirs} "
+            "AND ({ours}) IS DISTINCT FROM ({found}) RETURNING r.supply_id) "
+            "SELECT supply_id, count(*) FROM changed GROUP BY 1"
+        ).format(
+            columns=listed(""),
+            found=listed("p."),
+            ours=listed("r."),
+            theirs=theirs,
+            only=only,
+            **_TABLES,
+        ),  # fmt: skip
+        params,
+    )
+    # One row per supply, not per record: a first lookup changes millions.
+    changed = dict(cursor.fetchall())
+    cursor.execute(
+        sql.SQL(
+            "WITH changed AS (UPDATE {records} r SET ({columns}) = ({blank}) "
+            "WHERE {only}({ours}) IS DISTINCT FROM ({blank}) AND NOT EXISTS (SELECT 1 FROM "
+            "{lookup} p JOIN {partnerships} h ON h.id = r.partnership_id "
+            "WHERE p.postcode = r.postcode AND {theirs}) RETURNING r.supply_id) "
+            "SELECT supply_id, count(*) FROM changed GROUP BY 1"
+        ).format(
+            columns=listed(""),
+            ours=listed("r."),
+            blank=blank,
+            theirs=theirs,
+            only=only,
+            **_TABLES,
+        ),  # fmt: skip
+        params,
+    )
+    for changed_supply, count in cursor.fetchall():
+        changed[changed_supply] = changed.get(changed_supply, 0) + count
+    return changed
 
 
 def on_area_lookup_imported(sender, *, version, **kwargs) -> None:

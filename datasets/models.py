@@ -228,8 +228,9 @@ class Record(models.Model):
     # Copies of the supply's partnership and dataset, so that queries need not join supplies.
     # The supply's own foreign keys guard them; checking them again for every record cost a
     # third of a load's time, and the covering index below serves every query that uses them.
-    # For the same reason the supply is not checked per record either: the load writes its
-    # records while it holds the supply's row locked, and deleting a supply deletes them.
+    # For the same reason the supply is not checked per record either: the load commits its
+    # records in the transaction that locks the supply's row and checks it is still loading,
+    # and deleting a supply deletes them.
     partnership = models.ForeignKey(
         Partnership, on_delete=models.PROTECT, related_name="+", db_index=False,
         db_constraint=False,

@@ -140,8 +140,8 @@ def storage_sync(schemas: Iterable[DatasetSchema]) -> list[str]:
         cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = %s", [table])
         missing = [index for index in indexes if index not in {n for (n,) in cursor.fetchall()}]
         if added or missing:
-            # A load or an extract holds the table for seconds: rather than queue every other
-            # query behind this change while it waits, give up and say so.
+            # A load holds the table for its whole pass, an extract while it reads: rather than
+            # queue every other query behind this change while it waits, give up and say so.
             cursor.execute("SET LOCAL lock_timeout = %s", [f"{LOCK_TIMEOUT_SECONDS}s"])
         for column in added:
             cursor.execute(

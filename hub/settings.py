@@ -296,7 +296,7 @@ HUB_SITE_URL = (
     else env_required("HUB_SITE_URL", "links in e-mails must say where the hub is")
 ).rstrip("/")
 
-# Stored files (raw supplies, work in progress, extracts), all encrypted.
+# Stored files (raw supplies, their rejected rows, extracts), all encrypted.
 HUB_FILES_DIR = Path(env_str("HUB_FILES_DIR") or DATA_DIR / "files")
 
 # The audit trail's signed checkpoints (hub/anchor.py). The Ed25519 key (its 32-byte seed)

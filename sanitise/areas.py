@@ -87,22 +87,25 @@ def postcode_area_pattern(postcode_areas: Sequence[str]) -> str:
     return f"^({letters})[0-9]"
 
 
-def postcode_areas_current(
-    *, local_authorities: Sequence[str], postcode_areas: Sequence[str]
-) -> pd.DataFrame:
-    """The areas (index: postcode; AREA_COLUMNS) of every postcode in the partnership's local
-    authorities or postcode areas: those a record of the partnership takes (a postcode
-    elsewhere lies in none of its areas, and the whole country's lookup would not fit a
-    worker's memory). Read again only when a new lookup has been imported; read before a
-    load's chunks are prepared, in the caller's thread, since the preparing thread must not
-    touch the database."""
-    version = (
+def area_lookup_version() -> int:
+    """The latest postcode lookup's version (0 before any is imported)."""
+    return (
         GazetteerVersion.objects.filter(kind=GazetteerKind.AREA_LOOKUP)
         .order_by("-id")
         .values_list("id", flat=True)
         .first()
         or 0
     )
+
+
+def postcode_areas_current(
+    *, local_authorities: Sequence[str], postcode_areas: Sequence[str]
+) -> pd.DataFrame:
+    """The areas (index: postcode; AREA_COLUMNS) of every postcode in the partnership's local
+    authorities or postcode areas: those a record of the partnership takes (a postcode
+    elsewhere lies in none of its areas, and the whole country's lookup would not fit a
+    worker's memory). Read again only when a new lookup has been imported."""
+    version = area_lookup_version()
     key = (version, tuple(sorted(local_authorities)), tuple(sorted(postcode_areas)))
     with _lookup_lock:
         cached = _lookup.get(key)

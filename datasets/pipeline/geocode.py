@@ -30,7 +30,9 @@ class Geocoding:
             )
             for group in claim.schema.locations
         ]
+        # The first warnings, as many as the report lists, and a count of every one.
         self._warnings: list[dict] = []
+        self._warning_counts: Counter = Counter()
 
     def place(self, chunk: pd.DataFrame) -> pd.DataFrame:
         """The chunk with each location group's point and how it was found."""
@@ -41,13 +43,14 @@ class Geocoding:
         result = geocode_frame(
             chunk, groups=self._groups, gazetteer=self.gazetteer, area=self._area
         )
-        self._warnings.extend(result.errors + result.warnings)
+        found = result.errors + result.warnings
+        self._warning_counts.update(warning["code"] for warning in found)
+        self._warnings.extend(found[: REPORT_LIST_LIMIT - len(self._warnings)])
         return chunk.join(result.frame)
 
     def reported(self, report: dict) -> dict:
         """The report with geocoding's warnings added to the file check's."""
-        counts = Counter(report.get("warning_counts", {}))
-        counts.update(warning["code"] for warning in self._warnings)
+        counts = Counter(report.get("warning_counts", {})) + self._warning_counts
         listed = report.get("warnings", []) + _plain(self._warnings)
         return {**report, "warnings": listed[:REPORT_LIST_LIMIT], "warning_counts": dict(counts)}
 

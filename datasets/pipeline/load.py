@@ -20,6 +20,7 @@ from django.db.models import Q
 from psycopg2 import sql
 
 from datasets import copytext, storage
+from datasets.areas import supply_areas_rederive
 from datasets.catalogue import DatasetSchema, primary_group
 from datasets.choices import DatasetKind, LocationMethod
 from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
@@ -35,7 +36,7 @@ from datasets.pipeline.stages import (
 from datasets.storage import FIELD_PREFIX, field_sql, stored_columns
 from datasets.summary import counts_load
 from hub.crypto import encrypt_bytes
-from sanitise.areas import AREA_COLUMNS, areas_of_postcodes
+from sanitise.areas import AREA_COLUMNS, area_lookup_version, areas_of_postcodes
 
 # The records' common columns; each dataset's fields follow (datasets.storage).
 COMMON_COLUMNS = [
@@ -154,10 +155,10 @@ class Loader:
     The caller's connection stays free for what others must see at once: progress and the
     lease. Nothing of the supply's is written on it while the load runs."""
 
-    def __init__(self, claim: Claim, areas_lookup: pd.DataFrame):
-        self.claim, self._lookup = claim, areas_lookup
+    def __init__(self, claim: Claim, areas_lookup: pd.DataFrame, *, areas_version: int):
+        self.claim, self._lookup, self._areas_version = claim, areas_lookup, areas_version
         self._personal = claim.schema.kind != DatasetKind.DEPERSONALISED
-        # Two chunks in hand at most: one being COPYed, one waiting.
+        # One chunk waits while the loader COPYs another.
         self._inbox: queue.Queue = queue.Queue(maxsize=1)
         self._thread = threading.Thread(
             target=self._run, name=f"load-{claim.supply.pk}", daemon=True
@@ -182,7 +183,8 @@ class Loader:
     def commit(self, *, report: dict, counts: dict[str, int]) -> None:
         """The load's last steps, then the hand-over to the next stage; SupplyRejected (all
         rolled back) if the period overlaps another supply's."""
-        if not self._deliver(_Finish(report=report, counts=counts)):
+        finish = _Finish(report=report, counts=counts, areas_version=self._areas_version)
+        if not self._deliver(finish):
             raise self._stopped()
         self._thread.join()
         if self._error is not None:
@@ -205,9 +207,12 @@ class Loader:
     def _run(self) -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                # Foreign keys checked as each row arrives, not queued (a million queued checks
-                # hold memory) and run at commit, after the stage has recorded its end.
+                # The identifying rows' foreign keys checked as each row arrives, not queued (a
+                # million queued checks hold memory) and run at commit, after the hand-over.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+                # Whatever of the supply's a load that was never completed may have left: the
+                # pass loads it all again, once.
+                _supply_records_delete(cursor, self.claim.supply)
                 if self._personal:
                     cursor.execute(
                         "CREATE TEMPORARY TABLE identifying_load "
@@ -241,6 +246,8 @@ class Loader:
 class _Finish:
     report: dict
     counts: dict[str, int]
+    # The postcode lookup the records' areas were taken from.
+    areas_version: int
 
 
 class _Abandoned(Exception):
@@ -252,20 +259,24 @@ _ABORT = object()
 
 def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
     supply = claim.supply
+    if claim.schema.kind != DatasetKind.DEPERSONALISED:
+        _identifying_insert(cursor, supply)
+    # One load's last steps at a time per partnership: linked records (a victim and its
+    # offence) loading at once would each miss the other's uncommitted rows. Taken before the
+    # supply's row, as a withdrawal takes them.
+    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
     # A lost lease means another worker has this stage now: if it finished first, its load
     # stands and this one is rolled back.
     held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
     if not held.exists():
         raise _Abandoned
-    # One load at a time per partnership: linked records (a victim and its offence) loading
-    # at once would each miss the other's uncommitted rows.
-    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
-    overlap = _overlapping_supply(supply)
+    overlap = overlapping_supply(supply)
     if overlap is not None:
         counts = {name: finish.counts[name] for name in ("record_count", "rejected_count")}
-        raise SupplyRejected([_overlap_problem(supply, overlap)], counts=counts, **finish.report)
-    if claim.schema.kind != DatasetKind.DEPERSONALISED:
-        _identifying_insert(cursor, supply)
+        raise SupplyRejected([overlap_problem(supply, overlap)], counts=counts, **finish.report)
+    if area_lookup_version() != finish.areas_version:
+        # A new lookup re-derived the stored records while this pass ran: its records too.
+        supply_areas_rederive(cursor, supply_id=supply.pk)
     date_linked_records(cursor, supply)
     counts_load(supply=supply)
     # The same period supplied again, and nil returns within it: records replace them.
@@ -284,9 +295,11 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
 
 
 def _overlapping(supply: Supply):
-    """The agency's other current supplies of the dataset whose periods overlap this one's."""
+    """The agency's other supplies of the dataset whose records are in the warehouse and
+    count (loaded, whether or not its report is written yet, and not superseded), whose periods
+    overlap this one's."""
     return (
-        Supply.objects.current()
+        Supply.objects.filter(status__in=LOADED_STATUSES, superseded_by__isnull=True)
         .filter(
             agency=supply.agency,
             dataset=supply.dataset,
@@ -297,7 +310,7 @@ def _overlapping(supply: Supply):
     )
 
 
-def _overlapping_supply(supply: Supply) -> Supply | None:
+def overlapping_supply(supply: Supply) -> Supply | None:
     """A current supply this one would count twice with: records of a period that overlaps
     this one's without being the same (the same period is replaced; so is a nil return within
     it)."""
@@ -314,7 +327,7 @@ def _overlapping_supply(supply: Supply) -> Supply | None:
     )
 
 
-def _overlap_problem(supply: Supply, overlap: Supply) -> str:
+def overlap_problem(supply: Supply, overlap: Supply) -> str:
     return (
         f"The period {supply.period_start:%d/%m/%Y} to {supply.period_end:%d/%m/%Y} overlaps "
         f"{supply.agency}'s supply of {overlap.period_start:%d/%m/%Y} to "
@@ -340,6 +353,16 @@ def _copy_identifying(claim: Claim, cursor, identifying: pd.DataFrame) -> None:
     ]
     table = pa.table({"row_number": pa.array(identifying.index), "ciphertext": ciphertexts})
     copytext.copy_into(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
+
+
+def _supply_records_delete(cursor, supply: Supply) -> None:
+    for model in (IdentifyingRecord, Record):
+        cursor.execute(
+            sql.SQL("DELETE FROM {} WHERE supply_id = %s").format(
+                sql.Identifier(model._meta.db_table)
+            ),
+            [str(supply.pk)],
+        )
 
 
 def _identifying_insert(cursor, supply: Supply) -> None:

@@ -120,15 +120,20 @@ def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None
 
 
 def fail(supply: Supply, stage: str, message: str) -> None:
-    """The supply cannot be processed now; a co-ordinator or the supplier may retry it."""
+    """The supply cannot be processed now; a co-ordinator or the supplier may retry it.
+
+    Only while it is still at ``stage`` (or waiting for it): a worker that lost its lease must
+    not fail a supply that another worker has taken on, or completed."""
     report = {**supply.report, "failed_stage": stage, "failure": message}
-    Supply.objects.filter(pk=supply.pk).update(
+    failed = Supply.objects.filter(pk=supply.pk, status__in=[stage, SupplyStatus.QUEUED]).update(
         status=SupplyStatus.FAILED,
         lease_until=None,
         failure=message,
         report=report,
         finished_at=timezone.now(),
     )
+    if not failed:
+        return
     audit_record(
         actor=None,
         action="supply_failed",

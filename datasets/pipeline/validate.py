@@ -141,8 +141,8 @@ class FileCheck:
         self._tally = PeriodTally((supply.period_start, supply.period_end), ongoing=schema.ongoing)
 
     def accepted(self) -> Iterator[pd.DataFrame]:
-        """Each chunk's accepted rows, with the supplied point where there is one; a chunk
-        whose every row was rejected gives none. The rejected rows go to their file."""
+        """Each chunk's accepted rows, with the supplied point where there is one (none, for
+        a chunk whose every row was rejected). The rejected rows go to their file."""
         supply, schema, mapping = self.claim.supply, self.schema, self.mapping
         missing_values = schema.descriptor.get("missingValues", [""])
         period = (supply.period_start, supply.period_end)
@@ -173,12 +173,14 @@ class FileCheck:
                     self._filled = self._filled.add(result.filled, fill_value=0)
                     self._error_frames.append(errors)
                     self._warning_frames.append(result.warnings)
-                    if not accepted.empty:
-                        if schema.event_date:
-                            self._tally.add(accepted[schema.event_date])
-                        yield accepted
+                    if schema.event_date and not accepted.empty:
+                        self._tally.add(accepted[schema.event_date])
+                    yield accepted
             except UnreadableFile as error:
                 raise SupplyRejected([str(error)], dropped_columns=mapping.dropped) from error
+            finally:
+                # The reading thread and the file let go now, not when this check is.
+                self._chunks.close()
 
     def fraction_read(self) -> float:
         """How much of the file has been read, as far as can be told before its end."""

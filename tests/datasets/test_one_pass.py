@@ -1,21 +1,28 @@
 """The one pass over a supplied file: progress and the lease seen at once while the load's
 records are not; a rejection or failure decided after rows were COPYed leaves nothing; the
-loader's own connection closed whatever happens."""
+loader's own connection closed whatever happens; what may change while a pass runs (the
+postcode lookup, another load of the same period, a worker losing its lease)."""
 
 from __future__ import annotations
 
 import threading
+import time
+import uuid
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 
 from datasets import copytext
 from datasets.choices import SupplyStatus
 from datasets.models import Record, RecordMonthlyCount, Supply
 from datasets.pipeline import stages
 from datasets.pipeline.stages import run_stage
+from hub.models import AuditEntry
 from sanitise.demo import demo_gazetteer_load
+from sanitise.models import PostcodeAreas, PostcodeCentroid
+from sanitise.signals import area_lookup_imported
 from tests.datasets.test_pipeline import OFFENCE_HEADER, csv_bytes, offence_rows, supply
+from tests.datasets.test_record_areas import district_codes, lookup_load
 
 pytestmark = pytest.mark.django_db(transaction=True)
 CHUNK_ROWS = 10
@@ -128,3 +135,98 @@ def test_a_load_that_fails_mid_file_fails_the_supply_at_once_and_leaves_nothing(
     assert len(copies) == 2  # the pass stopped at the failure, not at the end of the file
     assert not Record.objects.filter(supply_id=supply_id).exists()
     assert backends() == before
+
+
+def test_a_lookup_imported_while_the_pass_runs_gives_its_records_the_new_areas(
+    api_client, world, monkeypatch
+):
+    every = list(PostcodeCentroid.objects.filter(area="WN").values_list("postcode", flat=True))
+    lookup_load({postcode: district_codes(postcode) for postcode in every})
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    recorded = stages.Claim.progress
+    calls = []
+
+    def import_after_the_first_chunk(claim, fraction):
+        recorded(claim, fraction)
+        calls.append(fraction)
+        if len(calls) == 1:
+            # The import re-derives every stored record; this pass's are not stored yet.
+            renamed = {pc: {**district_codes(pc), "ward_code": "E05999999"} for pc in every}
+            with transaction.atomic():
+                version = lookup_load(renamed)
+                area_lookup_imported.send(sender=PostcodeAreas, version=version)
+
+    monkeypatch.setattr(stages.Claim, "progress", import_after_the_first_chunk)
+    done = pass_run(supply_id)
+
+    assert done.status == SupplyStatus.REPORTING
+    wards = Record.objects.filter(supply_id=supply_id).values_list("ward_code", flat=True)
+    assert set(wards) == {"E05999999"}
+    counted = RecordMonthlyCount.objects.filter(supply_id=supply_id)
+    assert set(counted.values_list("ward_code", flat=True)) == {"E05999999"}
+
+
+def test_a_pass_after_an_earlier_load_of_the_same_supply_replaces_its_records(api_client, world):
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    assert pass_run(supply_id).status == SupplyStatus.REPORTING
+    # However it came about, a supply at its pass with records already in: loaded once.
+    Supply.objects.filter(pk=supply_id).update(status=SupplyStatus.LOADING, lease_until=None)
+
+    assert pass_run(supply_id).status == SupplyStatus.REPORTING
+    assert Record.objects.filter(supply_id=supply_id).count() == ROWS
+    counted = RecordMonthlyCount.objects.filter(supply_id=supply_id)
+    assert sum(counted.values_list("count", flat=True)) == ROWS
+
+
+def test_a_worker_that_lost_its_stage_cannot_fail_the_supply_another_has_loaded(api_client, world):
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    stale = Supply.objects.get(pk=supply_id)
+    assert pass_run(supply_id).status == SupplyStatus.REPORTING
+
+    stages.fail(stale, SupplyStatus.LOADING, "An internal error stopped the loading stage.")
+
+    assert Supply.objects.get(pk=supply_id).status == SupplyStatus.REPORTING
+    assert not AuditEntry.objects.filter(action="supply_failed", object_id=supply_id).exists()
+
+
+def test_two_loads_of_one_period_finishing_back_to_back_leave_one_current(api_client, world):
+    first = uploaded(api_client, world, offence_rows(ROWS))
+    second = uploaded(api_client, world, offence_rows(ROWS))
+    # The second commits before the first has written its report.
+    assert pass_run(first).status == SupplyStatus.REPORTING
+    assert pass_run(second).status == SupplyStatus.REPORTING
+    run_stage(first, SupplyStatus.REPORTING)
+    run_stage(second, SupplyStatus.REPORTING)
+
+    assert list(Supply.objects.current().values_list("pk", flat=True)) == [uuid.UUID(second)]
+    assert str(Supply.objects.get(pk=first).superseded_by_id) == second
+
+
+def test_a_pass_whose_connections_both_fail_at_once_ends_instead_of_hanging(
+    api_client, world, monkeypatch
+):
+    """A database outage: the loader's COPY and the caller's progress fail together."""
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    real_copy = copytext.copy_into
+    copies, calls = [], []
+
+    def copy_failing_late(cursor, table, columns, payload):
+        copies.append(table)
+        if len(copies) == 2:
+            time.sleep(1.0)  # the loader notices a moment after the caller
+            raise RuntimeError("server closed the connection unexpectedly")
+        real_copy(cursor, table, columns, payload)
+
+    recorded = stages.Claim.progress
+
+    def progress_failing(claim, fraction):
+        calls.append(fraction)
+        if len(calls) == 3:
+            raise RuntimeError("server closed the connection unexpectedly")
+        recorded(claim, fraction)
+
+    monkeypatch.setattr(copytext, "copy_into", copy_failing_late)
+    monkeypatch.setattr(stages.Claim, "progress", progress_failing)
+
+    assert pass_run(supply_id).status == SupplyStatus.FAILED
+    assert not Record.objects.filter(supply_id=supply_id).exists()
