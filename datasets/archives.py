@@ -42,7 +42,7 @@ def check_expansion(archive: zipfile.ZipFile, *, max_bytes: int, what: str) -> N
 
 @contextmanager
 def zip_member(supplied: SuppliedFile):
-    """The single CSV inside the ZIP, opened for streaming."""
+    """The single CSV inside the ZIP: an opener for streaming it, and its size in bytes."""
     with open_encrypted(supplied.path, supplied.data_key) as stream:
         archive_bytes = io.BytesIO(stream.read())  # zipfile needs to seek; still compressed
     try:
@@ -71,7 +71,7 @@ def zip_member(supplied: SuppliedFile):
                 "more than the hub accepts. Supply it in smaller periods."
             )
         limit = supplied.max_bytes * _MAX_EXPANSION
-        yield lambda: _bounded(_open_member(archive, member), limit)
+        yield lambda: _bounded(_open_member(archive, member), limit), member.file_size
 
 
 # What zipfile and zlib raise on a member whose headers or data are damaged, or whose data

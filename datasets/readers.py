@@ -40,6 +40,8 @@ _MAX_CHUNK_CELLS = 10_000_000
 # The header may follow a title or notes: it is looked for among the first rows.
 HEADER_SEARCH_ROWS = 20
 HEADER_ROW = "header_row"
+# How much of the file had been read when a chunk was made (0 to 1), where that can be told.
+READ_FRACTION = "read_fraction"
 # Picks the header among the first rows (their cells as text): the index of the one chosen.
 HeaderFinder = Callable[[list[list[str]]], int]
 # A UTF-8 encoded character of two, three or four bytes.
@@ -162,12 +164,36 @@ def _next_chunk(reader, width: int) -> pd.DataFrame | None:
             ) from warning
 
 
-def _csv_chunks(open_bytes, chunk_rows: int, find_header: HeaderFinder) -> Iterator[pd.DataFrame]:
+class _Counted(io.RawIOBase):
+    """A stream that counts the bytes read from it."""
+
+    def __init__(self, stream):
+        super().__init__()
+        self._stream, self.count = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        size = self._stream.readinto(buffer)
+        self.count += size
+        return size
+
+    def close(self) -> None:
+        self._stream.close()
+        super().close()
+
+
+def _csv_chunks(
+    open_bytes, chunk_rows: int, find_header: HeaderFinder, *, size: int
+) -> Iterator[pd.DataFrame]:
+    """The CSV's chunks; ``size`` is its length in bytes, for each chunk's READ_FRACTION."""
     with open_bytes() as stream:
         encoding = detect_encoding(_iter_bytes(stream))
     header_line, width = _csv_header(open_bytes, encoding, find_header)
     chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // width))
-    with open_bytes() as stream:
+    with open_bytes() as opened, io.BufferedReader(_Counted(opened)) as stream:
+        counted = stream.raw
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         try:
             reader = pd.read_csv(
@@ -184,6 +210,7 @@ def _csv_chunks(open_bytes, chunk_rows: int, find_header: HeaderFinder) -> Itera
             while (chunk := _next_chunk(reader, width)) is not None:
                 chunk.index = chunk.index + header_line + 2
                 chunk.attrs[HEADER_ROW] = header_line + 1
+                chunk.attrs[READ_FRACTION] = min(counted.count / max(size, 1), 1.0)
                 yield chunk
         except pd.errors.EmptyDataError as error:
             raise UnreadableFile("The file is empty: it has no header row.") from error
@@ -251,7 +278,9 @@ def _xlsx_chunks(
         raise UnreadableFile(damaged) from error
     try:
         sheet = workbook.worksheets[0]
-        # The rows actually there, not the sheet's declared size (which can claim millions).
+        # The sheet's declared size tells the progress only: it may claim millions.
+        declared_rows = sheet.max_row
+        # The rows actually there, not the sheet's declared size.
         sheet.reset_dimensions()
         rows = sheet.iter_rows(values_only=True)
         header_row_number, header, read_past = _sheet_header(rows, find_header)
@@ -264,6 +293,8 @@ def _xlsx_chunks(
         def chunk(batch, numbers) -> pd.DataFrame:
             frame = pd.DataFrame(batch, columns=header, index=numbers)
             frame.attrs[HEADER_ROW] = header_row_number
+            if declared_rows:
+                frame.attrs[READ_FRACTION] = min(numbers[-1] / declared_rows, 1.0)
             return frame
 
         batch, numbers = [], []
@@ -315,9 +346,13 @@ def read_chunks(
     elif supplied.file_format == FileFormat.XLSX:
         yield from _xlsx_chunks(supplied, chunk_rows, find_header)
     elif supplied.file_format == FileFormat.ZIP:
-        with zip_member(supplied) as open_member:
-            yield from _csv_chunks(open_member, chunk_rows, find_header)
+        with zip_member(supplied) as (open_member, size):
+            yield from _csv_chunks(open_member, chunk_rows, find_header, size=size)
     else:
         yield from _csv_chunks(
-            lambda: open_encrypted(supplied.path, supplied.data_key), chunk_rows, find_header
+            lambda: open_encrypted(supplied.path, supplied.data_key),
+            chunk_rows,
+            find_header,
+            # The encrypted file's size: its plaintext's, and a few bytes in ten thousand.
+            size=supplied.path.stat().st_size,
         )

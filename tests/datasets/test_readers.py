@@ -5,7 +5,7 @@ import openpyxl
 import pytest
 
 from datasets.choices import FileFormat
-from datasets.readers import read_chunks
+from datasets.readers import READ_FRACTION, read_chunks
 from datasets.supplied import SuppliedFile, UnreadableFile, format_from_name
 from hub.crypto import new_data_key, write_encrypted
 
@@ -184,3 +184,34 @@ def test_without_a_header_finder_the_first_row_is_the_header(tmp_path):
     content = "Title\r\ncrime_ref\r\nCR1\r\n"
     [chunk] = rows(supplied(tmp_path, content.encode()))
     assert list(chunk.columns) == ["Title"] and chunk.attrs["header_row"] == 1
+
+
+def read_fractions(file, chunk_rows) -> list[float]:
+    return [chunk.attrs[READ_FRACTION] for chunk in read_chunks(file, chunk_rows=chunk_rows)]
+
+
+@pytest.mark.parametrize("file_format", [FileFormat.CSV, FileFormat.ZIP])
+def test_each_chunk_says_how_far_through_the_csv_it_was_read(tmp_path, file_format):
+    content = (HEADER + "".join(f"CR{i},{i} Mill Lane,028/01\r\n" for i in range(100_000))).encode()
+    if file_format == FileFormat.ZIP:
+        content = _zip({"offences.csv": content})
+
+    fractions = read_fractions(supplied(tmp_path, content, file_format), chunk_rows=10_000)
+
+    assert len(fractions) == 10
+    assert fractions == sorted(fractions)
+    assert fractions[0] < 0.5 and fractions[-1] > 0.95
+
+
+def test_each_chunk_says_how_far_through_the_workbook_it_was_read(tmp_path):
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(["crime_ref", "address", "ho_offence_code"])
+    for number in range(3000):
+        sheet.append([f"CR{number}", "1 Mill Lane", "028/01"])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+
+    fractions = read_fractions(supplied(tmp_path, buffer.getvalue(), FileFormat.XLSX), 500)
+
+    assert fractions == [pytest.approx(rows / 3001) for rows in range(501, 3002, 500)]
