@@ -11,6 +11,7 @@ from psycopg2 import sql
 from datasets.models import Record
 from datasets.summary import counts_recount
 from hub.models import Partnership
+from hub.services import every_partnership_lock
 from sanitise.areas import AREA_COLUMNS
 from sanitise.models import PostcodeAreas
 
@@ -29,12 +30,7 @@ def records_areas_rederive() -> int:
     with transaction.atomic(), connection.cursor() as cursor:
         # Every partnership's load lock, in order, as loads and purges take theirs: no load
         # commits records unseen in between, and no purge's subtraction interleaves.
-        cursor.execute(
-            sql.SQL(
-                "SELECT pg_advisory_xact_lock(id) FROM "
-                "(SELECT id FROM {partnerships} ORDER BY id) AS every"
-            ).format(**_TABLES)
-        )
+        every_partnership_lock()
         changed = _areas_update(cursor)
         counts_recount(supply_ids=list(changed))
     return sum(changed.values())

@@ -40,8 +40,9 @@ _MAX_CHUNK_CELLS = 10_000_000
 # The header may follow a title or notes: it is looked for among the first rows.
 HEADER_SEARCH_ROWS = 20
 HEADER_ROW = "header_row"
-# How much of the file had been read when a chunk was made (0 to 1), where that can be told.
-READ_FRACTION = "read_fraction"
+# How many rows the file seems to hold, where that can be told before its end: told from
+# the text's size and the first chunk's bytes per row, or a workbook's declared size.
+ROWS_EXPECTED = "rows_expected"
 # Picks the header among the first rows (their cells as text): the index of the one chosen.
 HeaderFinder = Callable[[list[list[str]]], int]
 # A UTF-8 encoded character of two, three or four bytes.
@@ -164,36 +165,24 @@ def _next_chunk(reader, width: int) -> pd.DataFrame | None:
             ) from warning
 
 
-class _Counted(io.RawIOBase):
-    """A stream that counts the bytes read from it."""
-
-    def __init__(self, stream):
-        super().__init__()
-        self._stream, self.count = stream, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        size = self._stream.readinto(buffer)
-        self.count += size
-        return size
-
-    def close(self) -> None:
-        self._stream.close()
-        super().close()
+def _rows_expected(first: pd.DataFrame, size: int) -> int:
+    """A CSV's rows, told from its size and its first chunk's bytes per row (its cells, their
+    separators and the line's end)."""
+    characters = sum(int(first[column].str.len().sum()) for column in first.columns)
+    per_row = characters / max(len(first), 1) + len(first.columns) + 1
+    return max(int(size / per_row), len(first))
 
 
 def _csv_chunks(
     open_bytes, chunk_rows: int, find_header: HeaderFinder, *, size: int
 ) -> Iterator[pd.DataFrame]:
-    """The CSV's chunks; ``size`` is its length in bytes, for each chunk's READ_FRACTION."""
+    """The CSV's chunks; ``size`` is its length in bytes, for each chunk's ROWS_EXPECTED."""
     with open_bytes() as stream:
         encoding = detect_encoding(_iter_bytes(stream))
     header_line, width = _csv_header(open_bytes, encoding, find_header)
     chunk_rows = max(1, min(chunk_rows, _MAX_CHUNK_CELLS // width))
-    with open_bytes() as opened, io.BufferedReader(_Counted(opened)) as stream:
-        counted = stream.raw
+    expected = None
+    with open_bytes() as stream:
         text = io.TextIOWrapper(stream, encoding=encoding, newline="")
         try:
             reader = pd.read_csv(
@@ -210,7 +199,8 @@ def _csv_chunks(
             while (chunk := _next_chunk(reader, width)) is not None:
                 chunk.index = chunk.index + header_line + 2
                 chunk.attrs[HEADER_ROW] = header_line + 1
-                chunk.attrs[READ_FRACTION] = min(counted.count / max(size, 1), 1.0)
+                expected = expected or _rows_expected(chunk, size)
+                chunk.attrs[ROWS_EXPECTED] = expected
                 yield chunk
         except pd.errors.EmptyDataError as error:
             raise UnreadableFile("The file is empty: it has no header row.") from error
@@ -294,7 +284,7 @@ def _xlsx_chunks(
             frame = pd.DataFrame(batch, columns=header, index=numbers)
             frame.attrs[HEADER_ROW] = header_row_number
             if declared_rows:
-                frame.attrs[READ_FRACTION] = min(numbers[-1] / declared_rows, 1.0)
+                frame.attrs[ROWS_EXPECTED] = declared_rows - header_row_number
             return frame
 
         batch, numbers = [], []

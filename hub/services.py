@@ -9,12 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import django_otp
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
 from django_otp.models import Device
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from psycopg2 import sql
 
 from hub.access import (
     coordinator_check,
@@ -31,6 +32,18 @@ from hub.selectors import backup_device, totp_device
 
 
 @transaction.atomic
+def every_partnership_lock() -> None:
+    """Every partnership's load lock (its id as a PostgreSQL advisory lock, which loads,
+    withdrawals and purges of its records take), in id order, to the end of the caller's
+    transaction: for a change to every partnership's records, such as new areas."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql.SQL(
+                "SELECT pg_advisory_xact_lock(id) FROM (SELECT id FROM {} ORDER BY id) AS every"
+            ).format(sql.Identifier(Partnership._meta.db_table))
+        )
+
+
 def partnership_ensure(
     *, name: str, slug: str, postcode_areas: list[str], local_authorities: list[str] = ()
 ) -> Partnership:

@@ -16,6 +16,7 @@ from django.db import transaction
 from psycopg2 import sql
 
 from hub.models import User
+from hub.services import every_partnership_lock
 from sanitise import area_readers
 from sanitise.area_boundaries import (
     area_boundaries_derive,
@@ -116,6 +117,10 @@ def area_lookup_replace(
     """Make the stored areas of the postcodes in scope (of ``lad_codes`` or ``postcode_areas``;
     all when neither) exactly ``postcodes``, name the areas in ``names``, then send
     ``area_lookup_imported`` in the same transaction so that the apps above re-derive."""
+    # Taken first, before the import writes its audit entries: a load finishing takes its
+    # partnership's lock and then the audit trail's, and the re-derivation at the end needs
+    # every partnership's.
+    every_partnership_lock()
     scope = _postcode_scope(lad_codes, postcode_areas)
     common = {"source": source, "synthetic": synthetic, "acting_user": acting_user}
     named = area_names_replace(names=names, system=system, **common) if len(names) else None

@@ -76,9 +76,12 @@ class SupplyCreatedSerializer(serializers.Serializer):
     status = serializers.CharField()
 
 
+# The contract's statuses. Supplies are now checked, geocoded, sanitised and loaded in one
+# pass, shown as loading: validating, geocoding and sanitising no longer occur, and are kept
+# so that clients built to the contract still accept every status it names.
 CONTRACT_STATUSES = [
-    SupplyStatus.QUEUED, SupplyStatus.LOADING, SupplyStatus.COMPLETED, SupplyStatus.REJECTED,
-    SupplyStatus.FAILED, SupplyStatus.WITHDRAWN,
+    SupplyStatus.QUEUED, "validating", "geocoding", "sanitising", SupplyStatus.LOADING,
+    SupplyStatus.COMPLETED, SupplyStatus.REJECTED, SupplyStatus.FAILED, SupplyStatus.WITHDRAWN,
 ]  # fmt: skip
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import queue
 import threading
 from dataclasses import dataclass
@@ -22,7 +23,7 @@ from psycopg2 import sql
 from datasets import copytext, storage
 from datasets.areas import supply_areas_rederive
 from datasets.catalogue import DatasetSchema, primary_group
-from datasets.choices import DatasetKind, LocationMethod
+from datasets.choices import DatasetKind, LocationMethod, SupplyStatus
 from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline.sanitise import Sanitised
 from datasets.pipeline.stages import (
@@ -30,6 +31,7 @@ from datasets.pipeline.stages import (
     EVENT_TIME,
     LOADED_STATUSES,
     Claim,
+    StageLost,
     SupplyRejected,
     advance,
 )
@@ -37,6 +39,8 @@ from datasets.storage import FIELD_PREFIX, field_sql, stored_columns
 from datasets.summary import counts_load
 from hub.crypto import encrypt_bytes
 from sanitise.areas import AREA_COLUMNS, area_lookup_version, areas_of_postcodes
+
+logger = logging.getLogger(__name__)
 
 # The records' common columns; each dataset's fields follow (datasets.storage).
 COMMON_COLUMNS = [
@@ -146,6 +150,10 @@ def _record_key_secret() -> str:
     return base64.b64encode(derived[:12]).decode()
 
 
+# How often a load waiting on its last steps renews its lease.
+LEASE_RENEWAL_SECONDS = 10
+
+
 class Loader:
     """Puts a supply's records in the warehouse, all or nothing: a thread of its own, with its
     own database connection, COPYs each chunk given to ``put`` in one transaction while the
@@ -175,6 +183,8 @@ class Loader:
         if self._thread.is_alive():
             self._deliver(_ABORT)
             self._thread.join()
+        if exc_type is not None and self._error is not None and self._error is not exc:
+            logger.error("The load failed too", exc_info=self._error)
 
     def put(self, sanitised: Sanitised) -> None:
         if not self._deliver(sanitised):
@@ -186,7 +196,11 @@ class Loader:
         finish = _Finish(report=report, counts=counts, areas_version=self._areas_version)
         if not self._deliver(finish):
             raise self._stopped()
-        self._thread.join()
+        # The last steps may wait for the partnership's lock: the lease is kept meanwhile.
+        self._thread.join(LEASE_RENEWAL_SECONDS)
+        while self._thread.is_alive():
+            self.claim.lease_renew()
+            self._thread.join(LEASE_RENEWAL_SECONDS)
         if self._error is not None:
             raise self._error
 
@@ -207,6 +221,7 @@ class Loader:
     def _run(self) -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
+                _supply_share(cursor, self.claim)
                 # The identifying rows' foreign keys checked as each row arrives, not queued (a
                 # million queued checks hold memory) and run at commit, after the hand-over.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -265,11 +280,9 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
     # offence) loading at once would each miss the other's uncommitted rows. Taken before the
     # supply's row, as a withdrawal takes them.
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
-    # A lost lease means another worker has this stage now: if it finished first, its load
-    # stands and this one is rolled back.
-    held = Supply.objects.select_for_update().filter(pk=supply.pk, status=claim.stage)
-    if not held.exists():
-        raise _Abandoned
+    # A lost lease means another worker has this stage now: this load is rolled back.
+    if not claim.held().select_for_update().exists():
+        raise StageLost
     overlap = overlapping_supply(supply)
     if overlap is not None:
         counts = {name: finish.counts[name] for name in ("record_count", "rejected_count")}
@@ -296,10 +309,13 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
 
 def _overlapping(supply: Supply):
     """The agency's other supplies of the dataset whose records are in the warehouse and
-    count (loaded, whether or not its report is written yet, and not superseded), whose periods
-    overlap this one's."""
+    count (loaded, whether or not their report is written yet or failed, and not superseded),
+    whose periods overlap this one's."""
+    loaded = Q(status__in=LOADED_STATUSES) | Q(
+        status=SupplyStatus.FAILED, report__failed_stage=SupplyStatus.REPORTING
+    )
     return (
-        Supply.objects.filter(status__in=LOADED_STATUSES, superseded_by__isnull=True)
+        Supply.objects.filter(loaded, superseded_by__isnull=True)
         .filter(
             agency=supply.agency,
             dataset=supply.dataset,
@@ -353,6 +369,20 @@ def _copy_identifying(claim: Claim, cursor, identifying: pd.DataFrame) -> None:
     ]
     table = pa.table({"row_number": pa.array(identifying.index), "ciphertext": ciphertexts})
     copytext.copy_into(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
+
+
+def _supply_share(cursor, claim: Claim) -> None:
+    """A share of the supply's row to the end of the load, while the claim still holds its
+    stage (StageLost if not): the reaper, which locks the rows it requeues, passes over a
+    supply being loaded, and progress, which changes no key, is still written."""
+    cursor.execute(
+        sql.SQL(
+            "SELECT 1 FROM {} WHERE id = %s AND status = %s AND attempts = %s FOR KEY SHARE"
+        ).format(sql.Identifier(Supply._meta.db_table)),
+        [str(claim.supply.pk), claim.stage, claim.supply.attempts],
+    )
+    if cursor.fetchone() is None:
+        raise StageLost
 
 
 def _supply_records_delete(cursor, supply: Supply) -> None:

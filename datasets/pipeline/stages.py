@@ -1,6 +1,7 @@
 """The pipeline's machinery: the order of the stages, the claim a worker takes on a stage and
 the lease it renews, the hand-over to the next stage, failure and rejection, and running one
-stage of one supply. The stages themselves are in the modules named after them."""
+stage of one supply. The stages themselves are ``process`` (the one pass, with a module for
+each of its steps) and ``report``."""
 
 from __future__ import annotations
 
@@ -50,6 +51,11 @@ class SupplyRejected(Exception):
         self.report = report
 
 
+class StageLost(Exception):
+    """Another worker has taken this worker's stage (its lease ran out): this one stops and
+    leaves the supply to it."""
+
+
 @dataclass
 class Claim:
     supply: Supply
@@ -57,10 +63,20 @@ class Claim:
     data_key: bytes
     stage: str
 
+    def held(self):
+        """The supply's row while this claim still holds its stage: at the stage, and claimed
+        no more times since (another worker's claim counts one more attempt)."""
+        return Supply.objects.filter(
+            pk=self.supply.pk, status=self.stage, attempts=self.supply.attempts
+        )
+
+    def lease_renew(self) -> None:
+        self.held().update(lease_until=_lease())
+
     def progress(self, fraction: float) -> None:
         """Record progress within the stage and renew the lease."""
         low, high = PROGRESS_SPAN[self.stage]
-        Supply.objects.filter(pk=self.supply.pk, status=self.stage).update(
+        self.held().update(
             progress=int(low + (high - low) * min(max(fraction, 0.0), 1.0)),
             lease_until=_lease(),
         )
@@ -106,7 +122,8 @@ def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None
         values["finished_at"] = timezone.now()
     # The hand-over and its audit entry together: no one sees one without the other.
     with transaction.atomic():
-        Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(**values)
+        if not claim.held().update(**values):
+            raise StageLost
         audit_record(
             actor=None,
             action="supply_stage_done",
@@ -119,13 +136,15 @@ def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None
     return following
 
 
-def fail(supply: Supply, stage: str, message: str) -> None:
+def fail(supply: Supply, stage: str, message: str, *, held=None) -> None:
     """The supply cannot be processed now; a co-ordinator or the supplier may retry it.
 
-    Only while it is still at ``stage`` (or waiting for it): a worker that lost its lease must
-    not fail a supply that another worker has taken on, or completed."""
+    Only while it is still at ``stage`` (or waiting for it), and, given the claim's ``held``
+    rows, while that claim holds it: a worker that lost its lease must not fail a supply that
+    another worker has taken on, or completed."""
     report = {**supply.report, "failed_stage": stage, "failure": message}
-    failed = Supply.objects.filter(pk=supply.pk, status__in=[stage, SupplyStatus.QUEUED]).update(
+    rows = held if held is not None else Supply.objects.filter(pk=supply.pk)
+    failed = rows.filter(status__in=[stage, SupplyStatus.QUEUED]).update(
         status=SupplyStatus.FAILED,
         lease_until=None,
         failure=message,
@@ -152,7 +171,7 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
         **rejection.report,
         "problems": rejection.problems,
     }
-    Supply.objects.filter(pk=claim.supply.pk, status=claim.stage).update(
+    rejected = claim.held().update(
         status=SupplyStatus.REJECTED,
         lease_until=None,
         progress=100,
@@ -161,6 +180,8 @@ def reject(claim: Claim, rejection: SupplyRejected) -> None:
         finished_at=timezone.now(),
         **rejection.counts,
     )
+    if not rejected:
+        return
     audit_record(
         actor=None,
         action="supply_rejected",
@@ -205,13 +226,17 @@ def run_stage(supply_id, stage: str) -> str | None:
         return None
     try:
         stage_functions()[stage](taken)
+    except StageLost:
+        logger.info("Supply %s: another worker took over the %s stage", supply_id, stage)
+        return None
     except SupplyRejected as rejection:
         reject(taken, rejection)
         return None
     except Exception:
         # The traceback goes to the worker's log; the supply row gets a message free of data.
         logger.exception("Supply %s failed at %s", supply_id, stage)
-        fail(taken.supply, stage, f"An internal error stopped the {stage} stage.")
+        message = f"An internal error stopped the {stage} stage."
+        fail(taken.supply, stage, message, held=taken.held())
         return None
     status = Supply.objects.filter(pk=supply_id).values_list("status", flat=True).first()
     return status if status in STAGES else None

@@ -23,7 +23,7 @@ from datasets.pipeline.stages import (
     SupplyRejected,
     read_ahead,
 )
-from datasets.readers import HEADER_ROW, HEADER_SEARCH_ROWS, READ_FRACTION, read_chunks
+from datasets.readers import HEADER_ROW, HEADER_SEARCH_ROWS, ROWS_EXPECTED, read_chunks
 from datasets.rejected_rows import RejectedRowsWriter, rejected_rows_path
 from datasets.supplied import SuppliedFile, UnreadableFile
 from datasets.supply_period import PeriodTally
@@ -124,7 +124,7 @@ class FileCheck:
         if self.mapping.problems:
             raise SupplyRejected(self.mapping.problems, dropped_columns=self.mapping.dropped)
         self.received = 0
-        self._read_fraction: float | None = None
+        self._rows_expected: int | None = None
         self._filled = pd.Series(0, index=schema.field_names)
         self._error_frames: list[pd.DataFrame] = []
         self._warning_frames: list[pd.DataFrame] = []
@@ -160,7 +160,7 @@ class FileCheck:
                         accepted[LONGITUDE] = pd.to_numeric(points.iloc[:, 1], errors="coerce")
                     rejected_rows.write(chunk, errors)
                     self.received += len(chunk)
-                    self._read_fraction = chunk.attrs.get(READ_FRACTION)
+                    self._rows_expected = chunk.attrs.get(ROWS_EXPECTED)
                     self._filled = self._filled.add(result.filled, fill_value=0)
                     self._error_frames.append(errors)
                     self._warning_frames.append(result.warnings)
@@ -175,10 +175,9 @@ class FileCheck:
 
     def fraction_read(self) -> float:
         """How much of the file has been read, as far as can be told before its end: by the
-        count the supplier declared, else by how far the reader has gone."""
-        declared = self.claim.supply.declared_record_count
-        fraction = self.received / declared if declared else self._read_fraction
-        return min(fraction, 0.99) if fraction is not None else 0.5
+        count the supplier declared, else by the rows the reader expects."""
+        expected = self.claim.supply.declared_record_count or self._rows_expected
+        return min(self.received / expected, 0.99) if expected else 0.5
 
     def outcome(self) -> tuple[dict, dict[str, int]]:
         """The report and the supply's counts, once every chunk is read; SupplyRejected if

@@ -5,18 +5,22 @@ postcode lookup, another load of the same period, a worker losing its lease)."""
 
 from __future__ import annotations
 
+import datetime
 import threading
 import time
 import uuid
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from datasets import copytext
 from datasets.choices import SupplyStatus
 from datasets.models import Record, RecordMonthlyCount, Supply
+from datasets.pipeline import load as load_stage
 from datasets.pipeline import stages
 from datasets.pipeline.stages import run_stage
+from datasets.services.supplies import supplies_reap
 from hub.models import AuditEntry
 from sanitise.demo import demo_gazetteer_load
 from sanitise.models import PostcodeAreas, PostcodeCentroid
@@ -114,7 +118,7 @@ def test_a_file_found_to_be_another_periods_after_its_rows_were_loaded_leaves_no
 def test_a_load_that_fails_mid_file_fails_the_supply_at_once_and_leaves_nothing(
     api_client, world, monkeypatch
 ):
-    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    supply_id = uploaded(api_client, world, offence_rows(2 * ROWS))
     copies = []
     real_copy = copytext.copy_into
 
@@ -125,6 +129,14 @@ def test_a_load_that_fails_mid_file_fails_the_supply_at_once_and_leaves_nothing(
         real_copy(cursor, table, columns, payload)
 
     monkeypatch.setattr(copytext, "copy_into", failing_second)
+    chunks_done = []
+    recorded = stages.Claim.progress
+
+    def counted(claim, fraction):
+        chunks_done.append(fraction)
+        recorded(claim, fraction)
+
+    monkeypatch.setattr(stages.Claim, "progress", counted)
     with connection.cursor():
         before = backends()
 
@@ -132,7 +144,9 @@ def test_a_load_that_fails_mid_file_fails_the_supply_at_once_and_leaves_nothing(
 
     assert done.status == SupplyStatus.FAILED
     assert done.failure == "An internal error stopped the loading stage."
-    assert len(copies) == 2  # the pass stopped at the failure, not at the end of the file
+    # The second COPY failed: a chunk in hand, another waiting, and the next finds the
+    # loader gone, of the file's eight.
+    assert len(chunks_done) <= 3
     assert not Record.objects.filter(supply_id=supply_id).exists()
     assert backends() == before
 
@@ -230,3 +244,37 @@ def test_a_pass_whose_connections_both_fail_at_once_ends_instead_of_hanging(
 
     assert pass_run(supply_id).status == SupplyStatus.FAILED
     assert not Record.objects.filter(supply_id=supply_id).exists()
+
+
+def waiting_for_an_advisory_lock() -> bool:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted")
+        return cursor.fetchone() is not None
+
+
+def test_a_pass_waiting_for_its_partnerships_lock_keeps_its_stage(
+    api_client, world, monkeypatch, settings
+):
+    settings.HUB_STAGE_LEASE_SECONDS = 1
+    monkeypatch.setattr(load_stage, "LEASE_RENEWAL_SECONDS", 0.2)
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    partnership_id = Supply.objects.get(pk=supply_id).agency.partnership_id
+    passing = threading.Thread(target=pass_run, args=[supply_id], daemon=True)
+    # Another load of the partnership is at its last steps.
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s)", [partnership_id])
+        passing.start()
+        deadline = time.monotonic() + PASS_TIMEOUT_SECONDS
+        while not waiting_for_an_advisory_lock():
+            assert time.monotonic() < deadline, "the pass never reached its last steps"
+            time.sleep(0.05)
+        time.sleep(1.5)  # longer than a lease
+
+        assert Supply.objects.get(pk=supply_id).lease_until > timezone.now()
+        # Even once the lease has run out, the reaper passes over a supply being loaded.
+        later = timezone.now() + datetime.timedelta(seconds=5)
+        assert supplies_reap(now=later) == []
+    passing.join(PASS_TIMEOUT_SECONDS)
+
+    assert Supply.objects.get(pk=supply_id).status == SupplyStatus.REPORTING
+    assert Record.objects.filter(supply_id=supply_id).count() == ROWS

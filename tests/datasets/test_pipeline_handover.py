@@ -17,7 +17,7 @@ from datasets.models import Dataset, Supply
 from datasets.pipeline import stages
 from datasets.pipeline.load import date_linked_records
 from datasets.services.supplies import supply_retry
-from hub.crypto import new_data_key
+from hub.crypto import new_data_key, wrap_key
 from hub.models import AuditEntry
 from tests.conftest import supply_row
 from tests.records import record_create
@@ -123,3 +123,20 @@ def test_the_upgrade_queues_supplies_left_in_a_former_stage_and_deletes_what_the
     )  # fmt: skip
     assert Supply.objects.get(pk=finished.pk).status == SupplyStatus.COMPLETED
     assert not (tmp_path / "work").exists()
+
+
+def test_a_worker_whose_stage_another_has_claimed_since_cannot_fail_it(personas):
+    supply = claimed(personas, "police_crime_offence", SupplyStatus.QUEUED).supply
+    Supply.objects.filter(pk=supply.pk).update(data_key_wrapped=wrap_key(new_data_key()))
+    stale = stages.claim(supply.pk, SupplyStatus.LOADING)
+    Supply.objects.filter(pk=supply.pk).update(lease_until=timezone.now())  # it ran out
+    live = stages.claim(supply.pk, SupplyStatus.LOADING)
+    assert live is not None
+
+    stages.fail(stale.supply, SupplyStatus.LOADING, "stale", held=stale.held())
+    stale.progress(0.5)
+
+    current = Supply.objects.get(pk=supply.pk)
+    assert (current.status, current.progress, current.attempts) == (SupplyStatus.LOADING, 0, 2)
+    live.progress(0.5)
+    assert Supply.objects.get(pk=supply.pk).progress == 47
