@@ -292,19 +292,21 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
         supply_areas_rederive(cursor, supply_id=supply.pk)
     date_linked_records(cursor, supply)
     counts_load(supply=supply)
-    # The same period supplied again, and nil returns within it: records replace them.
-    superseded = list(
-        _overlapping(supply)
-        .filter(
-            Q(period_start=supply.period_start, period_end=supply.period_end)
-            | Q(nil_return=True, period_start__gte=supply.period_start,
-                period_end__lte=supply.period_end)
-        )
-        .values_list("pk", flat=True)
+    # The same period supplied again, and nil returns within it: the later upload replaces
+    # the earlier, whichever finished loading first.
+    replaced = _overlapping(supply).filter(
+        Q(period_start=supply.period_start, period_end=supply.period_end)
+        | Q(nil_return=True, period_start__gte=supply.period_start,
+            period_end__lte=supply.period_end)
     )  # fmt: skip
-    Supply.objects.filter(pk__in=superseded).update(superseded_by=supply)
+    newer = replaced.filter(created_at__gt=supply.created_at).order_by("-created_at").first()
+    superseded = list(
+        replaced.filter(created_at__lt=supply.created_at).values_list("pk", flat=True)
+    )
+    Supply.objects.filter(pk__in=superseded).update(superseded_by=newer or supply)
     report = {**finish.report, "superseded": [str(pk) for pk in superseded]}
-    advance(claim, report=report, **{**finish.counts, "accepted_count": loaded})
+    fields = {"superseded_by": newer} if newer is not None else {}
+    advance(claim, report=report, **{**finish.counts, "accepted_count": loaded}, **fields)
 
 
 def _overlapping(supply: Supply):

@@ -216,6 +216,19 @@ def test_two_loads_of_one_period_finishing_back_to_back_leave_one_current(api_cl
     assert str(Supply.objects.get(pk=first).superseded_by_id) == second
 
 
+def test_a_period_supplied_twice_keeps_the_later_upload_whichever_loads_first(api_client, world):
+    earlier = uploaded(api_client, world, offence_rows(ROWS))
+    later = uploaded(api_client, world, offence_rows(ROWS // 2))
+    # The later, smaller file is loaded first, by another worker.
+    assert pass_run(later).status == SupplyStatus.REPORTING
+    run_stage(later, SupplyStatus.REPORTING)
+    assert pass_run(earlier).status == SupplyStatus.REPORTING
+    run_stage(earlier, SupplyStatus.REPORTING)
+
+    assert list(Supply.objects.current().values_list("pk", flat=True)) == [uuid.UUID(later)]
+    assert str(Supply.objects.get(pk=earlier).superseded_by_id) == later
+
+
 def test_a_pass_whose_connections_both_fail_at_once_ends_instead_of_hanging(
     api_client, world, monkeypatch
 ):
