@@ -123,6 +123,8 @@ class Supply(models.Model):
     )
     progress = models.PositiveSmallIntegerField(default=0)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Drawn afresh by each claim: only the worker holding it may write the stage's outcome.
+    claim_token = models.UUIDField(null=True, blank=True)
     queued_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     finished_at = models.DateTimeField(null=True, blank=True)

@@ -284,7 +284,7 @@ def _xlsx_chunks(
             frame = pd.DataFrame(batch, columns=header, index=numbers)
             frame.attrs[HEADER_ROW] = header_row_number
             if declared_rows:
-                frame.attrs[ROWS_EXPECTED] = declared_rows - header_row_number
+                frame.attrs[ROWS_EXPECTED] = max(declared_rows - header_row_number, 0)
             return frame
 
         batch, numbers = [], []

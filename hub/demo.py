@@ -27,7 +27,13 @@ from datasets.services.catalogue import catalogue_sync
 from hub.access import two_factor_required
 from hub.choices import AgencyType, AuditAction, Role, SignatureTier
 from hub.models import User
-from hub.services import agency_ensure, audit_record, membership_grant, partnership_ensure
+from hub.services import (
+    agency_ensure,
+    audit_record,
+    every_partnership_lock,
+    membership_grant,
+    partnership_ensure,
+)
 from sanitise.demo import demo_gazetteer_load
 from sharing.choices import AccessLevel
 from sharing.services.isp import isp_ensure, signature_record, signature_withdraw
@@ -152,6 +158,8 @@ def demo_load(*, reference_data: bool = True) -> list[DemoPersona]:
     """Load the catalogue, the Wigan and Leigh partnership, its ISP, agencies and personas,
     and (unless told not to) the WN postcode gazetteer its supplies are geocoded against and
     Wigan's areas (wards, LSOAs, MSOAs, with synthetic statistics)."""
+    # New areas re-derive every partnership's records: their locks first (hub.services).
+    every_partnership_lock()
     catalogue_sync(system=SYSTEM)
     if reference_data:
         from sanitise.demo_areas import demo_areas_load

@@ -31,11 +31,14 @@ from hub.models import Agency, ApiToken, Membership, Partnership, User
 from hub.selectors import backup_device, totp_device
 
 
-@transaction.atomic
 def every_partnership_lock() -> None:
     """Every partnership's load lock (its id as a PostgreSQL advisory lock, which loads,
     withdrawals and purges of its records take), in id order, to the end of the caller's
-    transaction: for a change to every partnership's records, such as new areas."""
+    transaction: for a change to every partnership's records, such as new areas. Taken
+    before anything else the transaction locks, as loads take theirs before the audit
+    trail's."""
+    if not connection.in_atomic_block:
+        raise RuntimeError("every_partnership_lock is held to the end of a transaction")
     with connection.cursor() as cursor:
         cursor.execute(
             sql.SQL(
@@ -44,6 +47,7 @@ def every_partnership_lock() -> None:
         )
 
 
+@transaction.atomic
 def partnership_ensure(
     *, name: str, slug: str, postcode_areas: list[str], local_authorities: list[str] = ()
 ) -> Partnership:

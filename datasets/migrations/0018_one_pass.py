@@ -32,5 +32,10 @@ class Migration(migrations.Migration):
             name='status',
             field=models.CharField(choices=[('queued', 'Queued'), ('loading', 'Checking and loading'), ('reporting', 'Writing the report'), ('completed', 'Completed'), ('rejected', 'Rejected'), ('failed', 'Failed'), ('withdrawn', 'Withdrawn')], db_index=True, default='queued', max_length=20),
         ),
+        migrations.AddField(
+            model_name='supply',
+            name='claim_token',
+            field=models.UUIDField(blank=True, null=True),
+        ),
         migrations.RunPython(former_stages_requeue, migrations.RunPython.noop),
     ]

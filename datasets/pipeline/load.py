@@ -23,7 +23,7 @@ from psycopg2 import sql
 from datasets import copytext, storage
 from datasets.areas import supply_areas_rederive
 from datasets.catalogue import DatasetSchema, primary_group
-from datasets.choices import DatasetKind, LocationMethod, SupplyStatus
+from datasets.choices import DatasetKind, LocationMethod
 from datasets.models import RECORD_KEY_RANGE, Dataset, IdentifyingRecord, Record, Supply
 from datasets.pipeline.sanitise import Sanitised
 from datasets.pipeline.stages import (
@@ -150,8 +150,10 @@ def _record_key_secret() -> str:
     return base64.b64encode(derived[:12]).decode()
 
 
-# How often a load waiting on its last steps renews its lease.
+# How often the pass renews its lease while it waits for the loader, and how long it waits
+# at a time before it looks whether the loader is still there.
 LEASE_RENEWAL_SECONDS = 10
+DELIVERY_WAIT_SECONDS = 0.5
 
 
 class Loader:
@@ -205,14 +207,20 @@ class Loader:
             raise self._error
 
     def _deliver(self, item) -> bool:
-        """Hands the item to the loader; False if the loader has stopped and never will take it."""
+        """Hands the item to the loader; False if the loader has stopped and never will take
+        it. The lease is renewed while the loader is busy."""
+        waited = 0.0
         while True:
             try:
-                self._inbox.put(item, timeout=0.5)
+                self._inbox.put(item, timeout=DELIVERY_WAIT_SECONDS)
                 return True
             except queue.Full:
                 if not self._thread.is_alive():
                     return False
+                waited += DELIVERY_WAIT_SECONDS
+                if waited >= LEASE_RENEWAL_SECONDS:
+                    self.claim.lease_renew()
+                    waited = 0.0
 
     def _stopped(self) -> BaseException:
         # The loader stopped early: its failure is the stage's.
@@ -221,7 +229,9 @@ class Loader:
     def _run(self) -> None:
         try:
             with transaction.atomic(), connection.cursor() as cursor:
-                _supply_share(cursor, self.claim)
+                # A worker that has lost the stage before it began loads nothing.
+                if not self.claim.held().exists():
+                    raise StageLost
                 # The identifying rows' foreign keys checked as each row arrives, not queued (a
                 # million queued checks hold memory) and run at commit, after the hand-over.
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
@@ -280,8 +290,9 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
     # offence) loading at once would each miss the other's uncommitted rows. Taken before the
     # supply's row, as a withdrawal takes them.
     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [supply.agency.partnership_id])
-    # A lost lease means another worker has this stage now: this load is rolled back.
-    if not claim.held().select_for_update().exists():
+    # A lost lease means another worker has this stage now: this load is rolled back. (No
+    # key changes: a lock that others' key shares do not wait on.)
+    if not claim.held().select_for_update(no_key=True).exists():
         raise StageLost
     overlap = overlapping_supply(supply)
     if overlap is not None:
@@ -311,13 +322,10 @@ def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
 
 def _overlapping(supply: Supply):
     """The agency's other supplies of the dataset whose records are in the warehouse and
-    count (loaded, whether or not their report is written yet or failed, and not superseded),
-    whose periods overlap this one's."""
-    loaded = Q(status__in=LOADED_STATUSES) | Q(
-        status=SupplyStatus.FAILED, report__failed_stage=SupplyStatus.REPORTING
-    )
+    count (loaded, whether or not their report is written yet, and not superseded), whose
+    periods overlap this one's."""
     return (
-        Supply.objects.filter(loaded, superseded_by__isnull=True)
+        Supply.objects.filter(status__in=LOADED_STATUSES, superseded_by__isnull=True)
         .filter(
             agency=supply.agency,
             dataset=supply.dataset,
@@ -371,20 +379,6 @@ def _copy_identifying(claim: Claim, cursor, identifying: pd.DataFrame) -> None:
     ]
     table = pa.table({"row_number": pa.array(identifying.index), "ciphertext": ciphertexts})
     copytext.copy_into(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
-
-
-def _supply_share(cursor, claim: Claim) -> None:
-    """A share of the supply's row to the end of the load, while the claim still holds its
-    stage (StageLost if not): the reaper, which locks the rows it requeues, passes over a
-    supply being loaded, and progress, which changes no key, is still written."""
-    cursor.execute(
-        sql.SQL(
-            "SELECT 1 FROM {} WHERE id = %s AND status = %s AND attempts = %s FOR KEY SHARE"
-        ).format(sql.Identifier(Supply._meta.db_table)),
-        [str(claim.supply.pk), claim.stage, claim.supply.attempts],
-    )
-    if cursor.fetchone() is None:
-        raise StageLost
 
 
 def _supply_records_delete(cursor, supply: Supply) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -62,13 +63,12 @@ class Claim:
     schema: DatasetSchema
     data_key: bytes
     stage: str
+    token: uuid.UUID
 
     def held(self):
-        """The supply's row while this claim still holds its stage: at the stage, and claimed
-        no more times since (another worker's claim counts one more attempt)."""
-        return Supply.objects.filter(
-            pk=self.supply.pk, status=self.stage, attempts=self.supply.attempts
-        )
+        """The supply's row while this claim still holds its stage: at the stage, and not
+        claimed since by another worker (whose claim drew another token)."""
+        return Supply.objects.filter(pk=self.supply.pk, status=self.stage, claim_token=self.token)
 
     def lease_renew(self) -> None:
         self.held().update(lease_until=_lease())
@@ -92,8 +92,9 @@ def claim(supply_id, stage: str) -> Claim | None:
     ready = Q(status=stage) & (Q(lease_until__isnull=True) | Q(lease_until__lt=now))
     if stage == STAGES[0]:
         ready |= Q(status=SupplyStatus.QUEUED)
+    token = uuid.uuid4()
     taken = Supply.objects.filter(ready, pk=supply_id).update(
-        status=stage, lease_until=_lease(), attempts=F("attempts") + 1
+        status=stage, lease_until=_lease(), attempts=F("attempts") + 1, claim_token=token
     )
     if not taken:
         return None
@@ -102,7 +103,9 @@ def claim(supply_id, stage: str) -> Claim | None:
         fail(supply, stage, "Processing stopped after repeated attempts at this stage.")
         return None
     key = unwrap_key(bytes(supply.data_key_wrapped))
-    return Claim(supply=supply, schema=supply.dataset.schema, data_key=key, stage=stage)
+    return Claim(
+        supply=supply, schema=supply.dataset.schema, data_key=key, stage=stage, token=token
+    )
 
 
 def advance(claim: Claim, *, report: dict | None = None, **fields) -> str | None:

@@ -5,7 +5,6 @@ postcode lookup, another load of the same period, a worker losing its lease)."""
 
 from __future__ import annotations
 
-import datetime
 import threading
 import time
 import uuid
@@ -283,11 +282,30 @@ def test_a_pass_waiting_for_its_partnerships_lock_keeps_its_stage(
             time.sleep(0.05)
         time.sleep(1.5)  # longer than a lease
 
+        # The lease, a second long, has been renewed while the pass waits: not reaped.
         assert Supply.objects.get(pk=supply_id).lease_until > timezone.now()
-        # Even once the lease has run out, the reaper passes over a supply being loaded.
-        later = timezone.now() + datetime.timedelta(seconds=5)
-        assert supplies_reap(now=later) == []
+        assert supplies_reap() == []
     passing.join(PASS_TIMEOUT_SECONDS)
 
     assert Supply.objects.get(pk=supply_id).status == SupplyStatus.REPORTING
     assert Record.objects.filter(supply_id=supply_id).count() == ROWS
+
+
+def test_a_pass_whose_stage_another_worker_takes_meanwhile_stops_and_loads_nothing(
+    api_client, world, monkeypatch
+):
+    supply_id = uploaded(api_client, world, offence_rows(ROWS))
+    recorded = stages.Claim.progress
+
+    def taken_after_the_first_chunk(claim, fraction):
+        recorded(claim, fraction)
+        # Its lease ran out; another worker claimed the stage, drawing another token.
+        Supply.objects.filter(pk=supply_id).update(claim_token=uuid.uuid4())
+
+    monkeypatch.setattr(stages.Claim, "progress", taken_after_the_first_chunk)
+    done = pass_run(supply_id)
+
+    # Left to the other worker: neither failed nor handed on, and nothing loaded.
+    assert done.status == SupplyStatus.LOADING
+    assert not Record.objects.filter(supply_id=supply_id).exists()
+    assert not AuditEntry.objects.filter(object_id=supply_id, action="supply_failed").exists()

@@ -4,6 +4,7 @@ supplies left by the staged pipeline before the one pass."""
 from __future__ import annotations
 
 import datetime
+import uuid
 from importlib import import_module
 
 import pytest
@@ -26,6 +27,7 @@ pytestmark = pytest.mark.django_db
 
 
 def claimed(personas, slug: str, stage: str) -> stages.Claim:
+    token = uuid.uuid4()
     agency = personas["police_supplier"].memberships.get().agency
     dataset = Dataset.objects.get(slug=slug)
     supply = supply_row(
@@ -35,8 +37,11 @@ def claimed(personas, slug: str, stage: str) -> stages.Claim:
         period_start=datetime.date(2026, 4, 1),
         period_end=datetime.date(2026, 4, 30),
         status=stage,
+        claim_token=token,
     )
-    return stages.Claim(supply=supply, schema=dataset.schema, data_key=new_data_key(), stage=stage)
+    return stages.Claim(
+        supply=supply, schema=dataset.schema, data_key=new_data_key(), stage=stage, token=token
+    )
 
 
 def test_a_hand_over_whose_audit_entry_fails_leaves_the_supply_at_its_stage(personas, monkeypatch):
@@ -129,14 +134,17 @@ def test_a_worker_whose_stage_another_has_claimed_since_cannot_fail_it(personas)
     supply = claimed(personas, "police_crime_offence", SupplyStatus.QUEUED).supply
     Supply.objects.filter(pk=supply.pk).update(data_key_wrapped=wrap_key(new_data_key()))
     stale = stages.claim(supply.pk, SupplyStatus.LOADING)
-    Supply.objects.filter(pk=supply.pk).update(lease_until=timezone.now())  # it ran out
+    # It failed, was retried (its attempts counted afresh) and claimed again.
+    Supply.objects.filter(pk=supply.pk).update(status=SupplyStatus.QUEUED, attempts=0)
     live = stages.claim(supply.pk, SupplyStatus.LOADING)
-    assert live is not None
+    assert live.supply.attempts == stale.supply.attempts
 
     stages.fail(stale.supply, SupplyStatus.LOADING, "stale", held=stale.held())
     stale.progress(0.5)
+    with pytest.raises(stages.StageLost):
+        stages.advance(stale)
 
     current = Supply.objects.get(pk=supply.pk)
-    assert (current.status, current.progress, current.attempts) == (SupplyStatus.LOADING, 0, 2)
+    assert (current.status, current.progress) == (SupplyStatus.LOADING, 0)
     live.progress(0.5)
     assert Supply.objects.get(pk=supply.pk).progress == 47
