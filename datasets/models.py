@@ -260,7 +260,8 @@ class Record(models.Model):
     # The dataset's own fields are typed columns of this table too, f_<field>, added from the
     # schema files by load_catalogue (datasets.storage), not by migrations.
     # Never shown, never exported. The pipeline derives it from what the record says
-    # (datasets.pipeline.load.record_keys); a record stored any other way draws one at random.
+    # (datasets.pipeline.record_table.record_keys); a record stored any other way draws one
+    # at random.
     record_key = models.SmallIntegerField(
         db_default=Cast(Floor(Random() * RECORD_KEY_RANGE), models.SmallIntegerField()),
         editable=False,

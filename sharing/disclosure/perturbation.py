@@ -1,8 +1,8 @@
 """Cell-key perturbation, the method of the ONS's Census 2021 tables and the ABS's TableBuilder.
 
 Every record is given a key from 0 to KEY_RANGE − 1 when it is loaded (Record.record_key, never
-shown; datasets.pipeline.load.record_keys). A cell's key is the sum of its records' keys modulo
-KEY_RANGE, so the same records make the same cell key whatever query gathered them; the
+shown; datasets.pipeline.record_table.record_keys). A cell's key is the sum of its records'
+keys modulo KEY_RANGE, so the same records make the same cell key whatever query gathered them; the
 perturbation table (ptable), looked up by the cell's count and key, gives the noise added. Two
 overlapping answers therefore cannot be differenced to an exact count: each cell's noise is
 fixed but unknown.

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pytest
 
 from datasets.models import RECORD_KEY_RANGE, Record, Supply
-from datasets.pipeline.load import record_keys
+from datasets.pipeline.record_table import record_keys
 from tests.datasets.test_pipeline import (  # noqa: F401 - the world fixture
     OFFENCE_HEADER,
     csv_bytes,
