@@ -10,10 +10,9 @@ from pathlib import Path
 
 from django.db import connection
 from django.utils import timezone
-from psycopg2 import sql
 
 from datasets.choices import DatasetKind
-from datasets.models import Dataset, IdentifyingRecord, Record, Supply
+from datasets.models import Dataset, Supply
 from datasets.services.catalogue import catalogue_sync
 from hub.choices import AgencyType, Role
 from hub.models import Agency, Partnership, User
@@ -128,6 +127,7 @@ def bench_world() -> BenchWorld:
 def bench_clear(*, supplies: list[Supply], extracts: list = ()) -> None:
     """Delete what a benchmark made: extracts and their files, supplies with their records,
     raw files and rejected rows; audited."""
+    from datasets.pipeline.load import records_delete
     from datasets.rejected_rows import rejected_rows_path
 
     for extract in extracts:
@@ -136,14 +136,7 @@ def bench_clear(*, supplies: list[Supply], extracts: list = ()) -> None:
         extract.delete()
     ids = [str(supply.pk) for supply in supplies]
     with connection.cursor() as cursor:
-        # In SQL: Django's cascade would fetch every record into memory first.
-        for model in (IdentifyingRecord, Record):
-            cursor.execute(
-                sql.SQL("DELETE FROM {} WHERE supply_id = ANY(%s::uuid[])").format(
-                    sql.Identifier(model._meta.db_table)
-                ),
-                [ids],
-            )
+        records_delete(cursor, ids)
     for supply in supplies:
         if supply.raw_path:
             Path(supply.raw_path).unlink(missing_ok=True)

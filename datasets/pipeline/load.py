@@ -122,7 +122,7 @@ class Loader:
                 cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 # Whatever of the supply's a load that was never completed may have left: the
                 # pass loads it all again, once.
-                _supply_records_delete(cursor, self.claim.supply)
+                records_delete(cursor, [str(self.claim.supply.pk)])
                 if self._personal:
                     cursor.execute(
                         "CREATE TEMPORARY TABLE identifying_load "
@@ -132,7 +132,7 @@ class Loader:
                     if item is _ABORT:
                         raise _Abandoned
                     self._copy(cursor, item)
-                _load_finish(self.claim, cursor, item, loaded=self.loaded)
+                _load_finish(self.claim, cursor, item, loaded=self.loaded, personal=self._personal)
         except _Abandoned:
             pass
         except BaseException as error:  # noqa: BLE001 - raised again in the caller's thread
@@ -167,9 +167,9 @@ class _Abandoned(Exception):
 _ABORT = object()
 
 
-def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int) -> None:
+def _load_finish(claim: Claim, cursor, finish: _Finish, *, loaded: int, personal: bool) -> None:
     supply = claim.supply
-    if claim.schema.kind != DatasetKind.DEPERSONALISED:
+    if personal:
         _identifying_insert(cursor, supply)
     # One load's last steps at a time per partnership: linked records (a victim and its
     # offence) loading at once would each miss the other's uncommitted rows. Taken before the
@@ -266,13 +266,15 @@ def _copy_identifying(claim: Claim, cursor, identifying: pd.DataFrame) -> None:
     copytext.copy_into(cursor, "identifying_load", table.column_names, copytext.copy_text(table))
 
 
-def _supply_records_delete(cursor, supply: Supply) -> None:
+def records_delete(cursor, supply_ids: list[str]) -> None:
+    """The supplies' records and their identifying fields, deleted in SQL: Django's cascade
+    would fetch every record into memory first."""
     for model in (IdentifyingRecord, Record):
         cursor.execute(
-            sql.SQL("DELETE FROM {} WHERE supply_id = %s").format(
+            sql.SQL("DELETE FROM {} WHERE supply_id = ANY(%s::uuid[])").format(
                 sql.Identifier(model._meta.db_table)
             ),
-            [str(supply.pk)],
+            [supply_ids],
         )
 
 

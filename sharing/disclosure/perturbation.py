@@ -2,10 +2,10 @@
 
 Every record is given a key from 0 to KEY_RANGE − 1 when it is loaded (Record.record_key, never
 shown; datasets.pipeline.record_table.record_keys). A cell's key is the sum of its records'
-keys modulo KEY_RANGE, so the same records make the same cell key whatever query gathered them; the
-perturbation table (ptable), looked up by the cell's count and key, gives the noise added. Two
-overlapping answers therefore cannot be differenced to an exact count: each cell's noise is
-fixed but unknown.
+keys modulo KEY_RANGE, so the same records make the same cell key whatever query gathered
+them; the perturbation table (ptable), looked up by the cell's count and key, gives the noise
+added. Two overlapping answers therefore cannot be differenced to an exact count: each cell's
+noise is fixed but unknown.
 
 The ptable is made from the hub's secret HUB_PERTURBATION_KEY. Its rows follow one public rule
 (KEYS_BY_NOISE): noise within ±3, exactly zero on average, never a negative count, and never a
