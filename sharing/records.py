@@ -354,10 +354,13 @@ class ExtractQuery:
         supply of up to about a hundred million rows is read within the lease.
 
         The rows in all, for progress only, are what the monthly counts of its supplies
-        (datasets.summary) say of the months of its period and its areas: exact for whole
-        months and no other filter, more otherwise (and fewer for a linked extract, whose
-        records may each have several linked), and known without reading the rows once more;
-        0 where there are no counts to tell."""
+        (datasets.summary) say of its months and areas, known without reading the rows once
+        more (fewer for a linked extract, whose records may each have several linked); 0, for
+        no figure, unless the counts answer the query exactly (summary_split): a total over
+        more than the query may read would tell its user, as done ÷ total, a count beyond
+        what they may see."""
+        from sharing.workspace.counts import summary_split  # the workspace builds on this
+
         fixed = self if self.supply_ids is not None else self.current_supplies()
         supplies = (
             Supply.objects.filter(pk__in=fixed.supply_ids, dataset=self.dataset)
@@ -365,8 +368,10 @@ class ExtractQuery:
             .values_list("pk", flat=True)
         )
         parts = [replace(fixed, part_supply_id=str(pk)) for pk in supplies]
-        start, end = self.period
-        where, params = fixed.summary_where((start.replace(day=1), end))
+        months, rest = summary_split(self)
+        if months is None or rest:
+            return parts, 0
+        where, params = fixed.summary_where(months)
         with connection.cursor() as cursor:
             cursor.execute(
                 sql.SQL("SELECT coalesce(sum(c.count), 0) FROM {counts} c WHERE {where}").format(

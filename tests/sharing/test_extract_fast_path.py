@@ -385,6 +385,20 @@ def test_the_extracts_own_failure_is_the_one_raised_not_a_background_one_it_foll
 
 
 @pytest.mark.django_db
+def test_no_progress_total_is_given_where_the_counts_hold_more_than_the_extract_may_read(
+    offences, personas
+):
+    query = query_for(offences, linked=False)
+    police = personas["police_supplier"].memberships.get().agency
+
+    # Done ÷ total would tell the count of the whole month, or of every agency's supplies.
+    part_month = replace(query, period=(PERIOD[0] + datetime.timedelta(days=19), PERIOD[1]))
+    assert part_month.parts()[1] == 0
+    assert replace(query, supplying_agency_ids=[police.pk]).parts()[1] == 0
+    assert replace(query, weekdays=[1]).parts()[1] == 0
+
+
+@pytest.mark.django_db
 def test_the_progress_total_is_what_the_monthly_counts_say_of_the_months_and_areas(
     offences, personas
 ):
